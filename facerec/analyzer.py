@@ -1,0 +1,116 @@
+"""The pipeline: image -> detections -> aligned crops -> unit-length embeddings.
+
+``FaceAnalyzer`` only wires the stages together; each stage lives in its own module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from .align import align_faces
+from .detector import DetectorConfig, FaceDetector
+from .device import select_device
+from .embedder import FaceEmbedder
+from .image import ImageInput, load_image
+from .nets import load_sface, load_yunet
+from .registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, ModelSpec, get_model
+from .types import Detection, Face
+from .weights import weights_path
+
+log = logging.getLogger(__name__)
+
+
+class FaceAnalyzer:
+    """Detects, aligns and embeds faces with pretrained networks on one device.
+
+    Args:
+        device: ``None``/``"auto"`` (cuda, then mps, then cpu), or a device name.
+        detector: registry name of the detector.
+        embedder: registry name of the embedder.
+        detector_config: detection thresholds and sizes.
+        download: fetch missing weights (logged); otherwise a missing file raises
+            ModelError saying how to fetch it.
+        batch_size: crops per embedding forward pass.
+
+    Images may be anything ``facerec.image.load_image`` reads; numpy arrays are RGB.
+    """
+
+    def __init__(self, device: str | torch.device | None = None, *,
+                 detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER,
+                 detector_config: DetectorConfig = DetectorConfig(),
+                 download: bool = False, batch_size: int = 16) -> None:
+        self.device = select_device(device)
+        self.detector_spec: ModelSpec = get_model(detector)
+        self.embedder_spec: ModelSpec = get_model(embedder)
+        detector_net = load_yunet(weights_path(self.detector_spec, download))
+        embedder_net = load_sface(weights_path(self.embedder_spec, download))
+        self.detector = FaceDetector(detector_net, self.device, detector_config)
+        self.embedder = FaceEmbedder(embedder_net, self.device, batch_size)
+        log.debug("FaceAnalyzer on %s", self.device)
+
+    @property
+    def threshold(self) -> float:
+        """Cosine similarity at or above which two faces are taken as the same person."""
+        assert self.embedder_spec.threshold is not None
+        return self.embedder_spec.threshold
+
+    @property
+    def model_id(self) -> str:
+        """Identifies the embedding space: embeddings of different ids never mix."""
+        return self.embedder_spec.name
+
+    def detect(self, image: ImageInput) -> list[Detection]:
+        """Faces in one image, best score first."""
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: Sequence[ImageInput]) -> list[list[Detection]]:
+        """Faces in each image, detected in one batched forward pass."""
+        return self.detector.detect([load_image(image) for image in images])
+
+    def align(self, image: ImageInput, detections: Sequence[Detection]) -> torch.Tensor:
+        """(N, 3, 112, 112) float32 RGB 0..255 crops aligned to the ArcFace template."""
+        pixels = torch.from_numpy(load_image(image)).to(self.device)
+        points = torch.tensor([d.landmarks for d in detections], dtype=torch.float64,
+                              device=self.device).reshape(-1, 5, 2)
+        return align_faces(pixels, points)
+
+    def embed(self, image: ImageInput, detections: Sequence[Detection]) -> np.ndarray:
+        """(N, D) float32 unit-length embeddings of the given faces of ``image``."""
+        return self.embed_crops(self.align(image, detections))
+
+    def embed_crops(self, crops: torch.Tensor) -> np.ndarray:
+        """(N, D) float32 unit-length embeddings of aligned (N, 3, 112, 112) crops."""
+        return self.embedder.embed(crops).cpu().numpy()
+
+    def analyze(self, image: ImageInput) -> list[Face]:
+        """Every face of one image with its embedding, best detection score first."""
+        return self.analyze_batch([image])[0]
+
+    def analyze_batch(self, images: Sequence[ImageInput]) -> list[list[Face]]:
+        """Every face of every image; detection and embedding each run batched."""
+        pixels = [load_image(image) for image in images]
+        detections = self.detector.detect(pixels)
+        crops = [self._crops(p, d) for p, d in zip(pixels, detections)]
+        if not any(len(d) for d in detections):
+            return [[] for _ in pixels]
+        embeddings = self.embed_crops(torch.cat(crops))
+        faces, start = [], 0
+        for dets in detections:
+            faces.append([Face(d, embeddings[start + i]) for i, d in enumerate(dets)])
+            start += len(dets)
+        return faces
+
+    def _crops(self, pixels: np.ndarray, detections: Sequence[Detection]) -> torch.Tensor:
+        points = torch.tensor([d.landmarks for d in detections], dtype=torch.float64,
+                              device=self.device).reshape(-1, 5, 2)
+        return align_faces(torch.from_numpy(pixels).to(self.device), points)
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two embeddings (for unit vectors, their dot product)."""
+    a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    return float(np.dot(a, b) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))

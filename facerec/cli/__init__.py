@@ -1,0 +1,51 @@
+"""The ``facerec`` command line. The library raises; this layer explains.
+
+Exit codes: 0 success; 1 the command ran but some inputs failed (each named on stderr)
+or, for ``verify``, the faces are of different people; 2 the command could not run
+(bad arguments, missing models, unreadable database); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from ..errors import FacerecError
+from . import faces, models
+
+EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+COMMAND_GROUPS = (models, faces)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facerec",
+                                     description="Face detection and recognition.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log only errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in COMMAND_GROUPS:
+        group.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="facerec: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.run(args))
+    except FacerecError as exc:
+        print(f"facerec: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("facerec: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""``facerec detect``, ``embed`` and ``verify``: the pipeline on photos, no database."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..analyzer import FaceAnalyzer, cosine_similarity
+from ..detector import DetectorConfig
+from ..errors import FacerecError, ImageError
+from ..image import load_image
+from ..paths import expand_inputs
+from ..types import Face
+
+BATCH = 8
+
+
+def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    """Options every command that runs the networks shares."""
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda, cuda:N or mps (default: best available)")
+    parser.add_argument("--min-score", type=float, default=DetectorConfig.score_threshold,
+                        help="detector score threshold (default: %(default)s)")
+
+
+def make_analyzer(args: argparse.Namespace) -> FaceAnalyzer:
+    config = DetectorConfig(score_threshold=args.min_score)
+    return FaceAnalyzer(args.device, detector_config=config, download=True)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    detect = commands.add_parser("detect", help="find faces: box, landmarks, score")
+    detect.add_argument("inputs", nargs="+", metavar="PATH", help="photos, folders or globs")
+    detect.add_argument("--json", action="store_true", help="print JSON lines")
+    add_pipeline_options(detect)
+    detect.set_defaults(run=run_detect)
+
+    embed = commands.add_parser("embed", help="write every face's embedding to a file")
+    embed.add_argument("inputs", nargs="+", metavar="PATH", help="photos, folders or globs")
+    embed.add_argument("--out", type=Path, required=True,
+                       help="output file: .npz (numpy) or .csv (pandas, spreadsheets)")
+    add_pipeline_options(embed)
+    embed.set_defaults(run=run_embed)
+
+    verify = commands.add_parser(
+        "verify", help="same person or not (exit 0 same, 1 different)",
+        description="Compare the largest face of two photos.")
+    verify.add_argument("photo_a", type=Path)
+    verify.add_argument("photo_b", type=Path)
+    verify.add_argument("--threshold", type=float, default=None,
+                        help="cosine similarity threshold (default: the model's)")
+    verify.add_argument("--json", action="store_true", help="print JSON")
+    add_pipeline_options(verify)
+    verify.set_defaults(run=run_verify)
+
+
+def analyzed_photos(analyzer: FaceAnalyzer, inputs: list[str],
+                    failures: list[str]) -> Iterator[tuple[Path, list[Face]]]:
+    """Every readable photo with its faces, in batches; unreadable ones go to ``failures``."""
+    paths, unmatched = expand_inputs(inputs)
+    for name in unmatched:
+        report_failure(failures, f"{name}: no such file, folder or match")
+    for start in range(0, len(paths), BATCH):
+        readable, pixels = [], []
+        for path in paths[start:start + BATCH]:
+            try:
+                pixels.append(load_image(path))
+                readable.append(path)
+            except ImageError as exc:
+                report_failure(failures, str(exc))
+        yield from zip(readable, analyzer.analyze_batch(pixels))
+
+
+def report_failure(failures: list[str], message: str) -> None:
+    failures.append(message)
+    print(f"facerec: skipped {message}", file=sys.stderr)
+
+
+def run_detect(args: argparse.Namespace) -> int:
+    analyzer = make_analyzer(args)
+    failures: list[str] = []
+    paths, unmatched = expand_inputs(args.inputs)
+    for name in unmatched:
+        report_failure(failures, f"{name}: no such file, folder or match")
+    for path in paths:
+        try:
+            detections = analyzer.detect(path)
+        except ImageError as exc:
+            report_failure(failures, str(exc))
+            continue
+        if args.json:
+            print(json.dumps({"image": str(path), "faces": [d.to_dict() for d in detections]}))
+            continue
+        print(f"{path}: {len(detections)} face{'s' if len(detections) != 1 else ''}")
+        for d in detections:
+            x1, y1, x2, y2 = d.box
+            print(f"  box ({x1:.0f}, {y1:.0f}, {x2:.0f}, {y2:.0f})  score {d.score:.3f}")
+    return 1 if failures else 0
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    suffix = args.out.suffix.lower()
+    if suffix not in (".npz", ".csv"):
+        raise FacerecError(f"{args.out}: output must end in .npz or .csv")
+    analyzer = make_analyzer(args)
+    failures: list[str] = []
+    rows: list[tuple[Path, int, Face]] = []
+    for path, faces in analyzed_photos(analyzer, args.inputs, failures):
+        rows.extend((path, index, face) for index, face in enumerate(faces))
+    write = write_npz if suffix == ".npz" else write_csv
+    write(args.out, rows, analyzer.model_id)
+    print(f"{len(rows)} faces from {len({r[0] for r in rows})} photos -> {args.out}",
+          file=sys.stderr)
+    return 1 if failures else 0
+
+
+def write_npz(out: Path, rows: list[tuple[Path, int, Face]], model_id: str) -> None:
+    """Arrays: image (N,) str, face (N,) int, box (N, 4), landmarks (N, 5, 2), score (N,),
+    embedding (N, D) float32, model () str. Loads with ``np.load(out)`` (no pickle)."""
+    dim = rows[0][2].embedding.shape[0] if rows else 0
+    np.savez(
+        out,
+        image=np.array([str(p) for p, _, _ in rows], dtype=str),
+        face=np.array([i for _, i, _ in rows], dtype=np.int32),
+        box=np.array([f.detection.box for _, _, f in rows], dtype=np.float32).reshape(-1, 4),
+        landmarks=np.array([f.detection.landmarks for _, _, f in rows],
+                           dtype=np.float32).reshape(-1, 5, 2),
+        score=np.array([f.detection.score for _, _, f in rows], dtype=np.float32),
+        embedding=np.array([f.embedding for _, _, f in rows], dtype=np.float32).reshape(-1, dim),
+        model=np.array(model_id),
+    )
+
+
+def write_csv(out: Path, rows: list[tuple[Path, int, Face]], model_id: str) -> None:
+    """Columns: image, face, x1, y1, x2, y2, score, model, e0 .. e{D-1}."""
+    dim = rows[0][2].embedding.shape[0] if rows else 0
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "score", "model",
+                         *[f"e{i}" for i in range(dim)]])
+        for path, index, face in rows:
+            d = face.detection
+            writer.writerow([str(path), index, *[f"{v:.2f}" for v in d.box], f"{d.score:.4f}",
+                             model_id, *[f"{v:.7g}" for v in face.embedding]])
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    analyzer = make_analyzer(args)
+    threshold = analyzer.threshold if args.threshold is None else args.threshold
+    faces = []
+    for photo in (args.photo_a, args.photo_b):
+        found = analyzer.analyze(photo)
+        if not found:
+            raise FacerecError(f"{photo}: no face found")
+        faces.append(max(found, key=lambda f: f.detection.area))
+    similarity = cosine_similarity(faces[0].embedding, faces[1].embedding)
+    same = similarity >= threshold
+    if args.json:
+        print(json.dumps({"same_person": same, "similarity": round(similarity, 4),
+                          "threshold": threshold, "model": analyzer.model_id}))
+    else:
+        verdict = "same person" if same else "different people"
+        print(f"{verdict}: similarity {similarity:.3f}, threshold {threshold:.3f} "
+              f"({analyzer.model_id})")
+    return 0 if same else 1

@@ -1,0 +1,74 @@
+"""``facerec models``: list the models and their state, fetch them, import a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .. import weights
+from ..registry import MODELS
+from ..samples import fetch_samples
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("models", help="list, fetch or import model weights")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=list_models)
+
+    fetch = actions.add_parser("fetch", help="download and verify weights")
+    fetch.add_argument("names", nargs="*", metavar="NAME", help="models (default: all)")
+    fetch.set_defaults(run=fetch_models)
+
+    imported = actions.add_parser("import", help="copy weights files handed over by hand")
+    imported.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imported.set_defaults(run=import_models)
+
+    samples = commands.add_parser("samples", help="fetch the sample photos into data/samples")
+    samples.add_argument("--dest", type=Path, help="folder to write them to")
+    samples.set_defaults(run=fetch_sample_photos)
+
+
+def list_models(args: argparse.Namespace) -> int:
+    rows = []
+    for spec in MODELS.values():
+        state = weights.status(spec)
+        rows.append({"name": spec.name, "role": spec.role, "state": state.state,
+                     "license": spec.license, "size": spec.size, "sha256": spec.sha256,
+                     "accuracy": spec.accuracy, "threshold": spec.threshold,
+                     "path": str(state.path),
+                     "sources": [s.describe() for s in spec.sources]})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'name':<16}{'role':<10}{'state':<9}{'license':<12}{'size':>10}  accuracy")
+    for row in rows:
+        print(f"{row['name']:<16}{row['role']:<10}{row['state']:<9}{row['license']:<12}"
+              f"{row['size'] / 1e6:>8.1f}MB  {row['accuracy']}")
+    print(f"cache: {weights.cache_dir()}")
+    return 0
+
+
+def fetch_models(args: argparse.Namespace) -> int:
+    names = args.names or list(MODELS)
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        print(f"facerec: error: unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
+        return 2
+    for name in names:
+        path = weights.weights_path(MODELS[name], download=True)
+        print(f"{name}: ready ({path})")
+    return 0
+
+
+def import_models(args: argparse.Namespace) -> int:
+    for path in args.files:
+        spec = weights.import_file(path)
+        print(f"{path}: imported as {spec.name}")
+    return 0
+
+
+def fetch_sample_photos(args: argparse.Namespace) -> int:
+    print(fetch_samples(args.dest))
+    return 0

@@ -1,0 +1,153 @@
+"""Face detection: YuNet's raw outputs turned into boxes, landmarks and scores.
+
+Preprocess (downscale large photos, BGR, pad to multiples of 32, batch) -> YuNet ->
+decode every grid cell in torch -> score threshold -> ``torchvision.ops.batched_nms`` ->
+coordinates scaled back to the input image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from torchvision.ops import batched_nms
+
+from .nets.yunet import DIVISOR, STRIDES, YuNet
+from .types import Detection
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Detection settings.
+
+    Attributes:
+        score_threshold: keep faces scoring at least this (0..1).
+        nms_threshold: suppress boxes overlapping a better one by more than this IoU.
+        top_k: keep at most this many faces per image.
+        max_side: photos whose longer side exceeds this are detected on a downscaled
+            copy; coordinates are returned in the full-resolution image. ``None``: never.
+    """
+
+    score_threshold: float = 0.8
+    nms_threshold: float = 0.3
+    top_k: int = 750
+    max_side: int | None = 1280
+
+
+class FaceDetector:
+    """Batched YuNet detection on a device.
+
+    Args:
+        net: a YuNet with loaded weights.
+        device: where to run it.
+        config: thresholds and sizes.
+    """
+
+    def __init__(self, net: YuNet, device: torch.device,
+                 config: DetectorConfig = DetectorConfig()) -> None:
+        self.net = net.eval().to(device, memory_format=torch.channels_last)
+        self.device = device
+        self.config = config
+        self._priors: dict[tuple[int, int], torch.Tensor] = {}
+
+    @torch.inference_mode()
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """Detect faces in RGB uint8 (H, W, 3) images; one list per image, best first."""
+        if not images:
+            return []
+        batch, scales = self._preprocess(images)
+        raw = self.net(batch)
+        boxes, landmarks, scores = self._decode(raw, batch.shape[2], batch.shape[3])
+        return self._select(boxes, landmarks, scores, scales)
+
+    def raw_outputs(self, image: np.ndarray) -> dict[str, torch.Tensor]:
+        """YuNet's raw outputs for one RGB image padded to multiples of 32 (for tests)."""
+        with torch.inference_mode():
+            batch, _ = self._preprocess([image], resize=False)
+            return self.net(batch)
+
+    def _preprocess(self, images: Sequence[np.ndarray], resize: bool = True
+                    ) -> tuple[torch.Tensor, list[tuple[float, float]]]:
+        """Returns the (N, 3, H, W) BGR float batch and each image's (x, y) downscale."""
+        resized, scales = [], []
+        for image in images:
+            height, width = image.shape[:2]
+            scale = self._scale_for(width, height) if resize else 1.0
+            if scale != 1.0:
+                size = (max(1, round(width * scale)), max(1, round(height * scale)))
+                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            resized.append(image)
+            scales.append((image.shape[1] / width, image.shape[0] / height))
+        height = _round_up(max(im.shape[0] for im in resized))
+        width = _round_up(max(im.shape[1] for im in resized))
+        batch = torch.zeros((len(resized), height, width, 3), dtype=torch.uint8)
+        for index, image in enumerate(resized):
+            batch[index, : image.shape[0], : image.shape[1]] = torch.from_numpy(image)
+        batch = batch.to(self.device, non_blocking=True).flip(-1)  # RGB -> BGR
+        batch = batch.permute(0, 3, 1, 2).float().contiguous(memory_format=torch.channels_last)
+        return batch, scales
+
+    def _scale_for(self, width: int, height: int) -> float:
+        longest = max(width, height)
+        limit = self.config.max_side
+        return 1.0 if limit is None or longest <= limit else limit / longest
+
+    def _grid(self, height: int, width: int) -> torch.Tensor:
+        """(A, 3) rows of (column, row, stride) for every cell of every level."""
+        key = (height, width)
+        if key not in self._priors:
+            levels = []
+            for stride in STRIDES:
+                rows, cols = height // stride, width // stride
+                r, c = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
+                s = torch.full_like(r, stride)
+                levels.append(torch.stack([c, r, s], dim=-1).reshape(-1, 3))
+            self._priors[key] = torch.cat(levels).float().to(self.device)
+        return self._priors[key]
+
+    def _decode(self, raw: dict[str, torch.Tensor], height: int,
+                width: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Boxes (N, A, 4) xyxy, landmarks (N, A, 5, 2) and scores (N, A) in batch pixels."""
+        def cat(kind: str) -> torch.Tensor:
+            return torch.cat([raw[f"{kind}_{s}"] for s in STRIDES], dim=1)
+
+        grid = self._grid(height, width)
+        cell, stride = grid[:, :2], grid[:, 2:]
+        scores = (cat("cls").clamp(0, 1) * cat("obj").clamp(0, 1)).sqrt().squeeze(-1)
+        bbox = cat("bbox")
+        centre = (bbox[..., :2] + cell) * stride
+        size = bbox[..., 2:].exp() * stride
+        boxes = torch.cat([centre - size / 2, centre + size / 2], dim=-1)
+        kps = cat("kps").reshape(*bbox.shape[:2], 5, 2)
+        landmarks = (kps + cell[:, None, :]) * stride[:, None, :]
+        return boxes, landmarks, scores
+
+    def _select(self, boxes: torch.Tensor, landmarks: torch.Tensor, scores: torch.Tensor,
+                scales: list[tuple[float, float]]) -> list[list[Detection]]:
+        """Threshold, NMS per image in one call, top-k, and back to input coordinates."""
+        image_index, anchor = torch.nonzero(scores >= self.config.score_threshold, as_tuple=True)
+        kept_boxes, kept_scores = boxes[image_index, anchor], scores[image_index, anchor]
+        kept_landmarks = landmarks[image_index, anchor]
+        keep = batched_nms(kept_boxes, kept_scores, image_index, self.config.nms_threshold)
+        rows_boxes = kept_boxes[keep].cpu().double().numpy()
+        rows_landmarks = kept_landmarks[keep].cpu().double().numpy()
+        rows_scores = kept_scores[keep].cpu().numpy()
+        rows_image = image_index[keep].cpu().numpy()
+        results: list[list[Detection]] = [[] for _ in scales]
+        for box, points, score, image in zip(rows_boxes, rows_landmarks, rows_scores, rows_image):
+            if len(results[image]) >= self.config.top_k:
+                continue
+            inverse = 1.0 / np.asarray(scales[image])
+            box, points = box * np.tile(inverse, 2), points * inverse
+            results[image].append(Detection(
+                box=tuple(float(v) for v in box),
+                landmarks=tuple((float(x), float(y)) for x, y in points),
+                score=float(score)))
+        return results
+
+
+def _round_up(value: int, divisor: int = DIVISOR) -> int:
+    return max(divisor, -(-value // divisor) * divisor)

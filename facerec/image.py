@@ -1,0 +1,176 @@
+"""Turning whatever a user hands us into one convention: RGB uint8, shape (H, W, 3).
+
+Accepted inputs: a path (str or Path), bytes, a PIL image, a numpy array, a torch tensor.
+
+* numpy arrays are taken as **RGB** unless ``order="BGR"`` is given (what OpenCV's
+  ``cv2.imread`` and ``VideoCapture`` return); (H, W) is grayscale, (H, W, 4) has alpha.
+* torch tensors are (3, H, W) RGB, uint8 or float in 0..1, as torchvision uses them.
+* Files and bytes are decoded by Pillow with EXIF orientation applied; grayscale, palette,
+  16-bit, CMYK and transparent images are converted (transparency over white).
+
+Anything that is not a readable image raises ImageError naming the input and the reason,
+and images above ``max_pixels`` are refused before they are decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Literal, Union
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+ImageInput = Union[str, Path, bytes, Image.Image, np.ndarray, torch.Tensor]
+ChannelOrder = Literal["RGB", "BGR"]
+
+MAX_PIXELS = 120_000_000
+"""Largest image accepted, in pixels (a 12,000 x 10,000 photo); more is refused unread."""
+
+
+def load_image(source: ImageInput, order: ChannelOrder = "RGB",
+               max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read ``source`` as an RGB uint8 array of shape (H, W, 3), C-contiguous.
+
+    Args:
+        source: path, bytes, PIL image, numpy array or torch tensor (see the module doc).
+        order: channel order of a 3- or 4-channel numpy array; ignored for other inputs.
+        max_pixels: refuse larger images (decompression-bomb guard).
+
+    Raises:
+        ImageError: the input cannot be read as an image.
+    """
+    if isinstance(source, (str, Path)):
+        return _from_pil(_open_path(Path(source), max_pixels), str(source), max_pixels)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _from_pil(_open_bytes(bytes(source), "<bytes>", max_pixels), "<bytes>", max_pixels)
+    if isinstance(source, Image.Image):
+        return _from_pil(source, "<PIL image>", max_pixels)
+    if isinstance(source, np.ndarray):
+        return _from_array(source, order, "<array>", max_pixels)
+    if isinstance(source, torch.Tensor):
+        return _from_tensor(source, max_pixels)
+    raise ImageError(f"<{type(source).__name__}>", "not an image type facerec reads")
+
+
+def _open_path(path: Path, max_pixels: int) -> Image.Image:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ImageError(path, "is a folder, not an image") from None
+    except PermissionError:
+        raise ImageError(path, "permission denied") from None
+    except OSError as exc:
+        raise ImageError(path, f"cannot read: {exc.strerror or exc}") from None
+    return _open_bytes(data, str(path), max_pixels)
+
+
+def _open_bytes(data: bytes, name: str, max_pixels: int) -> Image.Image:
+    if not data:
+        raise ImageError(name, "empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError(name, "not an image (unknown or unsupported format)") from None
+    except Image.DecompressionBombError:
+        raise ImageError(name, "image too large (decompression bomb guard)") from None
+    except OSError as exc:
+        raise ImageError(name, f"corrupt image: {exc}") from None
+    _check_size(image.width, image.height, name, max_pixels)
+    return image
+
+
+def _check_size(width: int, height: int, name: str, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise ImageError(name, f"image too large ({width}x{height} pixels, "
+                               f"limit {max_pixels:,})")
+    if width < 1 or height < 1:
+        raise ImageError(name, f"image has no pixels ({width}x{height})")
+
+
+def _from_pil(image: Image.Image, name: str, max_pixels: int) -> np.ndarray:
+    _check_size(image.width, image.height, name, max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            rgb = _to_rgb(image)
+    except Image.DecompressionBombError:
+        raise ImageError(name, "image too large (decompression bomb guard)") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageError(name, f"corrupt or truncated image: {exc}") from None
+    return np.array(rgb, dtype=np.uint8)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to RGB; transparency is flattened over white."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        wide = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if wide.max(initial=0) > 255 else 255.0
+        gray = np.clip(wide * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if mode == "F":
+        flat = np.asarray(image, dtype=np.float64)
+        peak = 1.0 if flat.max(initial=0) <= 1.0 else 255.0
+        gray = np.clip(flat * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB") if mode != "RGB" else image
+
+
+def _from_array(array: np.ndarray, order: ChannelOrder, name: str,
+                max_pixels: int) -> np.ndarray:
+    if order not in ("RGB", "BGR"):
+        raise ValueError(f"order must be 'RGB' or 'BGR', got {order!r}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(name, f"expected (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+    _check_size(array.shape[1], array.shape[0], name, max_pixels)
+    array = _to_uint8(array, name)
+    if array.ndim == 2:
+        return np.ascontiguousarray(np.repeat(array[:, :, None], 3, axis=2))
+    if array.shape[2] == 4:
+        alpha = array[:, :, 3:].astype(np.float32) / 255.0
+        array = (array[:, :, :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+    if order == "BGR":
+        array = array[:, :, ::-1]
+    return np.ascontiguousarray(array)
+
+
+def _to_uint8(array: np.ndarray, name: str) -> np.ndarray:
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.uint16:
+        return (array.astype(np.uint32) * 255 // 65535).astype(np.uint8)
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all():
+            raise ImageError(name, "array holds NaN or infinite values")
+        peak = 1.0 if array.max(initial=0) <= 1.0 else 255.0
+        return np.clip(array * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8)
+    raise ImageError(name, f"unsupported pixel type {array.dtype}")
+
+
+def _from_tensor(tensor: torch.Tensor, max_pixels: int) -> np.ndarray:
+    name = "<tensor>"
+    if tensor.ndim != 3 or tensor.shape[0] not in (1, 3):
+        raise ImageError(name, f"expected a (3, H, W) or (1, H, W) tensor, "
+                               f"got {tuple(tensor.shape)}")
+    array = tensor.detach().cpu().permute(1, 2, 0).numpy()
+    return _from_array(array, "RGB", name, max_pixels)
