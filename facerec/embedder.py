@@ -15,12 +15,16 @@ class FaceEmbedder:
         net: an SFace with loaded weights.
         device: where to run it.
         batch_size: crops per forward pass; larger batches are split.
+        flip: also embed each crop mirrored left to right and use the normalised sum
+            (test-time augmentation: about +0.1 point on LFW, at twice the cost).
     """
 
-    def __init__(self, net: SFace, device: torch.device, batch_size: int = 16) -> None:
+    def __init__(self, net: SFace, device: torch.device, batch_size: int = 16,
+                 flip: bool = False) -> None:
         self.net = net.eval().fuse().to(device, memory_format=torch.channels_last)
         self.device = device
         self.batch_size = batch_size
+        self.flip = flip
 
     @property
     def dim(self) -> int:
@@ -35,5 +39,8 @@ class FaceEmbedder:
         for start in range(0, crops.shape[0], self.batch_size):
             chunk = crops[start:start + self.batch_size].to(self.device)
             chunk = chunk.contiguous(memory_format=torch.channels_last)
-            chunks.append(self.net(chunk))
+            features = self.net(chunk)
+            if self.flip:
+                features = features + self.net(chunk.flip(-1))
+            chunks.append(features)
         return F.normalize(torch.cat(chunks).float(), dim=1)

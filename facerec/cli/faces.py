@@ -9,14 +9,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from ..analyzer import FaceAnalyzer, cosine_similarity
-from ..detector import DetectorConfig
 from ..errors import FacerecError, ImageError
-from ..image import load_image
 from ..paths import expand_inputs
-from ..types import Face
+
+if TYPE_CHECKING:  # the networks load only when a command runs them
+    from ..analyzer import FaceAnalyzer
+    from ..types import Face
 
 BATCH = 8
 
@@ -25,12 +25,16 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     """Options every command that runs the networks shares."""
     parser.add_argument("--device", default=None,
                         help="cpu, cuda, cuda:N or mps (default: best available)")
-    parser.add_argument("--min-score", type=float, default=DetectorConfig.score_threshold,
-                        help="detector score threshold (default: %(default)s)")
+    parser.add_argument("--min-score", type=float, default=None,
+                        help="detector score threshold, 0..1 (default: 0.8)")
 
 
 def make_analyzer(args: argparse.Namespace) -> FaceAnalyzer:
-    config = DetectorConfig(score_threshold=args.min_score)
+    from ..analyzer import FaceAnalyzer
+    from ..detector import DetectorConfig
+
+    config = DetectorConfig() if args.min_score is None else DetectorConfig(
+        score_threshold=args.min_score)
     return FaceAnalyzer(args.device, detector_config=config, download=True)
 
 
@@ -67,6 +71,8 @@ def analyzed_photos(analyzer: FaceAnalyzer, inputs: list[str],
     for name in unmatched:
         report_failure(failures, f"{name}: no such file, folder or match")
     for start in range(0, len(paths), BATCH):
+        from ..image import load_image
+
         readable, pixels = [], []
         for path in paths[start:start + BATCH]:
             try:
@@ -123,6 +129,8 @@ def run_embed(args: argparse.Namespace) -> int:
 def write_npz(out: Path, rows: list[tuple[Path, int, Face]], model_id: str) -> None:
     """Arrays: image (N,) str, face (N,) int, box (N, 4), landmarks (N, 5, 2), score (N,),
     embedding (N, D) float32, model () str. Loads with ``np.load(out)`` (no pickle)."""
+    import numpy as np
+
     dim = rows[0][2].embedding.shape[0] if rows else 0
     np.savez(
         out,
@@ -151,6 +159,8 @@ def write_csv(out: Path, rows: list[tuple[Path, int, Face]], model_id: str) -> N
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from ..analyzer import cosine_similarity
+
     analyzer = make_analyzer(args)
     threshold = analyzer.threshold if args.threshold is None else args.threshold
     faces = []

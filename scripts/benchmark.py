@@ -1,0 +1,153 @@
+"""Speed of facerec beside onnxruntime and OpenCV running the same models, same inputs.
+
+Embedding: faces per second at batch 1, 8 and 32 on real aligned 112x112 crops.
+Detection: frames per second on 640x480 frames made from real photos (facerec and
+OpenCV include decoding and NMS; onnxruntime is the network alone).
+
+    python scripts/benchmark.py [--device cpu] [--compile] [--seconds 3]
+
+The exported ONNX files fix the batch (and YuNet's input size); for onnxruntime those
+dimensions are made symbolic in memory, nothing else is changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+from facerec import FaceAnalyzer, load_image
+from facerec.weights import weights_path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "faces"
+BATCHES = (1, 8, 32)
+
+
+def timed(fn: Callable[[], object], seconds: float, warmup: int = 3) -> float:
+    """Median seconds per call over repeated calls lasting about ``seconds``."""
+    for _ in range(warmup):
+        fn()
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(times) < 5:
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def ort_session(path: Path, symbolic: dict[int, str]) -> ort.InferenceSession:
+    """onnxruntime session with the first input's given dimensions made symbolic."""
+    model = onnx.load(str(path))
+    for value in list(model.graph.input[:1]) + list(model.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        for axis, name in symbolic.items():
+            if axis < len(dims) and (value.name == model.graph.input[0].name or axis == 0):
+                dims[axis].dim_param = name
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model.SerializeToString(), options,
+                                providers=["CPUExecutionProvider"])
+
+
+def real_photos() -> list[Path]:
+    from facerec.samples import default_dir
+    photos = sorted(default_dir().glob("*.jpg"))
+    if (SHARED / "photos").is_dir():
+        photos += sorted((SHARED / "photos").glob("*.jpg"))
+    if not photos:
+        sys.exit("no photos: run `facerec samples` first")
+    return photos
+
+
+def aligned_crops(analyzer: FaceAnalyzer, photos: list[Path], count: int) -> torch.Tensor:
+    crops = []
+    for path in photos:
+        image = load_image(path)
+        crops.append(analyzer.align(image, analyzer.detect(image)))
+    crops_t = torch.cat(crops)
+    return crops_t.repeat((count + len(crops_t) - 1) // len(crops_t), 1, 1, 1)[:count].cpu()
+
+
+def frames_640x480(photos: list[Path], count: int = 8) -> list[np.ndarray]:
+    return [cv2.resize(load_image(p), (640, 480), interpolation=cv2.INTER_AREA)
+            for p in photos[:count]]
+
+
+def bench_embedding(analyzer: FaceAnalyzer, crops: torch.Tensor, seconds: float) -> None:
+    path = weights_path(analyzer.embedder_spec)
+    session = ort_session(path, {0: "batch"})
+    recognizer = cv2.FaceRecognizerSF.create(str(path), "")
+    bgr_crops = [np.ascontiguousarray(c.permute(1, 2, 0).numpy()[:, :, ::-1].astype(np.uint8))
+                 for c in crops]
+    print("\nembedding (faces/s, higher is better)")
+    print(f"{'batch':>6} {'facerec':>10} {'onnxruntime':>12} {'opencv':>10}")
+    for batch in BATCHES:
+        x = crops[:batch].to(analyzer.device)
+        ours = batch / timed(lambda: analyzer.embedder.embed(x), seconds)
+        feed = {"data": crops[:batch].numpy()}
+        reference = batch / timed(lambda: session.run(None, feed), seconds)
+        opencv = batch / timed(lambda: [recognizer.feature(c) for c in bgr_crops[:batch]],
+                               seconds)
+        print(f"{batch:>6} {ours:>10.1f} {reference:>12.1f} {opencv:>10.1f}")
+
+
+def bench_detection(analyzer: FaceAnalyzer, frames: list[np.ndarray], seconds: float) -> None:
+    path = weights_path(analyzer.detector_spec)
+    session = ort_session(path, {2: "height", 3: "width"})
+    detector = cv2.FaceDetectorYN.create(str(path), "", (640, 480),
+                                         analyzer.detector.config.score_threshold)
+    blobs = [np.ascontiguousarray(f[:, :, ::-1].transpose(2, 0, 1))[None].astype(np.float32)
+             for f in frames]
+    bgr = [np.ascontiguousarray(f[:, :, ::-1]) for f in frames]
+    state = {"i": 0}
+
+    def cycle(items: list) -> object:
+        state["i"] = (state["i"] + 1) % len(items)
+        return items[state["i"]]
+
+    ours = 1 / timed(lambda: analyzer.detector.detect([cycle(frames)]), seconds)
+    ours_batch = 8 / timed(lambda: analyzer.detector.detect(frames[:8]), seconds)
+    reference = 1 / timed(lambda: session.run(None, {"input": cycle(blobs)}), seconds)
+    opencv = 1 / timed(lambda: detector.detect(cycle(bgr)), seconds)
+    print("\ndetection on 640x480 frames (frames/s, higher is better)")
+    print(f"{'facerec':>10} {'facerec b8':>11} {'onnxruntime':>12} {'opencv':>10}")
+    print(f"{ours:>10.1f} {ours_batch:>11.1f} {reference:>12.1f} {opencv:>10.1f}")
+    print(f"{1000 / ours:>8.2f}ms {1000 / ours_batch:>9.2f}ms {1000 / reference:>10.2f}ms "
+          f"{1000 / opencv:>8.2f}ms  per frame")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    args = parser.parse_args()
+    analyzer = FaceAnalyzer(args.device, download=True)
+    if args.compile:
+        analyzer.embedder.net = torch.compile(analyzer.embedder.net, dynamic=False)
+        analyzer.detector.net = torch.compile(analyzer.detector.net, dynamic=False)
+    print(f"facerec on {analyzer.device} (torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, compile={args.compile}); "
+          f"onnxruntime {ort.__version__}; opencv {cv2.__version__}; "
+          f"{platform.processor() or platform.machine()}")
+    photos = real_photos()
+    bench_embedding(analyzer, aligned_crops(analyzer, photos, max(BATCHES)), args.seconds)
+    bench_detection(analyzer, frames_640x480(photos), args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

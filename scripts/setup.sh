@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Create .venv, install facerec (with --test: and its test tools), fetch the weights and
+# the sample photos. Safe to run again: what is already there is checked, not redone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+[ "${1:-}" = "--test" ] && extras="[test]"
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+py=.venv/bin/python
+$py -m pip install --quiet --upgrade pip
+# torch and torchvision first, pinned to a matching pair (a CUDA build that also runs on CPU)
+if [ "$(uname -m)" = "x86_64" ]; then
+  $py -m pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
+fi
+$py -m pip install --quiet -e ".${extras}"
+.venv/bin/facerec models fetch
+.venv/bin/facerec samples

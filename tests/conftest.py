@@ -1,0 +1,70 @@
+"""Shared fixtures.
+
+Weights and sample photos are installed by ``.ci/run`` (``facerec models fetch``,
+``facerec samples``); tests that need them skip locally when they are absent, and fail
+under CI (``CI=true``), where their absence is a broken install. ``../shared/faces``
+is optional everywhere: tests that read it skip with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from facerec import weights
+from facerec.registry import SFACE, YUNET
+from facerec.samples import default_dir, missing
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_FACES = Path(os.environ.get("FACEREC_SHARED_FACES", REPO.parent / "shared" / "faces"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI installs it: see .ci/run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def model_paths() -> dict[str, Path]:
+    paths = {}
+    for spec in (YUNET, SFACE):
+        state = weights.status(spec)
+        if state.state != "ready":
+            _unavailable(f"weights of {spec.name} are {state.state}; run `facerec models fetch`")
+        paths[spec.name] = state.path
+    return paths
+
+
+@pytest.fixture(scope="session")
+def analyzer(model_paths):
+    from facerec import FaceAnalyzer
+    return FaceAnalyzer("cpu")
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    folder = default_dir()
+    if missing(folder):
+        _unavailable(f"sample photos missing from {folder}; run `facerec samples`")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def shared_faces() -> Path:
+    if not (SHARED_FACES / "README.md").is_file():
+        pytest.skip(f"real face photos not found at {SHARED_FACES} "
+                    "(set FACEREC_SHARED_FACES to the faces folder)")
+    return SHARED_FACES
+
+
+@pytest.fixture(scope="session")
+def real_photos(samples) -> list[Path]:
+    """The sample photos, plus the uncropped photos of ``../shared/faces`` when present."""
+    paths = sorted(samples.glob("*.jpg")) + sorted(samples.glob("*.png"))
+    if (SHARED_FACES / "photos").is_dir():
+        paths += sorted((SHARED_FACES / "photos").glob("*.jpg"))
+    return paths

@@ -1,0 +1,42 @@
+"""The similarity transform and the crop sampler, on exact synthetic cases."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from facerec.align import ARCFACE_TEMPLATE, align_faces, similarity_transforms, warp_crops
+
+
+def transform_points(points: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def test_recovers_a_known_similarity_exactly():
+    angle, scale = math.radians(17.0), 2.5
+    rotation = torch.tensor([[math.cos(angle), -math.sin(angle)],
+                             [math.sin(angle), math.cos(angle)]], dtype=torch.float64)
+    # landmarks in the photo = template moved by a known similarity
+    photo_points = (ARCFACE_TEMPLATE @ rotation.T) * scale + torch.tensor([300.0, 120.0],
+                                                                           dtype=torch.float64)
+    matrices = similarity_transforms(torch.stack([photo_points, photo_points * 1.0]))
+    assert matrices.shape == (2, 2, 3)
+    back = transform_points(photo_points, matrices[0])
+    torch.testing.assert_close(back, ARCFACE_TEMPLATE, atol=1e-9, rtol=0)
+
+
+def test_identity_transform_copies_pixels():
+    image = torch.rand(3, 112, 112) * 255
+    identity = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=torch.float64)
+    # float32 sampling coordinates: exact to a hundredth of a grey level
+    torch.testing.assert_close(warp_crops(image, identity)[0], image, atol=0.01, rtol=0)
+
+
+def test_align_faces_crops_only_the_covered_region():
+    image = torch.randint(0, 255, (400, 600, 3), dtype=torch.uint8)
+    landmarks = (ARCFACE_TEMPLATE + torch.tensor([250.0, 150.0], dtype=torch.float64))[None]
+    crops = align_faces(image, landmarks)
+    expected = image[150:262, 250:362].permute(2, 0, 1).float()
+    torch.testing.assert_close(crops[0], expected, atol=0.01, rtol=0)
+    assert align_faces(image, landmarks[:0]).shape == (0, 3, 112, 112)

@@ -1,0 +1,68 @@
+"""Registry metadata against the real weights, device selection, and the weight cache."""
+
+from __future__ import annotations
+
+import torch
+import pytest
+
+from facerec import DeviceError, ModelError, select_device, weights
+from facerec.nets import load_sface, load_yunet
+from facerec.registry import MODELS, SFACE, YUNET
+
+
+def test_registry_entries_describe_the_real_files(model_paths):
+    for spec in MODELS.values():
+        path = model_paths[spec.name]
+        assert path.stat().st_size == spec.size
+        assert weights.sha256_of(path) == spec.sha256
+        assert spec.license and spec.sources and spec.accuracy
+    sface = load_sface(model_paths[SFACE.name])
+    with torch.inference_mode():
+        out = sface(torch.zeros(1, 3, *SFACE.input_size))
+    assert out.shape == (1, SFACE.embedding_size)
+    assert float(sface.mean) == SFACE.mean and float(sface.scale) == SFACE.scale
+    assert 0.0 < SFACE.threshold < 1.0
+    yunet = load_yunet(model_paths[YUNET.name])
+    with torch.inference_mode():
+        assert yunet(torch.zeros(1, 3, *YUNET.input_size))["cls_8"].shape == (1, 6400, 1)
+
+
+def test_missing_weights_say_how_to_fetch(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACEREC_MODELS_DIR", str(tmp_path))
+    assert weights.status(YUNET).state == "missing"
+    with pytest.raises(ModelError, match="facerec models fetch"):
+        weights.weights_path(YUNET)
+
+
+def test_corrupt_weights_are_not_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACEREC_MODELS_DIR", str(tmp_path))
+    (tmp_path / YUNET.file).write_bytes(b"\0" * YUNET.size)
+    assert weights.status(YUNET).state == "corrupt"
+    with pytest.raises(ModelError, match="corrupt"):
+        weights.weights_path(YUNET)
+
+
+def test_import_checks_the_hash(tmp_path, monkeypatch, model_paths):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FACEREC_MODELS_DIR", str(cache))
+    copied = tmp_path / "whatever-name.onnx"
+    copied.write_bytes(model_paths[YUNET.name].read_bytes())
+    assert weights.import_file(copied) is YUNET
+    assert weights.status(YUNET).state == "ready"
+    bogus = tmp_path / "bogus.onnx"
+    bogus.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="matches no known model"):
+        weights.import_file(bogus)
+
+
+def test_device_selection():
+    assert select_device("cpu").type == "cpu"
+    expected = "cuda" if torch.cuda.is_available() else (
+        "mps" if torch.backends.mps.is_available() else "cpu")
+    assert select_device(None).type == expected
+    assert select_device("auto").type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="CUDA is not available"):
+            select_device("cuda")
+    with pytest.raises(DeviceError):
+        select_device("tpu-of-dreams")

@@ -1,0 +1,137 @@
+"""Our PyTorch ports against the reference runtimes, on the CPU, on real photos."""
+
+from __future__ import annotations
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from facerec import DetectorConfig, FaceAnalyzer, load_image
+from facerec.nets import load_sface, load_yunet
+
+ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test dependency")
+
+
+def ort_session(path):
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture(scope="module")
+def full_res(model_paths):
+    """An analyzer that never downscales, to compare with OpenCV at full resolution."""
+    return FaceAnalyzer("cpu", detector_config=DetectorConfig(max_side=None))
+
+
+def test_yunet_raw_outputs_match_onnxruntime(model_paths, samples):
+    path = model_paths["yunet-2023mar"]
+    net = load_yunet(path)
+    image = cv2.resize(load_image(samples / "obama.jpg"), (640, 640))
+    x = torch.from_numpy(image[:, :, ::-1].copy()).permute(2, 0, 1)[None].float()
+    session = ort_session(path)
+    reference = dict(zip([o.name for o in session.get_outputs()],
+                         session.run(None, {"input": x.numpy()})))
+    with torch.inference_mode():
+        ours = net(x)
+    assert set(ours) == set(reference)
+    for name, expected in reference.items():
+        diff = np.abs(ours[name].numpy() - expected).max()
+        assert diff <= 1e-4, f"{name}: max abs diff {diff}"
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_sface_raw_outputs_match_onnxruntime(model_paths, analyzer, samples, fused):
+    path = model_paths["sface-2021dec"]
+    net = load_sface(path)
+    if fused:
+        net.fuse()
+    image = load_image(samples / "biden.jpg")
+    crops = analyzer.align(image, analyzer.detect(image))
+    session = ort_session(path)
+    expected = session.run(None, {"data": crops.numpy()})[0]
+    with torch.inference_mode():
+        ours = net(crops).numpy()
+    assert np.abs(ours - expected).max() <= 1e-4
+
+
+def test_yunet_takes_any_multiple_of_32(model_paths):
+    net = load_yunet(model_paths["yunet-2023mar"])
+    with torch.inference_mode():
+        out = net(torch.zeros(2, 3, 480, 640))
+    assert out["cls_8"].shape == (2, 60 * 80, 1)
+    assert out["kps_32"].shape == (2, 15 * 20, 10)
+    with pytest.raises(ValueError, match="multiples of 32"):
+        net(torch.zeros(1, 3, 470, 640))
+
+
+def opencv_detections(model_path, image: np.ndarray, threshold: float) -> np.ndarray:
+    bgr = np.ascontiguousarray(image[:, :, ::-1])
+    detector = cv2.FaceDetectorYN.create(str(model_path), "", (bgr.shape[1], bgr.shape[0]),
+                                         threshold, 0.3, 5000)
+    _, faces = detector.detect(bgr)
+    return np.zeros((0, 15), np.float32) if faces is None else faces
+
+
+def test_detections_match_opencv(model_paths, full_res, real_photos):
+    threshold = full_res.detector.config.score_threshold
+    for path in real_photos:
+        image = load_image(path)
+        ours = full_res.detect(image)
+        reference = opencv_detections(model_paths["yunet-2023mar"], image, threshold)
+        assert len(ours) == len(reference), path.name
+        for row in reference:
+            expected = np.array([row[0], row[1], row[0] + row[2], row[1] + row[3]])
+            match = min(ours, key=lambda d: np.abs(np.array(d.box) - expected).max())
+            assert np.abs(np.array(match.box) - expected).max() <= 1.0, path.name
+            assert np.abs(np.array(match.landmarks) - row[4:14].reshape(5, 2)).max() <= 1.0
+            assert abs(match.score - row[14]) <= 1e-3
+
+
+def test_aligned_crops_match_opencv_aligncrop(model_paths, full_res, samples):
+    recognizer = cv2.FaceRecognizerSF.create(str(model_paths["sface-2021dec"]), "")
+    image = load_image(samples / "obama.jpg")
+    detections = full_res.detect(image)
+    ours = full_res.align(image, detections).numpy()
+    bgr = np.ascontiguousarray(image[:, :, ::-1])
+    for crop, d in zip(ours, detections):
+        row = np.array([*d.box[:2], d.width, d.height, *np.ravel(d.landmarks), d.score],
+                       dtype=np.float32)
+        reference = recognizer.alignCrop(bgr, row)[:, :, ::-1].astype(np.float32)
+        diff = np.abs(crop.transpose(1, 2, 0) - reference)
+        assert diff.max() <= 1.0  # OpenCV rounds to uint8; we keep float
+        assert diff.mean() <= 0.3
+
+
+def test_embeddings_match_opencv_feature(model_paths, analyzer, real_photos):
+    recognizer = cv2.FaceRecognizerSF.create(str(model_paths["sface-2021dec"]), "")
+    checked = 0
+    for path in real_photos:
+        image = load_image(path)
+        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        for d in analyzer.detect(image):
+            row = np.array([*d.box[:2], d.width, d.height, *np.ravel(d.landmarks), d.score],
+                           dtype=np.float32)
+            crop = recognizer.alignCrop(bgr, row)
+            reference = recognizer.feature(crop).ravel()
+            tensor = torch.from_numpy(crop[:, :, ::-1].transpose(2, 0, 1).copy()).float()
+            ours = analyzer.embed_crops(tensor[None])[0]
+            cosine = float(ours @ reference / np.linalg.norm(reference))
+            assert cosine >= 0.9999, (path.name, cosine)
+            checked += 1
+    assert checked >= 7
+
+
+def test_expected_face_counts(analyzer, shared_faces):
+    with open(shared_faces / "photos.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        found = len(analyzer.detect(shared_faces / row["image"]))
+        expected = int(row["expected_faces"])
+        if row["note"].startswith("at least"):
+            assert found >= expected, row
+        else:
+            assert found == expected, row
