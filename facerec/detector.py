@@ -40,6 +40,9 @@ class DetectorConfig:
 class FaceDetector:
     """Batched YuNet detection on a device.
 
+    The network is prepared for inference: head branches merged, RGB input folded into
+    the stem, channels-last memory (an RGB uint8 (H, W, 3) frame already is that layout).
+
     Args:
         net: a YuNet with loaded weights.
         device: where to run it.
@@ -48,7 +51,7 @@ class FaceDetector:
 
     def __init__(self, net: YuNet, device: torch.device,
                  config: DetectorConfig = DetectorConfig()) -> None:
-        self.net = net.eval().to(device, memory_format=torch.channels_last)
+        self.net = net.eval().fuse().take_rgb().to(device, memory_format=torch.channels_last)
         self.device = device
         self.config = config
         self._priors: dict[tuple[int, int], torch.Tensor] = {}
@@ -60,22 +63,15 @@ class FaceDetector:
             return []
         batch, scales = self._preprocess(images)
         raw = self.net(batch)
-        boxes, landmarks, scores = self._decode(raw, batch.shape[2], batch.shape[3])
-        return self._select(boxes, landmarks, scores, scales)
+        return self._select(*self._decode(raw, batch.shape[2], batch.shape[3]), scales)
 
-    def raw_outputs(self, image: np.ndarray) -> dict[str, torch.Tensor]:
-        """YuNet's raw outputs for one RGB image padded to multiples of 32 (for tests)."""
-        with torch.inference_mode():
-            batch, _ = self._preprocess([image], resize=False)
-            return self.net(batch)
-
-    def _preprocess(self, images: Sequence[np.ndarray], resize: bool = True
+    def _preprocess(self, images: Sequence[np.ndarray]
                     ) -> tuple[torch.Tensor, list[tuple[float, float]]]:
-        """Returns the (N, 3, H, W) BGR float batch and each image's (x, y) downscale."""
+        """Returns the (N, 3, H, W) RGB float batch and each image's (x, y) downscale."""
         resized, scales = [], []
         for image in images:
             height, width = image.shape[:2]
-            scale = self._scale_for(width, height) if resize else 1.0
+            scale = self._scale_for(width, height)
             if scale != 1.0:
                 size = (max(1, round(width * scale)), max(1, round(height * scale)))
                 image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
@@ -86,8 +82,8 @@ class FaceDetector:
         batch = torch.zeros((len(resized), height, width, 3), dtype=torch.uint8)
         for index, image in enumerate(resized):
             batch[index, : image.shape[0], : image.shape[1]] = torch.from_numpy(image)
-        batch = batch.to(self.device, non_blocking=True).flip(-1)  # RGB -> BGR
-        batch = batch.permute(0, 3, 1, 2).float().contiguous(memory_format=torch.channels_last)
+        batch = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
+        batch = batch.contiguous(memory_format=torch.channels_last)
         return batch, scales
 
     def _scale_for(self, width: int, height: int) -> float:
@@ -108,33 +104,36 @@ class FaceDetector:
             self._priors[key] = torch.cat(levels).float().to(self.device)
         return self._priors[key]
 
-    def _decode(self, raw: dict[str, torch.Tensor], height: int,
-                width: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Boxes (N, A, 4) xyxy, landmarks (N, A, 5, 2) and scores (N, A) in batch pixels."""
+    def _decode(self, raw: dict[str, torch.Tensor], height: int, width: int
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Faces scoring at least the threshold, in batch pixels.
+
+        Returns image index (K,), boxes (K, 4) xyxy, landmarks (K, 5, 2), scores (K,);
+        only the K cells above the threshold are decoded.
+        """
         def cat(kind: str) -> torch.Tensor:
             return torch.cat([raw[f"{kind}_{s}"] for s in STRIDES], dim=1)
 
-        grid = self._grid(height, width)
-        cell, stride = grid[:, :2], grid[:, 2:]
         scores = (cat("cls").clamp(0, 1) * cat("obj").clamp(0, 1)).sqrt().squeeze(-1)
-        bbox = cat("bbox")
-        centre = (bbox[..., :2] + cell) * stride
-        size = bbox[..., 2:].exp() * stride
-        boxes = torch.cat([centre - size / 2, centre + size / 2], dim=-1)
-        kps = cat("kps").reshape(*bbox.shape[:2], 5, 2)
+        image, anchor = torch.nonzero(scores >= self.config.score_threshold, as_tuple=True)
+        grid = self._grid(height, width)[anchor]
+        cell, stride = grid[:, :2], grid[:, 2:]
+        bbox = cat("bbox")[image, anchor]
+        centre = (bbox[:, :2] + cell) * stride
+        size = bbox[:, 2:].exp() * stride
+        boxes = torch.cat([centre - size / 2, centre + size / 2], dim=1)
+        kps = cat("kps")[image, anchor].reshape(-1, 5, 2)
         landmarks = (kps + cell[:, None, :]) * stride[:, None, :]
-        return boxes, landmarks, scores
+        return image, boxes, landmarks, scores[image, anchor]
 
-    def _select(self, boxes: torch.Tensor, landmarks: torch.Tensor, scores: torch.Tensor,
+    def _select(self, image_index: torch.Tensor, boxes: torch.Tensor,
+                landmarks: torch.Tensor, scores: torch.Tensor,
                 scales: list[tuple[float, float]]) -> list[list[Detection]]:
-        """Threshold, NMS per image in one call, top-k, and back to input coordinates."""
-        image_index, anchor = torch.nonzero(scores >= self.config.score_threshold, as_tuple=True)
-        kept_boxes, kept_scores = boxes[image_index, anchor], scores[image_index, anchor]
-        kept_landmarks = landmarks[image_index, anchor]
-        keep = batched_nms(kept_boxes, kept_scores, image_index, self.config.nms_threshold)
-        rows_boxes = kept_boxes[keep].cpu().double().numpy()
-        rows_landmarks = kept_landmarks[keep].cpu().double().numpy()
-        rows_scores = kept_scores[keep].cpu().numpy()
+        """NMS per image in one call, top-k, and back to input coordinates."""
+        keep = batched_nms(boxes, scores, image_index, self.config.nms_threshold)
+        rows_boxes = boxes[keep].cpu().double().numpy()
+        rows_landmarks = landmarks[keep].cpu().double().numpy()
+        rows_scores = scores[keep].cpu().numpy()
         rows_image = image_index[keep].cpu().numpy()
         results: list[list[Detection]] = [[] for _ in scales]
         for box, points, score, image in zip(rows_boxes, rows_landmarks, rows_scores, rows_image):

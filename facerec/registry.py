@@ -110,7 +110,7 @@ SFACE = ModelSpec(
     mean=127.5,
     scale=1.0 / 128.0,
     embedding_size=128,
-    threshold=0.363,
+    threshold=0.319,
     accuracy="LFW 99.40%",
 )
 

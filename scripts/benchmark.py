@@ -34,17 +34,27 @@ SHARED = REPO.parent / "shared" / "faces"
 BATCHES = (1, 8, 32)
 
 
-def timed(fn: Callable[[], object], seconds: float, warmup: int = 3) -> float:
-    """Median seconds per call over repeated calls lasting about ``seconds``."""
-    for _ in range(warmup):
-        fn()
-    times: list[float] = []
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline or len(times) < 5:
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def compare(contenders: dict[str, Callable[[], object]], seconds: float,
+            rounds: int = 5) -> dict[str, float]:
+    """Median seconds per call of each contender.
+
+    Contenders take turns in short rounds, so a change in machine load during the run
+    falls on all of them alike rather than on whichever ran at that moment.
+    """
+    for fn in contenders.values():
+        for _ in range(3):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            deadline = time.perf_counter() + seconds / rounds
+            while True:
+                start = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - start)
+                if time.perf_counter() >= deadline:
+                    break
+    return {name: statistics.median(times) for name, times in samples.items()}
 
 
 def ort_session(path: Path, symbolic: dict[int, str]) -> ort.InferenceSession:
@@ -96,12 +106,14 @@ def bench_embedding(analyzer: FaceAnalyzer, crops: torch.Tensor, seconds: float)
     print(f"{'batch':>6} {'facerec':>10} {'onnxruntime':>12} {'opencv':>10}")
     for batch in BATCHES:
         x = crops[:batch].to(analyzer.device)
-        ours = batch / timed(lambda: analyzer.embedder.embed(x), seconds)
         feed = {"data": crops[:batch].numpy()}
-        reference = batch / timed(lambda: session.run(None, feed), seconds)
-        opencv = batch / timed(lambda: [recognizer.feature(c) for c in bgr_crops[:batch]],
-                               seconds)
-        print(f"{batch:>6} {ours:>10.1f} {reference:>12.1f} {opencv:>10.1f}")
+        took = compare({
+            "facerec": lambda: analyzer.embedder.embed(x),
+            "onnxruntime": lambda: session.run(None, feed),
+            "opencv": lambda: [recognizer.feature(c) for c in bgr_crops[:batch]],
+        }, seconds)
+        rates = [batch / took[k] for k in ("facerec", "onnxruntime", "opencv")]
+        print(f"{batch:>6} {rates[0]:>10.1f} {rates[1]:>12.1f} {rates[2]:>10.1f}")
 
 
 def bench_detection(analyzer: FaceAnalyzer, frames: list[np.ndarray], seconds: float) -> None:
@@ -118,10 +130,14 @@ def bench_detection(analyzer: FaceAnalyzer, frames: list[np.ndarray], seconds: f
         state["i"] = (state["i"] + 1) % len(items)
         return items[state["i"]]
 
-    ours = 1 / timed(lambda: analyzer.detector.detect([cycle(frames)]), seconds)
-    ours_batch = 8 / timed(lambda: analyzer.detector.detect(frames[:8]), seconds)
-    reference = 1 / timed(lambda: session.run(None, {"input": cycle(blobs)}), seconds)
-    opencv = 1 / timed(lambda: detector.detect(cycle(bgr)), seconds)
+    took = compare({
+        "facerec": lambda: analyzer.detector.detect([cycle(frames)]),
+        "facerec b8": lambda: analyzer.detector.detect(frames[:8]),
+        "onnxruntime": lambda: session.run(None, {"input": cycle(blobs)}),
+        "opencv": lambda: detector.detect(cycle(bgr)),
+    }, seconds * 2)
+    ours, ours_batch = 1 / took["facerec"], len(frames[:8]) / took["facerec b8"]
+    reference, opencv = 1 / took["onnxruntime"], 1 / took["opencv"]
     print("\ndetection on 640x480 frames (frames/s, higher is better)")
     print(f"{'facerec':>10} {'facerec b8':>11} {'onnxruntime':>12} {'opencv':>10}")
     print(f"{ours:>10.1f} {ours_batch:>11.1f} {reference:>12.1f} {opencv:>10.1f}")

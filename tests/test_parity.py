@@ -27,14 +27,20 @@ def full_res(model_paths):
     return FaceAnalyzer("cpu", detector_config=DetectorConfig(max_side=None))
 
 
-def test_yunet_raw_outputs_match_onnxruntime(model_paths, samples):
+@pytest.mark.parametrize("prepared", [False, True])
+def test_yunet_raw_outputs_match_onnxruntime(model_paths, samples, prepared):
+    """Plain, and prepared for inference (merged head, RGB stem, channels-last)."""
     path = model_paths["yunet-2023mar"]
     net = load_yunet(path)
     image = cv2.resize(load_image(samples / "obama.jpg"), (640, 640))
-    x = torch.from_numpy(image[:, :, ::-1].copy()).permute(2, 0, 1)[None].float()
+    bgr = torch.from_numpy(image[:, :, ::-1].copy()).permute(2, 0, 1)[None].float()
     session = ort_session(path)
     reference = dict(zip([o.name for o in session.get_outputs()],
-                         session.run(None, {"input": x.numpy()})))
+                         session.run(None, {"input": bgr.numpy()})))
+    x = bgr
+    if prepared:
+        net = net.fuse().take_rgb().to(memory_format=torch.channels_last)
+        x = bgr.flip(1).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         ours = net(x)
     assert set(ours) == set(reference)

@@ -32,7 +32,7 @@ class ConvBNReLU(nn.Module):
         self.conv = nn.Conv2d(in_channels, out_channels, 3, stride, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.conv(x))
+        return F.relu(self.conv(x), inplace=True)
 
 
 class ConvDPUnit(nn.Module):
@@ -46,7 +46,7 @@ class ConvDPUnit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv2(self.conv1(x))
-        return F.relu(x) if self.relu else x
+        return F.relu(x, inplace=True) if self.relu else x
 
 
 class ConvHead(nn.Module):
@@ -109,6 +109,9 @@ class TopDownNeck(nn.Module):
         return out
 
 
+HEAD_OUTPUTS = (("cls", 1), ("obj", 1), ("bbox", 4), ("kps", 10))
+
+
 class YuNetHead(nn.Module):
     """Per-level predictions: 1 score, 1 objectness, 4 box and 10 landmark channels."""
 
@@ -127,11 +130,51 @@ class YuNetHead(nn.Module):
     def forward(self, feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}
         for level, (stride, feat) in enumerate(zip(STRIDES, feats)):
-            out[f"cls_{stride}"] = _flatten(self.multi_level_cls[level](feat)).sigmoid()
-            out[f"obj_{stride}"] = _flatten(self.multi_level_obj[level](feat)).sigmoid()
-            out[f"bbox_{stride}"] = _flatten(self.multi_level_bbox[level](feat))
-            out[f"kps_{stride}"] = _flatten(self.multi_level_kps[level](feat))
+            for kind, _ in HEAD_OUTPUTS:
+                branch = getattr(self, f"multi_level_{kind}")[level]
+                out[f"{kind}_{stride}"] = _activate(kind, _flatten(branch(feat)))
         return out
+
+    def fused(self) -> FusedYuNetHead:
+        """The same head with each level's four branches merged into one unit."""
+        return FusedYuNetHead(self)
+
+
+class FusedYuNetHead(nn.Module):
+    """YuNetHead for inference: per level, one 1x1 convolution to all 16 output channels
+    and one depthwise 3x3 over them, instead of four of each. Every output channel sees
+    exactly the weights it saw before (the branches are pointwise-then-depthwise, so
+    stacking their channels changes no arithmetic), at a quarter of the kernel launches.
+    """
+
+    def __init__(self, head: YuNetHead) -> None:
+        super().__init__()
+        units = []
+        for level in range(len(STRIDES)):
+            branches = [getattr(head, f"multi_level_{kind}")[level] for kind, _ in HEAD_OUTPUTS]
+            in_channels = branches[0].conv1.in_channels
+            unit = ConvDPUnit(in_channels, sum(n for _, n in HEAD_OUTPUTS), relu=False)
+            for name in ("conv1", "conv2"):
+                target = getattr(unit, name)
+                target.weight.data = torch.cat([getattr(b, name).weight.data for b in branches])
+                target.bias.data = torch.cat([getattr(b, name).bias.data for b in branches])
+            units.append(unit)
+        self.levels = nn.ModuleList(units)
+
+    def forward(self, feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        for stride, unit, feat in zip(STRIDES, self.levels, feats):
+            start, merged = 0, _flatten(unit(feat))
+            for kind, channels in HEAD_OUTPUTS:
+                part = merged[..., start:start + channels]
+                out[f"{kind}_{stride}"] = _activate(kind, part)
+                start += channels
+        return out
+
+
+def _activate(kind: str, x: torch.Tensor) -> torch.Tensor:
+    """Scores and objectness are probabilities; boxes and landmarks stay raw."""
+    return x.sigmoid() if kind in ("cls", "obj") else x
 
 
 def _flatten(x: torch.Tensor) -> torch.Tensor:
@@ -153,7 +196,20 @@ class YuNet(nn.Module):
         super().__init__()
         self.backbone = Backbone()
         self.neck = TopDownNeck()
-        self.bbox_head = YuNetHead()
+        self.bbox_head: nn.Module = YuNetHead()
+
+    def fuse(self) -> YuNet:
+        """Merge the head branches for inference (see FusedYuNetHead); returns self."""
+        if isinstance(self.bbox_head, YuNetHead):
+            self.bbox_head = self.bbox_head.fused()
+        return self
+
+    def take_rgb(self) -> YuNet:
+        """Fold the RGB -> BGR channel swap into the stem; afterwards the network takes
+        **RGB** input and gives the same outputs, saving a copy of every frame."""
+        stem = self.backbone.model0.conv1.conv
+        stem.weight.data = stem.weight.data.flip(1).contiguous()
+        return self
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] % DIVISOR or x.shape[3] % DIVISOR:
