@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import FacerecError
-from . import faces, models
+from . import database, faces, models
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-COMMAND_GROUPS = (models, faces)
+COMMAND_GROUPS = (models, faces, database)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.INFO
-    logging.basicConfig(level=level, format="facerec: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("facerec: %(message)s"))
+    package_log = logging.getLogger("facerec")
+    package_log.addHandler(handler)
+    package_log.setLevel(level)
     try:
         return int(args.run(args))
     except FacerecError as exc:

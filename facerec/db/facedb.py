@@ -273,14 +273,19 @@ class FaceDB:
     def merge(self, source: str, target: str) -> int:
         return self.store.merge_people(source, target)
 
-    def calibrate(self, far: float = 1e-3) -> Calibration:
-        """Estimate the threshold for false-accept rate ``far`` and store it."""
+    def calibrate(self, far: float = 1e-3, force: bool = False) -> Calibration:
+        """Estimate the threshold for false-accept rate ``far``.
+
+        It is stored (and used from then on) when the figures are reliable, or with
+        ``force``; an unreliable estimate is only returned.
+        """
         records = self.store.faces()
         labels = np.array([r.person for r in records])
         result = calibrate(np.stack([r.embedding for r in records]) if records
                            else np.zeros((0, 1), np.float32), labels, far)
-        self.store.set_meta("threshold", repr(result.threshold))
-        self.store.set_meta("calibration", json.dumps(result.to_dict()))
+        if result.reliable or force:
+            self.store.set_meta("threshold", repr(result.threshold))
+            self.store.set_meta("calibration", json.dumps(result.to_dict()))
         return result
 
     def check(self) -> tuple[int, int]:

@@ -1,0 +1,248 @@
+"""Commands over a face database: enroll, identify, people, remove, rename, merge,
+calibrate. Each wraps one ``FaceDB`` method."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import FacerecError, ImageError
+from ..paths import expand_inputs
+from .faces import add_pipeline_options, make_analyzer, report_failure
+
+if TYPE_CHECKING:
+    from ..db import FaceDB, Match
+    from ..db.enroll import EnrollReport
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, default=None,
+                        help="database folder (default: $FACEREC_DB or ./facerec-db)")
+
+
+def open_db(args: argparse.Namespace, create: bool) -> FaceDB:
+    from ..db import FaceDB, default_db_path
+
+    path = args.db or default_db_path()
+    analyzer = make_analyzer(args) if hasattr(args, "min_score") else None
+    return FaceDB(path, analyzer, create=create)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    enroll = commands.add_parser(
+        "enroll", help="add known people from a folder",
+        description="DIR/<person>/*.jpg (name = folder) and DIR/<person>.jpg (name = stem); "
+                    "with --name, every photo given is that person.")
+    enroll.add_argument("inputs", nargs="+", type=Path, metavar="PATH")
+    enroll.add_argument("--name", help="enroll all given photos/folders as this person")
+    enroll.add_argument("--strict", action="store_true",
+                        help="skip photos with several faces instead of using the largest")
+    enroll.add_argument("--sync", action="store_true",
+                        help="remove faces whose files under DIR are gone")
+    enroll.add_argument("--report", type=Path, help="write the skipped photos (.csv or .json)")
+    add_db_option(enroll)
+    add_pipeline_options(enroll)
+    enroll.set_defaults(run=run_enroll)
+
+    identify = commands.add_parser("identify", help="name every face in photos")
+    identify.add_argument("inputs", nargs="+", metavar="PATH", help="photos, folders or globs")
+    output = identify.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="JSON lines, one per photo")
+    output.add_argument("--csv", action="store_true", help="CSV, one row per face")
+    identify.add_argument("--top-k", type=int, default=3, help="candidates per face")
+    identify.add_argument("--threshold", type=float, help="override the database threshold")
+    identify.add_argument("--annotate", type=Path, metavar="OUT",
+                          help="write copies of the photos with boxes and names to OUT")
+    add_db_option(identify)
+    add_pipeline_options(identify)
+    identify.set_defaults(run=run_identify)
+
+    people = commands.add_parser("people", help="list people and their face counts")
+    people.add_argument("--json", action="store_true")
+    add_db_option(people)
+    people.set_defaults(run=run_people)
+
+    remove = commands.add_parser("remove", help="delete a person and their faces")
+    remove.add_argument("name")
+    add_db_option(remove)
+    remove.set_defaults(run=run_remove)
+
+    rename = commands.add_parser("rename", help="rename a person")
+    rename.add_argument("old")
+    rename.add_argument("new")
+    add_db_option(rename)
+    rename.set_defaults(run=run_rename)
+
+    merge = commands.add_parser("merge", help="move every face of A to B, then delete A")
+    merge.add_argument("source", metavar="A")
+    merge.add_argument("target", metavar="B")
+    add_db_option(merge)
+    merge.set_defaults(run=run_merge)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="set the threshold for a target false-accept rate")
+    calibrate.add_argument("--far", type=float, default=1e-3,
+                           help="false-accept rate to allow (default: %(default)s)")
+    calibrate.add_argument("--force", action="store_true",
+                           help="store the threshold even when too few pairs back it")
+    add_db_option(calibrate)
+    add_pipeline_options(calibrate)
+    calibrate.set_defaults(run=run_calibrate)
+
+
+def run_enroll(args: argparse.Namespace) -> int:
+    if args.name is None and (len(args.inputs) != 1 or not args.inputs[0].is_dir()):
+        raise FacerecError("give one folder of known people, or --name NAME with photos")
+    for path in args.inputs:
+        if not path.exists():
+            raise FacerecError(f"{path}: no such file or folder")
+    with open_db(args, create=True) as db:
+        report = db.enroll(None if args.name else args.inputs[0], name=args.name,
+                           paths=args.inputs if args.name else (), strict=args.strict,
+                           sync=args.sync, progress=sys.stderr.isatty())
+    print_enroll_report(report)
+    if args.report:
+        write_skip_report(args.report, report)
+    if report.photos == 0:
+        raise FacerecError("no photos found to enroll")
+    enrolled = report.added + report.replaced + report.unchanged
+    return 0 if not report.skipped else (1 if enrolled else 2)
+
+
+def print_enroll_report(report: EnrollReport) -> None:
+    print(f"people {len(report.people)}, photos {report.photos}: added {report.added}, "
+          f"replaced {report.replaced}, unchanged {report.unchanged}, "
+          f"removed {report.removed}, skipped {len(report.skipped)}")
+    for skip in report.skipped:
+        print(f"  skipped {skip.path}: {skip.reason}", file=sys.stderr)
+    for note in report.several_faces:
+        print(f"  note: {note.path}: {note.reason}", file=sys.stderr)
+    for note in report.suspicious:
+        print(f"  check label: {note.path}: {note.reason}", file=sys.stderr)
+
+
+def write_skip_report(path: Path, report: EnrollReport) -> None:
+    rows = [("skipped", s) for s in report.skipped] + \
+           [("several_faces", s) for s in report.several_faces] + \
+           [("suspicious", s) for s in report.suspicious]
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+        return
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["kind", "path", "reason"])
+        writer.writerows((kind, s.path, s.reason) for kind, s in rows)
+
+
+def run_identify(args: argparse.Namespace) -> int:
+    from ..annotate import draw_matches
+    from ..image import load_image
+
+    failures: list[str] = []
+    with open_db(args, create=False) as db:
+        if not db.people():
+            raise FacerecError(f"the database at {db.path} has no one enrolled")
+        paths, unmatched = expand_inputs(args.inputs)
+        for name in unmatched:
+            report_failure(failures, f"{name}: no such file, folder or match")
+        writer = csv.writer(sys.stdout) if args.csv else None
+        if writer:
+            writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "person", "similarity",
+                             "candidates"])
+        if args.annotate:
+            args.annotate.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            try:
+                image = load_image(path)
+            except ImageError as exc:
+                report_failure(failures, str(exc))
+                continue
+            matches = db.identify(image, args.top_k, args.threshold)
+            print_matches(path, matches, args, writer)
+            if args.annotate:
+                save_annotated(args.annotate, path, draw_matches(image, matches))
+    return 1 if failures else 0
+
+
+def print_matches(path: Path, matches: list[Match], args: argparse.Namespace,
+                  writer: csv.writer | None) -> None:
+    if args.json:
+        print(json.dumps({"image": str(path), "faces": [m.to_dict() for m in matches]}))
+    elif writer is not None:
+        for index, m in enumerate(matches):
+            others = ";".join(f"{c.person}:{c.similarity:.4f}" for c in m.candidates)
+            writer.writerow([str(path), index, *[f"{v:.1f}" for v in m.detection.box],
+                             m.person, f"{m.similarity:.4f}", others])
+    else:
+        print(f"{path}: {len(matches)} face{'s' if len(matches) != 1 else ''}")
+        for m in matches:
+            x1, y1, x2, y2 = m.detection.box
+            others = ", ".join(f"{c.person} {c.similarity:.2f}" for c in m.candidates[1:])
+            print(f"  {m.person:<20} {m.similarity:6.3f}  box ({x1:.0f}, {y1:.0f}, {x2:.0f}, "
+                  f"{y2:.0f})" + (f"  next: {others}" if others else ""))
+
+
+def save_annotated(folder: Path, source: Path, pixels) -> None:
+    from PIL import Image
+
+    target = folder / source.name
+    counter = 1
+    while target.exists():
+        target = folder / f"{source.stem}-{counter}{source.suffix}"
+        counter += 1
+    Image.fromarray(pixels).save(target)
+
+
+def run_people(args: argparse.Namespace) -> int:
+    with open_db(args, create=False) as db:
+        people = db.people()
+    if args.json:
+        print(json.dumps([{"name": n, "faces": c} for n, c in people]))
+    else:
+        for name, count in people:
+            print(f"{name}\t{count}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    with open_db(args, create=False) as db:
+        count = db.remove(args.name)
+    print(f"removed {args.name} ({count} faces)")
+    return 0
+
+
+def run_rename(args: argparse.Namespace) -> int:
+    with open_db(args, create=False) as db:
+        db.rename(args.old, args.new)
+    print(f"renamed {args.old} to {args.new}")
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    with open_db(args, create=False) as db:
+        moved = db.merge(args.source, args.target)
+    print(f"merged {args.source} into {args.target} ({moved} faces moved)")
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    with open_db(args, create=False) as db:
+        try:
+            result = db.calibrate(args.far, force=args.force)
+        except ValueError as exc:
+            raise FacerecError(str(exc)) from None
+    print(f"threshold {result.threshold:.4f} for FAR {result.far:g} "
+          f"(from {result.genuine_pairs} genuine and {result.impostor_pairs} impostor pairs; "
+          f"true accept rate {result.true_accept_rate:.2%}; mean similarity genuine "
+          f"{result.genuine_mean:.3f}, impostor {result.impostor_mean:.3f})")
+    if result.reliable or args.force:
+        print("stored: identify uses this threshold from now on")
+        return 0
+    print(f"facerec: not stored: too few pairs to measure a FAR of {result.far:g} "
+          f"(needs {10 / result.far:.0f} impostor and 20 genuine pairs); enroll more "
+          "people and faces, or use --force", file=sys.stderr)
+    return 1
