@@ -1,0 +1,102 @@
+"""The database commands through the real ``facerec`` entry point, including SIGKILL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from cli import SCRIPT, assert_no_traceback, run_cli
+
+
+def test_gallery_then_probes(shared_faces, tmp_path):
+    db = tmp_path / "db"
+    done = run_cli("enroll", shared_faces / "gallery", "--db", db)
+    assert done.returncode == 0, done.stderr
+    assert "people 5" in done.stdout
+    out = tmp_path / "annotated"
+    done = run_cli("identify", shared_faces / "probes", "--db", db, "--json",
+                   "--annotate", out)
+    assert done.returncode == 0, done.stderr
+    found = {}
+    for line in done.stdout.splitlines():
+        record = json.loads(line)
+        found[record["image"].rsplit("/", 1)[-1]] = sorted(f["person"] for f in record["faces"])
+    with open(shared_faces / "probes.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            expected = sorted(row["expected_identities"].split(";"))
+            assert found[row["image"].rsplit("/", 1)[-1]] == expected, row
+    assert len(list(out.iterdir())) == len(found)
+
+
+def test_table_csv_people_and_errors(shared_faces, tmp_path):
+    db = tmp_path / "db"
+    missing = run_cli("identify", shared_faces / "probes", "--db", db)
+    assert missing.returncode == 2 and "no face database" in missing.stderr
+    assert_no_traceback(missing)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run_cli("enroll", empty, "--db", db)
+    assert nothing.returncode == 2 and "no photos" in nothing.stderr
+    assert run_cli("enroll", shared_faces / "gallery", "--db", db).returncode == 0
+    table = run_cli("identify", shared_faces / "probes" / "obama1.jpg", "--db", db)
+    assert "obama" in table.stdout and table.returncode == 0
+    rows = list(csv.DictReader(run_cli("identify", shared_faces / "probes" / "obama1.jpg",
+                                       "--db", db, "--csv").stdout.splitlines()))
+    assert rows[0]["person"] == "obama" and float(rows[0]["similarity"]) > 0.5
+    people = json.loads(run_cli("people", "--db", db, "--json").stdout)
+    assert {p["name"] for p in people} == {"obama", "biden", "kit_harington", "rose_leslie",
+                                           "alex_lacamoire"}
+    renamed = run_cli("rename", "obama", "barack", "--db", db)
+    assert renamed.returncode == 0
+    assert run_cli("remove", "nobody", "--db", db).returncode == 2
+
+
+def lfw_folder(shared_faces, dest, people: int):
+    chosen = sorted(p for p in (shared_faces / "lfw").iterdir()
+                    if len(list(p.glob("*.jpg"))) >= 3)[:people]
+    for person in chosen:
+        shutil.copytree(person, dest / person.name)
+    return sum(len(list(p.glob("*.jpg"))) for p in chosen)
+
+
+def check_consistent(db):
+    conn = sqlite3.connect(db / "faces.sqlite")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    faces = conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+    conn.close()
+    from facerec.db import FaceDB
+    with FaceDB(db, create=False) as opened:
+        assert opened.check() == (faces, faces)
+    return faces
+
+
+@pytest.mark.slow
+def test_killed_enrollment_resumes(shared_faces, tmp_path, analyzer):
+    known = tmp_path / "known"
+    total = lfw_folder(shared_faces, known, people=30)
+    db = tmp_path / "db"
+    rng = random.Random(7)
+    command = [str(SCRIPT), "enroll", str(known), "--db", str(db)]
+    for delay in sorted(rng.uniform(3.0, 12.0) for _ in range(3)):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if (db / "faces.sqlite").exists():
+            check_consistent(db)
+    done = run_cli("enroll", known, "--db", db)
+    assert done.returncode == 0, done.stderr
+    assert check_consistent(db) == total
+    last = done.stdout.split(":", 1)[1]
+    added = int(last.split("added ")[1].split(",")[0])
+    unchanged = int(last.split("unchanged ")[1].split(",")[0])
+    assert added + unchanged == total and unchanged > 0

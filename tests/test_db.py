@@ -1,0 +1,160 @@
+"""FaceDB through its Python API: enroll, identify, incremental runs, management, bad input."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facerec.db import UNKNOWN, DatabaseError, FaceDB
+
+
+@pytest.fixture
+def known(tmp_path, samples):
+    """known/obama/{obama,obama2}.jpg and known/biden.jpg, copied from the samples."""
+    root = tmp_path / "known"
+    (root / "obama").mkdir(parents=True)
+    shutil.copy(samples / "obama.jpg", root / "obama" / "obama.jpg")
+    shutil.copy(samples / "obama2.jpg", root / "obama" / "obama2.jpg")
+    shutil.copy(samples / "biden.jpg", root / "biden.jpg")
+    return root
+
+
+@pytest.fixture
+def db(tmp_path, analyzer):
+    with FaceDB(tmp_path / "db", analyzer) as database:
+        yield database
+
+
+def test_enroll_then_identify(db, known, samples):
+    report = db.enroll(known)
+    assert (report.added, report.skipped, report.people) == (3, [], {"obama", "biden"})
+    assert db.people() == [("biden", 1), ("obama", 2)]
+    assert db.check() == (3, 3)
+    matches = db.identify(samples / "obama3.jpg", top_k=2)
+    assert len(matches) == 1 and matches[0].person == "obama"
+    assert [c.person for c in matches[0].candidates] == ["obama", "biden"]
+    assert matches[0].similarity >= db.threshold > matches[0].candidates[1].similarity
+
+
+def test_unknown_below_threshold(db, known, samples):
+    db.enroll(known)
+    (match,) = db.identify(samples / "obama3.jpg", threshold=0.99)
+    assert match.person == UNKNOWN and match.candidates[0].person == "obama"
+
+
+def test_incremental_runs(db, known, samples):
+    db.enroll(known)
+    again = db.enroll(known)
+    assert (again.added, again.replaced, again.unchanged) == (0, 0, 3)
+    shutil.copy(samples / "obama3.jpg", known / "obama" / "obama2.jpg")  # content changed
+    (known / "biden.jpg").unlink()
+    changed = db.enroll(known, sync=True)
+    assert (changed.replaced, changed.removed, changed.unchanged) == (1, 1, 1)
+    assert db.people() == [("obama", 2)]
+    assert db.check() == (2, 2)
+
+
+def test_photos_without_or_with_several_faces(db, tmp_path, samples, shared_faces):
+    root = tmp_path / "people"
+    (root / "group").mkdir(parents=True)
+    Image.new("RGB", (300, 200), (90, 120, 90)).save(root / "group" / "wall.png")
+    shutil.copy(shared_faces / "photos" / "two_people.jpg", root / "group" / "two.jpg")
+    report = db.enroll(root)
+    assert [s.reason for s in report.skipped] == ["no face found"]
+    assert report.added == 1 and "2 faces found" in report.several_faces[0].reason
+    strict = FaceDB(tmp_path / "strict", db.analyzer).enroll(root, strict=True)
+    assert strict.added == 0 and len(strict.skipped) == 2
+
+
+def test_bad_files_are_skipped_with_reasons(db, known, tmp_path):
+    (known / "obama" / "empty.jpg").write_bytes(b"")
+    (known / "obama" / "notes.png").write_text("not an image")
+    (known / "obama" / "cut.jpg").write_bytes((known / "obama" / "obama.jpg").read_bytes()[:3000])
+    (known / "Zoë Ångström").mkdir()
+    shutil.copy(known / "biden.jpg", known / "Zoë Ångström" / "photo.jpg")
+    report = db.enroll(known)
+    reasons = {s.path.rsplit("/", 1)[-1]: s.reason for s in report.skipped}
+    assert reasons["empty.jpg"] == "empty file"
+    assert "not an image" in reasons["notes.png"]
+    assert "truncated" in reasons["cut.jpg"] or "corrupt" in reasons["cut.jpg"]
+    assert ("Zoë Ångström", 1) in db.people()
+
+
+def test_manage_people(db, known):
+    db.enroll(known)
+    db.rename("biden", "joe")
+    with pytest.raises(DatabaseError, match="already exists"):
+        db.rename("joe", "obama")
+    assert db.merge("joe", "obama") == 1
+    assert db.people() == [("obama", 3)]
+    assert db.remove("obama") == 3
+    assert db.people() == [] and db.check() == (0, 0)
+    with pytest.raises(DatabaseError, match="no person"):
+        db.remove("nobody")
+
+
+def test_stale_or_broken_index_is_rebuilt(tmp_path, analyzer, known, samples):
+    path = tmp_path / "db"
+    with FaceDB(path, analyzer) as db:
+        db.enroll(known)
+    (path / "faces.index").write_bytes(b"garbage")
+    with FaceDB(path, analyzer, create=False) as db:
+        assert db.check() == (3, 3)
+        assert db.identify(samples / "obama3.jpg")[0].person == "obama"
+
+
+def test_refuses_to_mix_models(tmp_path, analyzer, known):
+    path = tmp_path / "db"
+    with FaceDB(path, analyzer) as db:
+        db.enroll(known)
+    conn = sqlite3.connect(path / "faces.sqlite")
+    conn.execute("UPDATE meta SET value = 'another-model' WHERE key = 'model'")
+    conn.commit()
+    conn.close()
+    with FaceDB(path, analyzer) as db, pytest.raises(DatabaseError, match="cannot be mixed"):
+        db.enroll(known)
+
+
+def test_missing_database_and_not_a_database(tmp_path, analyzer):
+    with pytest.raises(DatabaseError, match="no face database"):
+        FaceDB(tmp_path / "nothing", analyzer, create=False)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "faces.sqlite").write_bytes(b"definitely not sqlite" * 100)
+    with pytest.raises(DatabaseError, match="not a facerec database"):
+        FaceDB(tmp_path / "bad", analyzer)
+
+
+def test_mislabeled_photo_is_flagged(db, tmp_path, samples):
+    root = tmp_path / "people"
+    (root / "obama").mkdir(parents=True)
+    (root / "biden").mkdir()
+    for name in ("obama.jpg", "obama2.jpg", "obama3.jpg"):
+        shutil.copy(samples / name, root / "obama" / name)
+    shutil.copy(samples / "biden.jpg", root / "obama" / "mistake.jpg")
+    shutil.copy(samples / "biden.jpg", root / "biden" / "biden.jpg")
+    report = db.enroll(root)
+    flagged = [s.path for s in report.suspicious]
+    assert len(flagged) == 1 and flagged[0].endswith("mistake.jpg")
+
+
+def test_calibration_on_lfw(tmp_path, analyzer, shared_faces):
+    root = tmp_path / "lfw"
+    people = sorted(p for p in (shared_faces / "lfw").iterdir()
+                    if len(list(p.glob("*.jpg"))) >= 4)[:40]
+    for person in people:
+        shutil.copytree(person, root / person.name)
+    with FaceDB(tmp_path / "db", analyzer) as db:
+        db.enroll(root)
+        result = db.calibrate(far=1e-2)
+        assert result.reliable and result.impostor_pairs > 1000
+        assert db.threshold == pytest.approx(result.threshold)
+        assert 0.1 < result.threshold < 0.6 and result.true_accept_rate > 0.9
+        assert result.genuine_mean > result.impostor_mean + 0.3
+    embeddings = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
+    from facerec.db.calibrate import calibrate
+    with pytest.raises(ValueError, match="at least two people"):
+        calibrate(embeddings, np.array(["a", "b", "c", "d"]), 1e-3)
