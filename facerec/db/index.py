@@ -95,8 +95,8 @@ class FaceIndex:
             index.index = faiss.deserialize_index(raw)
             if int(index.index.ntotal) != note.get("count") or index.index.d != dim:
                 return None
-            if hasattr(index.index, "nprobe"):
-                index.index.nprobe = NPROBE
+            if index.kind == "ivf":
+                faiss.extract_index_ivf(index.index).nprobe = NPROBE
             return index
         except (OSError, ValueError, RuntimeError) as exc:
             log.debug("index at %s unusable (%s); rebuilding", path, exc)
@@ -107,11 +107,8 @@ def _make_index(dim: int, size_hint: int) -> faiss.Index:
     if size_hint <= EXACT_LIMIT:
         return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
     lists = int(4 * np.sqrt(size_hint))
-    quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
-    index.nprobe = NPROBE
-    index.own_fields = True
-    index.quantizer_ref = quantizer  # keep the Python object alive with the index
+    index = faiss.index_factory(dim, f"IVF{lists},Flat", faiss.METRIC_INNER_PRODUCT)
+    faiss.extract_index_ivf(index).nprobe = NPROBE
     return index
 
 
