@@ -74,10 +74,7 @@ class FaceAnalyzer:
 
     def align(self, image: ImageInput, detections: Sequence[Detection]) -> torch.Tensor:
         """(N, 3, 112, 112) float32 RGB 0..255 crops aligned to the ArcFace template."""
-        pixels = torch.from_numpy(load_image(image)).to(self.device)
-        points = torch.tensor([d.landmarks for d in detections], dtype=torch.float64,
-                              device=self.device).reshape(-1, 5, 2)
-        return align_faces(pixels, points)
+        return self._crops(load_image(image), detections)
 
     def embed(self, image: ImageInput, detections: Sequence[Detection]) -> np.ndarray:
         """(N, D) float32 unit-length embeddings of the given faces of ``image``."""

@@ -158,3 +158,15 @@ def test_calibration_on_lfw(tmp_path, analyzer, shared_faces):
     from facerec.db.calibrate import calibrate
     with pytest.raises(ValueError, match="at least two people"):
         calibrate(embeddings, np.array(["a", "b", "c", "d"]), 1e-3)
+
+
+def test_readers_see_the_last_commit_while_a_write_is_open(tmp_path, analyzer, known):
+    path = tmp_path / "db"
+    with FaceDB(path, analyzer) as writer:
+        writer.enroll(known)
+        writer.store.conn.execute("BEGIN IMMEDIATE")
+        writer.store.conn.execute("DELETE FROM faces")
+        with FaceDB(path, analyzer, create=False) as reader:
+            assert reader.people() == [("biden", 1), ("obama", 2)]
+            assert reader.check() == (3, 3)
+        writer.store.conn.execute("ROLLBACK")

@@ -180,11 +180,11 @@ class FaceDB:
             report.skipped.append(Skip(str(path), "no face found"))
             return None
         if len(faces) > 1:
-            note = Skip(str(path), f"{len(faces)} faces found")
             if strict:
-                report.skipped.append(Skip(str(path), f"{len(faces)} faces found (--strict)"))
+                report.skipped.append(Skip(str(path), f"{len(faces)} faces found (strict)"))
                 return None
-            report.several_faces.append(Skip(str(path), note.reason + "; the largest was used"))
+            report.several_faces.append(
+                Skip(str(path), f"{len(faces)} faces found; the largest was used"))
         return max(faces, key=lambda f: f.detection.area)
 
     def _remove_missing(self, root: Path, known: dict[str, tuple]) -> int:
