@@ -61,8 +61,9 @@ class FaceAnalyzer:
 
     @property
     def model_id(self) -> str:
-        """Identifies the embedding space: embeddings of different ids never mix."""
-        return self.embedder_spec.name
+        """Identifies the embedding space: embeddings of different ids never mix
+        (flip-averaged embeddings are marked ``+flip``)."""
+        return self.embedder_spec.name + ("+flip" if self.embedder.flip else "")
 
     def detect(self, image: ImageInput) -> list[Detection]:
         """Faces in one image, best score first."""

@@ -7,7 +7,7 @@ one photo, who are strangers. In a probe the face nearest the centre is the subj
 Prints rank-1 accuracy (known probes whose best candidate is right) and DIR at FPIR 1%:
 the share of known probes named correctly when the threshold lets through 1% of strangers.
 
-    python scripts/benchmark_identify.py [--faces ../shared/faces] [--limit N]
+    python scripts/benchmark_identify.py [--faces ../shared/faces] [--limit N] [--flip]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from facerec import FaceAnalyzer
 from facerec.db import FaceDB
 from facerec.db.identify import Match
 from facerec.image import load_image
@@ -61,6 +62,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=Path, default=REPO.parent / "shared" / "faces")
     parser.add_argument("--limit", type=int, help="use only the first N people (quick runs)")
+    parser.add_argument("--flip", action="store_true",
+                        help="embed mirrored crops too (FaceAnalyzer(flip=True))")
     args = parser.parse_args()
     if not (args.faces / "lfw_identities.csv").is_file():
         print(f"no LFW at {args.faces}", file=sys.stderr)
@@ -71,7 +74,8 @@ def main() -> int:
         for person, photo in gallery.items():
             (known / person).mkdir(parents=True)
             (known / person / photo.name).symlink_to(photo)
-        with FaceDB(Path(tmp) / "db") as db:
+        analyzer = FaceAnalyzer(download=True, flip=args.flip)
+        with FaceDB(Path(tmp) / "db", analyzer) as db:
             started = time.perf_counter()
             report = db.enroll(known, progress=True)
             enroll_rate = report.photos / (time.perf_counter() - started)
@@ -94,7 +98,7 @@ def main() -> int:
     threshold = float(np.quantile(strangers, 0.99, method="higher")) + 1e-6
     fpir = float(np.mean(strangers >= threshold))
     dir_rate = float(np.mean(correct[is_known] & (sim_a[is_known] >= threshold)))
-    print(f"gallery {len(gallery)} people ({len(report.skipped)} photos skipped), "
+    print(f"model {analyzer.model_id}; gallery {len(gallery)} people ({len(report.skipped)} photos skipped), "
           f"probes {int(is_known.sum())} known + {int((~is_known).sum())} strangers")
     print(f"enroll {enroll_rate:.1f} photos/s, identify {identify_rate:.1f} photos/s")
     print(f"rank-1           {correct[is_known].mean():.2%}")
