@@ -185,7 +185,8 @@ def _flatten(x: torch.Tensor) -> torch.Tensor:
 class YuNet(nn.Module):
     """The YuNet face detector.
 
-    Input: (N, 3, H, W) float32 **BGR** pixel values in 0..255, H and W multiples of 32.
+    Input: (N, 3, H, W) float32 **BGR** pixel values in 0..255 (RGB after ``take_rgb()``),
+    H and W multiples of 32.
     Output: a dict keyed like the exported graph's outputs, for each stride s in (8, 16, 32)
     with A_s = (H/s) * (W/s) grid cells in row-major order:
     ``cls_s`` and ``obj_s`` (N, A_s, 1) probabilities, ``bbox_s`` (N, A_s, 4) raw box
@@ -197,6 +198,7 @@ class YuNet(nn.Module):
         self.backbone = Backbone()
         self.neck = TopDownNeck()
         self.bbox_head: nn.Module = YuNetHead()
+        self.rgb_input = False
 
     def fuse(self) -> YuNet:
         """Merge the head branches for inference (see FusedYuNetHead); returns self."""
@@ -206,9 +208,12 @@ class YuNet(nn.Module):
 
     def take_rgb(self) -> YuNet:
         """Fold the RGB -> BGR channel swap into the stem; afterwards the network takes
-        **RGB** input and gives the same outputs, saving a copy of every frame."""
-        stem = self.backbone.model0.conv1.conv
-        stem.weight.data = stem.weight.data.flip(1).contiguous()
+        **RGB** input and gives the same outputs, saving a copy of every frame. Calling
+        it again changes nothing."""
+        if not self.rgb_input:
+            stem = self.backbone.model0.conv1.conv
+            stem.weight.data = stem.weight.data.flip(1).contiguous()
+            self.rgb_input = True
         return self
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
