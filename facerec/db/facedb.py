@@ -206,27 +206,31 @@ class FaceDB:
             return []
         names = np.array([r.person for r in records])
         vectors = np.stack([r.embedding for r in records])
-        people = sorted(set(names))
+        people, owner = np.unique(names, return_inverse=True)
         if len(people) < 2:
             return []
-        member = np.stack([names == p for p in people], axis=1).astype(np.float32)
-        sums = (vectors @ vectors.T) @ member                  # (N, P) similarity sums
-        counts = member.sum(axis=0)
+        person_sums = np.zeros((len(people), vectors.shape[1]), np.float32)     # (P, D)
+        np.add.at(person_sums, owner, vectors)
+        counts = np.bincount(owner, minlength=len(people)).astype(np.float32)
+        rows = [i for i, r in enumerate(records) if sources is None or r.source in sources]
         flagged = []
-        for row, record in enumerate(records):
-            if sources is not None and record.source not in sources:
-                continue
-            own = people.index(record.person)
-            if counts[own] < 2:
-                continue
-            means = sums[row] / counts
-            means[own] = (sums[row, own] - 1.0) / (counts[own] - 1)
-            other = int(np.argmax(np.where(np.arange(len(people)) == own, -np.inf, means)))
-            if means[other] > means[own]:
-                flagged.append(Skip(record.source,
-                                    f"enrolled as {record.person!r} but closer to "
-                                    f"{people[other]!r} ({means[other]:.2f} vs "
-                                    f"{means[own]:.2f})"))
+        for start in range(0, len(rows), 1024):
+            chunk = rows[start:start + 1024]
+            sums = vectors[chunk] @ person_sums.T                               # (C, P)
+            for row, row_sums in zip(chunk, sums):
+                record = records[row]
+                own = owner[row]
+                if counts[own] < 2:
+                    continue
+                means = row_sums / counts
+                means[own] = (row_sums[own] - 1.0) / (counts[own] - 1)
+                others = np.where(np.arange(len(people)) == own, -np.inf, means)
+                other = int(np.argmax(others))
+                if means[other] > means[own]:
+                    flagged.append(Skip(record.source,
+                                        f"enrolled as {record.person!r} but closer to "
+                                        f"{people[other]!r} ({means[other]:.2f} vs "
+                                        f"{means[own]:.2f})"))
         return flagged
 
     # identify ----------------------------------------------------------------------------
