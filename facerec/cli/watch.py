@@ -1,0 +1,65 @@
+"""``facerec watch``: live recognition on a camera, a video file or a stream."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import FacerecError
+from .database import add_db_option, open_db
+from .faces import add_pipeline_options
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    watch = commands.add_parser(
+        "watch", help="name faces live from a camera, video file or stream",
+        description="Shows a window with names on faces (q or Ctrl-C quits); with "
+                    "--headless, writes an annotated video and JSON lines of events.")
+    watch.add_argument("--source", default="0",
+                       help="camera index, video file, or stream URL (default: 0)")
+    watch.add_argument("--headless", action="store_true", help="no window")
+    watch.add_argument("--out", type=Path, help="write the annotated video here (.mp4, .avi)")
+    watch.add_argument("--events", type=Path,
+                       help="write JSON-lines events here (default: stdout)")
+    watch.add_argument("--unknown-after", type=float, default=5.0, metavar="SECONDS",
+                       help="report an unknown face that stays this long (default: 5)")
+    watch.add_argument("--max-frames", type=int, help="stop after this many frames")
+    add_db_option(watch)
+    add_pipeline_options(watch)
+    watch.set_defaults(run=run_watch)
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    import cv2
+
+    from ..live.capture import FrameSource, parse_source
+    from ..live.watch import Watcher, json_lines, run
+
+    if args.out and args.out.suffix.lower() not in (".mp4", ".avi"):
+        raise FacerecError(f"{args.out}: the annotated video must end in .mp4 or .avi")
+    with open_db(args, create=False) as db:
+        if not db.people():
+            raise FacerecError(f"the database at {db.path} has no one enrolled")
+        source = FrameSource(parse_source(args.source))
+        events = open(args.events, "w", encoding="utf-8") if args.events else sys.stdout
+        writer = None
+        try:
+            first = cv2.VideoCapture(args.source) if args.out else None
+            if args.out:
+                size = (int(first.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                        int(first.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+                first.release()
+                codec = "mp4v" if args.out.suffix.lower() == ".mp4" else "MJPG"
+                writer = cv2.VideoWriter(str(args.out), cv2.VideoWriter_fourcc(*codec),
+                                         source.fps, size)
+            watcher = Watcher(db, json_lines(events), args.unknown_after)
+            stats = run(source, watcher, show=not args.headless, writer=writer,
+                        max_frames=args.max_frames)
+        finally:
+            if args.events:
+                events.close()
+    delay = max(stats.naming_delays) * 1000 if stats.naming_delays else float("nan")
+    print(f"facerec: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps), "
+          f"{stats.dropped} dropped, slowest naming {delay:.0f} ms", file=sys.stderr)
+    return 0

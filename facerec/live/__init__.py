@@ -1,0 +1,1 @@
+"""Live recognition: frames from a camera, file or stream, tracked faces, stable names."""

@@ -1,0 +1,135 @@
+"""Frame sources: cameras, video files and network streams, opened by OpenCV.
+
+Live sources (a camera index or a stream URL) are read by a background thread that keeps
+only the newest frame, so a slow consumer drops frames instead of queueing them; a file
+is read frame by frame at the consumer's pace, so nothing in it is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..errors import FacerecError
+
+log = logging.getLogger(__name__)
+
+
+class SourceError(FacerecError):
+    """A camera, file or stream could not be opened or stopped delivering frames."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame: RGB uint8 (H, W, 3), its index in the source, its time in seconds."""
+
+    image: np.ndarray
+    index: int
+    time: float
+
+
+def parse_source(text: str) -> int | str:
+    """A camera index (``"0"``) as int; anything else (file, URL) as given."""
+    return int(text) if text.isdigit() else text
+
+
+def is_live(source: int | str) -> bool:
+    return isinstance(source, int) or "://" in source
+
+
+class FrameSource:
+    """Iterate over the frames of ``source``; ``close()`` releases the device.
+
+    Args:
+        source: camera index, video file path or stream URL.
+        reconnects: for streams, how many times to reopen after the stream drops.
+    """
+
+    def __init__(self, source: int | str, reconnects: int = 3) -> None:
+        self.source = source
+        self.live = is_live(source)
+        self.reconnects = reconnects
+        self.dropped = 0
+        self._capture = self._open()
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
+        self._latest: Frame | None = None
+        self._ended = False
+        self._error: str | None = None
+        self._lock = threading.Condition()
+        self._thread: threading.Thread | None = None
+        if self.live:
+            self._thread = threading.Thread(target=self._pump, daemon=True)
+            self._thread.start()
+
+    def _open(self) -> cv2.VideoCapture:
+        capture = cv2.VideoCapture(self.source)
+        if not capture.isOpened():
+            kind = "camera" if isinstance(self.source, int) else "video or stream"
+            raise SourceError(f"cannot open {kind} {self.source!r}")
+        return capture
+
+    def _read(self, index: int) -> Frame | None:
+        ok, bgr = self._capture.read()
+        if not ok or bgr is None:
+            return None
+        t = index / self.fps if not self.live else time.monotonic()
+        return Frame(np.ascontiguousarray(bgr[:, :, ::-1]), index, t)
+
+    def _pump(self) -> None:
+        index, retries = 0, 0
+        while not self._ended:
+            frame = self._read(index)
+            if frame is None:
+                if isinstance(self.source, str) and retries < self.reconnects:
+                    retries += 1
+                    log.warning("stream dropped; reconnecting (%d/%d)", retries, self.reconnects)
+                    time.sleep(min(2.0 ** retries * 0.25, 4.0))
+                    try:
+                        self._capture.release()
+                        self._capture = self._open()
+                        continue
+                    except SourceError as exc:
+                        self._error = str(exc)
+                self._error = self._error or f"{self.source!r} stopped delivering frames"
+                break
+            retries = 0
+            with self._lock:
+                if self._latest is not None:
+                    self.dropped += 1
+                self._latest = frame
+                self._lock.notify()
+            index += 1
+        with self._lock:
+            self._ended = True
+            self._lock.notify()
+
+    def __iter__(self):
+        index = 0
+        while True:
+            if not self.live:
+                frame = self._read(index)
+                if frame is None:
+                    return
+                index += 1
+                yield frame
+                continue
+            with self._lock:
+                while self._latest is None and not self._ended:
+                    self._lock.wait(timeout=1.0)
+                frame, self._latest = self._latest, None
+            if frame is None:
+                if self._error:
+                    raise SourceError(self._error)
+                return
+            yield frame
+
+    def close(self) -> None:
+        self._ended = True
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        self._capture.release()

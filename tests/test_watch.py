@@ -1,0 +1,56 @@
+"""``facerec watch`` headless on a real video built from photos, through the entry point."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+
+from cli import assert_no_traceback, run_cli
+from video import face_patch, write_video
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory, analyzer, shared_faces):
+    """Obama enrolled; a 3-second clip with Obama, then Biden (not enrolled) joining."""
+    root = tmp_path_factory.mktemp("watch")
+    db = root / "db"
+    done = run_cli("enroll", shared_faces / "gallery" / "obama", "--name", "obama", "--db", db)
+    assert done.returncode == 0, done.stderr
+    obama = face_patch(analyzer, shared_faces / "probes" / "obama1.jpg")
+    biden = face_patch(analyzer, next((shared_faces / "gallery" / "biden").glob("*.jpg")))
+    video = write_video(root / "clip.avi", [(obama, 0, 44), (biden, 10, 44)], frames=45)
+    return root, db, video
+
+
+def test_headless_events_and_video(scene):
+    root, db, video = scene
+    events, out = root / "events.jsonl", root / "named.mp4"
+    done = run_cli("watch", "--source", video, "--headless", "--db", db, "--events", events,
+                   "--out", out, "--unknown-after", "1.0")
+    assert done.returncode == 0, done.stderr
+    assert_no_traceback(done)
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    kinds = [r["event"] for r in records]
+    appeared = [r for r in records if r["event"] == "person_appeared"]
+    assert [r["person"] for r in appeared] == ["obama"] and appeared[0]["time"] < 0.2
+    lingering = [r for r in records if r["event"] == "unknown_lingering"]
+    assert len(lingering) == 1 and 1.0 < lingering[0]["time"] < 2.5
+    ended = {r["track"]: r["person"] for r in records if r["event"] == "track_ended"}
+    assert sorted(ended.values()) == ["obama", "unknown"]
+    assert kinds.count("person_appeared") == 1  # the name never flickered
+    capture = cv2.VideoCapture(str(out))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 45
+    capture.release()
+
+
+def test_bad_sources_fail_cleanly(scene, tmp_path):
+    _, db, _ = scene
+    not_video = tmp_path / "notes.txt"
+    not_video.write_text("hello")
+    for source in (str(not_video), str(tmp_path / "missing.mp4"), "7"):
+        done = run_cli("watch", "--source", source, "--headless", "--db", db)
+        assert done.returncode == 2, (source, done.stderr)
+        assert "cannot open" in done.stderr
+        assert_no_traceback(done)
