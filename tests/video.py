@@ -32,10 +32,10 @@ def write_video(path: Path, actors: list[tuple[np.ndarray, int, int]], frames: i
             if not start <= index <= end:
                 continue
             progress = (index - start) / max(1, end - start)
-            side = int(150 + 60 * progress)
+            side = int(130 + 50 * progress)
             scaled = cv2.resize(patch, (side, int(side * patch.shape[0] / patch.shape[1])))
             scaled = scaled[: height - 20]
-            x = int(20 + slot * 300 + 60 * progress)
+            x = int(10 + slot * 200 + 30 * progress)
             y = 20 + slot * 40
             h, w = scaled.shape[:2]
             w = min(w, width - x)
