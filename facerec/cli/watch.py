@@ -31,8 +31,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    import cv2
-
     from ..live.capture import FrameSource, parse_source
     from ..live.watch import Watcher, json_lines, run
 
@@ -43,18 +41,9 @@ def run_watch(args: argparse.Namespace) -> int:
             raise FacerecError(f"the database at {db.path} has no one enrolled")
         source = FrameSource(parse_source(args.source))
         events = open(args.events, "w", encoding="utf-8") if args.events else sys.stdout
-        writer = None
         try:
-            first = cv2.VideoCapture(args.source) if args.out else None
-            if args.out:
-                size = (int(first.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                        int(first.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-                first.release()
-                codec = "mp4v" if args.out.suffix.lower() == ".mp4" else "MJPG"
-                writer = cv2.VideoWriter(str(args.out), cv2.VideoWriter_fourcc(*codec),
-                                         source.fps, size)
             watcher = Watcher(db, json_lines(events), args.unknown_after)
-            stats = run(source, watcher, show=not args.headless, writer=writer,
+            stats = run(source, watcher, show=not args.headless, out=args.out,
                         max_frames=args.max_frames)
         finally:
             if args.events:

@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 import cv2
@@ -138,15 +139,20 @@ class Watcher:
 
 
 def run(source: FrameSource, watcher: Watcher, show: bool = False,
-        writer: cv2.VideoWriter | None = None, max_frames: int | None = None) -> WatchStats:
-    """Drive ``watcher`` over ``source``; ``q`` in the window or Ctrl-C stops it."""
+        out: Path | None = None, max_frames: int | None = None) -> WatchStats:
+    """Drive ``watcher`` over ``source``; ``q`` in the window or Ctrl-C stops it.
+
+    ``out`` (.mp4 or .avi) receives the annotated frames at the source's frame rate.
+    """
     last_time = 0.0
+    writer: cv2.VideoWriter | None = None
     try:
         for frame in source:
             annotated = watcher.step(frame)
             last_time = watcher.clock(frame)
             bgr = np.ascontiguousarray(annotated[:, :, ::-1])
-            if writer is not None:
+            if out is not None:
+                writer = writer or _video_writer(out, source.fps, bgr.shape)
                 writer.write(bgr)
             if show:
                 cv2.imshow("facerec", bgr)
@@ -163,3 +169,9 @@ def run(source: FrameSource, watcher: Watcher, show: bool = False,
         if show:
             cv2.destroyAllWindows()
     return watcher.stats
+
+
+def _video_writer(path: Path, fps: float, shape: tuple[int, ...]) -> cv2.VideoWriter:
+    codec = "mp4v" if path.suffix.lower() == ".mp4" else "MJPG"
+    return cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps,
+                           (shape[1], shape[0]))
