@@ -1,0 +1,54 @@
+"""Frame sources: a file read in full, and a live stream over loopback HTTP that drops."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from facerec.live.capture import FrameSource, SourceError, parse_source
+from video import write_video
+
+
+@pytest.fixture
+def clip(tmp_path):
+    y, x = np.mgrid[0:120, 0:160]
+    patch = np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8)
+    return write_video(tmp_path / "clip.avi", [(patch, 0, 59)], frames=60)
+
+
+def test_files_are_read_frame_by_frame(clip):
+    source = FrameSource(str(clip))
+    frames = list(source)
+    source.close()
+    assert [f.index for f in frames] == list(range(60))
+    assert frames[0].image.shape == (480, 640, 3) and source.dropped == 0
+    assert frames[15].time == pytest.approx(1.0)
+
+
+def test_a_slow_reader_of_a_live_stream_drops_frames(clip):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=clip.parent)
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        source = FrameSource(f"http://127.0.0.1:{server.server_port}/{clip.name}",
+                             reconnects=0)
+        assert source.live
+        consumed = 0
+        with pytest.raises(SourceError, match="stopped delivering frames"):
+            for _ in source:
+                consumed += 1
+                time.sleep(0.05)
+        source.close()
+        assert source.dropped > 0 and consumed + source.dropped == 60
+    finally:
+        server.shutdown()
+
+
+def test_parse_source():
+    assert parse_source("0") == 0 and parse_source("clip.mp4") == "clip.mp4"
