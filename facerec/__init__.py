@@ -18,7 +18,10 @@ _EXPORTS = {
     "DeviceError": "errors", "load_image": "image", "Detection": "types", "Face": "types",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Detection", "DetectorConfig", "DeviceError", "Face", "FaceAnalyzer", "FacerecError",
+    "ImageError", "ModelError", "cosine_similarity", "load_image", "select_device",
+]
 
 if TYPE_CHECKING:
     from .analyzer import FaceAnalyzer, cosine_similarity

@@ -98,7 +98,8 @@ def main() -> int:
     threshold = float(np.quantile(strangers, 0.99, method="higher")) + 1e-6
     fpir = float(np.mean(strangers >= threshold))
     dir_rate = float(np.mean(correct[is_known] & (sim_a[is_known] >= threshold)))
-    print(f"model {analyzer.model_id}; gallery {len(gallery)} people ({len(report.skipped)} photos skipped), "
+    print(f"model {analyzer.model_id}; gallery {len(gallery)} people "
+          f"({len(report.skipped)} photos skipped), "
           f"probes {int(is_known.sum())} known + {int((~is_known).sum())} strangers")
     print(f"enroll {enroll_rate:.1f} photos/s, identify {identify_rate:.1f} photos/s")
     print(f"rank-1           {correct[is_known].mean():.2%}")

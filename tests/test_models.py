@@ -66,3 +66,10 @@ def test_device_selection():
             select_device("cuda")
     with pytest.raises(DeviceError):
         select_device("tpu-of-dreams")
+
+
+def test_public_names_stay():
+    import facerec
+    for name in facerec.__all__:
+        assert getattr(facerec, name) is not None
+    assert set(facerec.__all__) == set(facerec._EXPORTS)
