@@ -50,10 +50,10 @@ class DatabaseError(FacerecError):
 
 
 @dataclass(frozen=True)
-class FaceRecord:
-    """One enrolled face. ``embedding`` is (D,) float32, unit length."""
+class NewFace:
+    """A face to add: which person, from which file, what the pipeline found.
+    ``embedding`` is (D,) float32, unit length."""
 
-    id: int
     person: str
     source: str
     sha256: str
@@ -63,15 +63,10 @@ class FaceRecord:
 
 
 @dataclass(frozen=True)
-class NewFace:
-    """A face to add: which person, from which file, what the pipeline found."""
+class FaceRecord(NewFace):
+    """One enrolled face: a NewFace with its database id."""
 
-    person: str
-    source: str
-    sha256: str
-    detection: Detection
-    quality: float
-    embedding: np.ndarray
+    id: int
 
 
 class FaceStore:
@@ -249,6 +244,6 @@ def _record(row: tuple) -> FaceRecord:
     (face_id, person, source, digest, x1, y1, x2, y2, landmarks, score, quality,
      blob) = row
     points = tuple(tuple(p) for p in json.loads(landmarks))
-    return FaceRecord(face_id, person, source, digest,
-                      Detection((x1, y1, x2, y2), points, score), quality,
-                      np.frombuffer(blob, dtype=np.float32))
+    return FaceRecord(person=person, source=source, sha256=digest,
+                      detection=Detection((x1, y1, x2, y2), points, score), quality=quality,
+                      embedding=np.frombuffer(blob, dtype=np.float32), id=face_id)
