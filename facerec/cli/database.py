@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import FacerecError, ImageError
-from ..paths import expand_inputs
-from .faces import add_pipeline_options, make_analyzer, report_failure
+from .faces import add_pipeline_options, expand_or_report, make_analyzer, report_failure
 
 if TYPE_CHECKING:
     from ..db import FaceDB, Match
@@ -146,9 +145,7 @@ def run_identify(args: argparse.Namespace) -> int:
     with open_db(args, create=False) as db:
         if not db.people():
             raise FacerecError(f"the database at {db.path} has no one enrolled")
-        paths, unmatched = expand_inputs(args.inputs)
-        for name in unmatched:
-            report_failure(failures, f"{name}: no such file, folder or match")
+        paths = expand_or_report(args.inputs, failures)
         writer = csv.writer(sys.stdout) if args.csv else None
         if writer:
             writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "person", "similarity",

@@ -66,9 +66,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def analyzed_photos(analyzer: FaceAnalyzer, inputs: list[str],
                     failures: list[str]) -> Iterator[tuple[Path, list[Face]]]:
     """Every readable photo with its faces, in batches; unreadable ones go to ``failures``."""
-    paths, unmatched = expand_inputs(inputs)
-    for name in unmatched:
-        report_failure(failures, f"{name}: no such file, folder or match")
+    paths = expand_or_report(inputs, failures)
     for start in range(0, len(paths), BATCH):
         from ..image import load_image
 
@@ -82,6 +80,14 @@ def analyzed_photos(analyzer: FaceAnalyzer, inputs: list[str],
         yield from zip(readable, analyzer.analyze_batch(pixels))
 
 
+def expand_or_report(inputs: list[str], failures: list[str]) -> list[Path]:
+    """The image paths named by ``inputs``; names that match nothing go to ``failures``."""
+    paths, unmatched = expand_inputs(inputs)
+    for name in unmatched:
+        report_failure(failures, f"{name}: no such file, folder or match")
+    return paths
+
+
 def report_failure(failures: list[str], message: str) -> None:
     failures.append(message)
     print(f"facerec: skipped {message}", file=sys.stderr)
@@ -90,9 +96,7 @@ def report_failure(failures: list[str], message: str) -> None:
 def run_detect(args: argparse.Namespace) -> int:
     analyzer = make_analyzer(args)
     failures: list[str] = []
-    paths, unmatched = expand_inputs(args.inputs)
-    for name in unmatched:
-        report_failure(failures, f"{name}: no such file, folder or match")
+    paths = expand_or_report(args.inputs, failures)
     for path in paths:
         try:
             detections = analyzer.detect(path)
