@@ -2,6 +2,8 @@
 
 from .facedb import FaceDB, default_db_path
 from .identify import UNKNOWN, Candidate, Match
-from .store import DatabaseError
+from .enroll import AnalyzedPhoto, EnrollReport, Skip
+from .store import DatabaseError, FaceRecord, PersonExists, PersonNotFound
 
-__all__ = ["Candidate", "DatabaseError", "FaceDB", "Match", "UNKNOWN", "default_db_path"]
+__all__ = ["AnalyzedPhoto", "Candidate", "DatabaseError", "EnrollReport", "FaceDB", "FaceRecord",
+           "Match", "PersonExists", "PersonNotFound", "Skip", "UNKNOWN", "default_db_path"]

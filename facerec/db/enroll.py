@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import is_image_name
+from ..types import Face
 
 MAX_NAME = 200
 
@@ -26,6 +27,26 @@ class Skip:
 
     path: str
     reason: str
+
+
+@dataclass(frozen=True)
+class AnalyzedPhoto:
+    """One enrollment photo after the pipeline.
+
+    Attributes:
+        person: whose photo it is.
+        source: the key it is recorded under: a file's absolute path, or
+            ``upload:<sha256>`` for bytes received over the network.
+        label: how reports name it (the path, or the name an upload was sent with).
+        sha256: digest of the photo's bytes.
+        faces: every face the pipeline found in it.
+    """
+
+    person: str
+    source: str
+    label: str
+    sha256: str
+    faces: list[Face]
 
 
 @dataclass
@@ -52,11 +73,13 @@ class EnrollReport:
 
 
 def validate_name(name: str) -> str:
-    """A person's name: non-empty, printable, at most 200 characters; returned stripped."""
+    """A person's name: 1 to 200 printable characters, no slash or backslash; returned
+    stripped of surrounding spaces."""
     cleaned = name.strip()
-    if not cleaned or len(cleaned) > MAX_NAME or not cleaned.isprintable():
+    if (not cleaned or len(cleaned) > MAX_NAME or not cleaned.isprintable()
+            or "/" in cleaned or "\\" in cleaned):
         raise ValueError(f"invalid person name {name!r}: it must be 1 to {MAX_NAME} "
-                         "printable characters")
+                         "printable characters, without / or \\")
     return cleaned
 
 

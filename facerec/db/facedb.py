@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +20,11 @@ from ..errors import ImageError
 from ..image import ImageInput, load_image
 from ..types import Detection, Face
 from .calibrate import Calibration, calibrate
-from .enroll import (EnrollReport, Skip, file_digest, plan_folder, plan_named, source_key,
-                     validate_name)
+from .enroll import (AnalyzedPhoto, EnrollReport, Skip, file_digest, plan_folder, plan_named,
+                     source_key, validate_name)
 from .identify import Match, decide, rank_people
 from .index import FaceIndex
-from .store import DatabaseError, FaceStore, NewFace
+from .store import DatabaseError, FaceRecord, FaceStore, NewFace
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class FaceDB:
         bar = tqdm(total=len(todo), desc="enrolling", unit="photo", disable=not progress)
         for start in range(0, len(todo), ENROLL_BATCH):
             batch = todo[start:start + ENROLL_BATCH]
-            self._enroll_batch(batch, known, strict, report)
+            self._enroll_batch(batch, strict, report)
             bar.update(len(batch))
         bar.close()
         self.index()  # bring the saved index up to date once, at the end
@@ -150,8 +150,8 @@ class FaceDB:
             {source_key(p) for _, p, _ in todo})
         return report
 
-    def _enroll_batch(self, batch: list[tuple[str, Path, str]], known: dict[str, tuple],
-                      strict: bool, report: EnrollReport) -> None:
+    def _enroll_batch(self, batch: list[tuple[str, Path, str]], strict: bool,
+                      report: EnrollReport) -> None:
         loaded = []
         for person, path, digest in batch:
             try:
@@ -159,33 +159,38 @@ class FaceDB:
             except ImageError as exc:
                 report.skipped.append(Skip(str(path), exc.reason))
         analyzed = self.analyzer.analyze_batch([item[3] for item in loaded])
+        self.add_photos([AnalyzedPhoto(person, source_key(path), str(path), digest, faces)
+                         for (person, path, digest, _), faces in zip(loaded, analyzed)],
+                        strict, report)
+
+    def add_photos(self, photos: Sequence[AnalyzedPhoto], strict: bool = False,
+                   report: EnrollReport | None = None) -> EnrollReport:
+        """Store one face of each analyzed photo, all in one transaction.
+
+        A photo with no face is skipped; with several, the largest is used and the photo
+        reported (``strict``: skipped instead). A photo already recorded under the same
+        source is replaced. Counts go into ``report`` (a new one if None), returned.
+        """
+        report = EnrollReport() if report is None else report
+        self.store.claim_model(self.analyzer.model_id)
+        known = self.store.sources(p.source for p in photos)
         new_faces = []
-        for (person, path, digest, _), faces in zip(loaded, analyzed):
-            face = self._choose_face(path, faces, strict, report)
+        for photo in photos:
+            face = _choose_face(photo, strict, report)
             if face is not None:
-                new_faces.append(NewFace(person, source_key(path), digest, face.detection,
-                                         _quality(face.detection), face.embedding))
+                new_faces.append(NewFace(photo.person, photo.source, photo.sha256,
+                                         face.detection, _quality(face.detection),
+                                         face.embedding))
         if new_faces:
             self.store.replace_faces(new_faces)
-            for face in new_faces:
-                if face.source in known:
-                    report.replaced += 1
-                else:
-                    report.added += 1
+        replaced = sum(face.source in known for face in new_faces)
+        report.replaced += replaced
+        report.added += len(new_faces) - replaced
+        return report
 
-    @staticmethod
-    def _choose_face(path: Path, faces: list[Face], strict: bool,
-                     report: EnrollReport) -> Face | None:
-        if not faces:
-            report.skipped.append(Skip(str(path), "no face found"))
-            return None
-        if len(faces) > 1:
-            if strict:
-                report.skipped.append(Skip(str(path), f"{len(faces)} faces found (strict)"))
-                return None
-            report.several_faces.append(
-                Skip(str(path), f"{len(faces)} faces found; the largest was used"))
-        return max(faces, key=lambda f: f.detection.area)
+    def known_sources(self, sources: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """source -> (sha256, person) for those of ``sources`` that are enrolled."""
+        return self.store.sources(sources)
 
     def _remove_missing(self, root: Path, known: dict[str, tuple]) -> int:
         prefix = str(root.absolute()) + os.sep
@@ -268,6 +273,10 @@ class FaceDB:
         """(name, face count) per person, by name."""
         return self.store.people()
 
+    def faces_of(self, name: str) -> list[FaceRecord]:
+        """Every enrolled face of person ``name``; PersonNotFound if there is none."""
+        return self.store.faces_of(name)
+
     def remove(self, name: str) -> int:
         return self.store.remove_person(name)
 
@@ -295,6 +304,20 @@ class FaceDB:
     def check(self) -> tuple[int, int]:
         """(faces in SQLite, faces in the index), which agree after ``index()``."""
         return len(self.store.embeddings()[0]), len(self.index())
+
+
+def _choose_face(photo: AnalyzedPhoto, strict: bool, report: EnrollReport) -> Face | None:
+    """The face to enroll from one photo (the largest), or None with the reason reported."""
+    if not photo.faces:
+        report.skipped.append(Skip(photo.label, "no face found"))
+        return None
+    if len(photo.faces) > 1:
+        if strict:
+            report.skipped.append(Skip(photo.label, f"{len(photo.faces)} faces found (strict)"))
+            return None
+        report.several_faces.append(
+            Skip(photo.label, f"{len(photo.faces)} faces found; the largest was used"))
+    return max(photo.faces, key=lambda f: f.detection.area)
 
 
 def _quality(detection: Detection) -> float:

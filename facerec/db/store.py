@@ -3,7 +3,10 @@
 SQLite is the source of truth; the FAISS index is a cache rebuilt from it whenever its
 recorded generation differs from the database's. Every change bumps ``generation`` in the
 same transaction, so a process killed at any moment leaves either the old or the new
-state, never a mix. WAL mode lets readers work while one process writes.
+state, never a mix. WAL mode lets readers work while one process writes, and
+``synchronous=FULL`` makes a write durable once it returns (a server answers only then).
+
+A FaceStore may be handed from thread to thread, but used by one thread at a time.
 """
 
 from __future__ import annotations
@@ -49,6 +52,14 @@ class DatabaseError(FacerecError):
     """The database cannot be opened or used as asked."""
 
 
+class PersonNotFound(DatabaseError):
+    """No person has the given name."""
+
+
+class PersonExists(DatabaseError):
+    """The name is already taken by another person."""
+
+
 @dataclass(frozen=True)
 class NewFace:
     """A face to add: which person, from which file, what the pipeline found.
@@ -83,9 +94,10 @@ class FaceStore:
                                 "(enroll people first, or check --db)")
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+            self.conn = sqlite3.connect(path, timeout=60, isolation_level=None,
+                                        check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
@@ -138,10 +150,20 @@ class FaceStore:
             "SELECT p.name, COUNT(f.id) FROM people p LEFT JOIN faces f ON f.person_id = p.id "
             "GROUP BY p.id ORDER BY p.name").fetchall()
 
-    def sources(self) -> dict[str, tuple[str, str]]:
-        """source path -> (sha256, person) of every enrolled face."""
-        rows = self.conn.execute(
-            "SELECT f.source, f.sha256, p.name FROM faces f JOIN people p ON p.id = f.person_id")
+    def sources(self, only: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
+        """source -> (sha256, person) of every enrolled face, or of those in ``only``."""
+        query = ("SELECT f.source, f.sha256, p.name FROM faces f "
+                 "JOIN people p ON p.id = f.person_id")
+        if only is None:
+            rows = self.conn.execute(query).fetchall()
+        else:
+            wanted = list(only)
+            rows = []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                rows += self.conn.execute(
+                    query + f" WHERE f.source IN ({','.join('?' * len(chunk))})",
+                    chunk).fetchall()
         return {source: (digest, person) for source, digest, person in rows}
 
     def embeddings(self) -> tuple[np.ndarray, np.ndarray]:
@@ -164,6 +186,15 @@ class FaceStore:
             marks = ",".join("?" * len(wanted))
             rows = self.conn.execute(query + f" WHERE f.id IN ({marks}) ORDER BY f.id",
                                      wanted).fetchall() if wanted else []
+        return [_record(row) for row in rows]
+
+    def faces_of(self, name: str) -> list[FaceRecord]:
+        """Every face of person ``name``, in id order; PersonNotFound if there is no such person."""
+        self._existing_person(self.conn, name)
+        rows = self.conn.execute(
+            "SELECT f.id, p.name, f.source, f.sha256, f.x1, f.y1, f.x2, f.y2, f.landmarks, "
+            "f.score, f.quality, f.embedding FROM faces f JOIN people p ON p.id = f.person_id "
+            "WHERE p.name = ? ORDER BY f.id", (name,)).fetchall()
         return [_record(row) for row in rows]
 
     def person_of(self, ids: Iterable[int]) -> dict[int, str]:
@@ -214,7 +245,7 @@ class FaceStore:
         with self.transaction() as conn:
             person_id = self._existing_person(conn, old)
             if conn.execute("SELECT 1 FROM people WHERE name = ?", (new,)).fetchone():
-                raise DatabaseError(f"{new!r} already exists; use merge to join two people")
+                raise PersonExists(f"{new!r} already exists; use merge to join two people")
             conn.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
 
     def merge_people(self, source: str, target: str) -> int:
@@ -236,7 +267,7 @@ class FaceStore:
     def _existing_person(conn: sqlite3.Connection, name: str) -> int:
         row = conn.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
         if row is None:
-            raise DatabaseError(f"no person called {name!r}")
+            raise PersonNotFound(f"no person called {name!r}")
         return int(row[0])
 
 
