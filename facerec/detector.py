@@ -58,33 +58,44 @@ class FaceDetector:
 
     @torch.inference_mode()
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
-        """Detect faces in RGB uint8 (H, W, 3) images; one list per image, best first."""
-        if not images:
-            return []
-        batch, scales = self._preprocess(images)
-        raw = self.net(batch)
-        return self._select(*self._decode(raw, batch.shape[2], batch.shape[3]), scales)
+        """Detect faces in RGB uint8 (H, W, 3) images; one list per image, best first.
 
-    def _preprocess(self, images: Sequence[np.ndarray]
-                    ) -> tuple[torch.Tensor, list[tuple[float, float]]]:
-        """Returns the (N, 3, H, W) RGB float batch and each image's (x, y) downscale."""
-        resized, scales = [], []
-        for image in images:
-            height, width = image.shape[:2]
-            scale = self._scale_for(width, height)
-            if scale != 1.0:
-                size = (max(1, round(width * scale)), max(1, round(height * scale)))
-                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            resized.append(image)
-            scales.append((image.shape[1] / width, image.shape[0] / height))
-        height = _round_up(max(im.shape[0] for im in resized))
-        width = _round_up(max(im.shape[1] for im in resized))
-        batch = torch.zeros((len(resized), height, width, 3), dtype=torch.uint8)
-        for index, image in enumerate(resized):
+        Images that pad to the same size run as one batch, so a mix of portrait and
+        landscape photos is not padded to a square.
+        """
+        prepared = [self._downscale(image) for image in images]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for index, (image, _) in enumerate(prepared):
+            size = (_round_up(image.shape[0]), _round_up(image.shape[1]))
+            groups.setdefault(size, []).append(index)
+        results: list[list[Detection]] = [[] for _ in images]
+        for (height, width), members in groups.items():
+            batch = self._batch([prepared[i][0] for i in members], height, width)
+            raw = self.net(batch)
+            found = self._select(*self._decode(raw, height, width),
+                                 [prepared[i][1] for i in members])
+            for index, detections in zip(members, found):
+                results[index] = detections
+        return results
+
+    def _downscale(self, image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+        """The image as the network sees it, and its (x, y) scale from the original."""
+        height, width = image.shape[:2]
+        scale = self._scale_for(width, height)
+        if scale == 1.0:
+            return image, (1.0, 1.0)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        return small, (small.shape[1] / width, small.shape[0] / height)
+
+    def _batch(self, images: Sequence[np.ndarray], height: int, width: int) -> torch.Tensor:
+        """(N, 3, height, width) float channels-last batch, each image padded at its
+        bottom and right with zeros."""
+        batch = torch.zeros((len(images), height, width, 3), dtype=torch.uint8)
+        for index, image in enumerate(images):
             batch[index, : image.shape[0], : image.shape[1]] = torch.from_numpy(image)
         batch = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
-        batch = batch.contiguous(memory_format=torch.channels_last)
-        return batch, scales
+        return batch.contiguous(memory_format=torch.channels_last)
 
     def _scale_for(self, width: int, height: int) -> float:
         longest = max(width, height)

@@ -141,3 +141,16 @@ def test_expected_face_counts(analyzer, shared_faces):
             assert found >= expected, row
         else:
             assert found == expected, row
+
+
+def test_batched_analysis_matches_one_by_one(analyzer, real_photos):
+    """Photos of mixed sizes analyzed together give what each gives alone."""
+    images = [load_image(p) for p in real_photos[:6]]
+    images.append(np.ascontiguousarray(images[0].transpose(1, 0, 2)))  # portrait of a landscape
+    batched = analyzer.analyze_batch(images)
+    for image, together in zip(images, batched):
+        alone = analyzer.analyze(image)
+        assert len(alone) == len(together)
+        for a, b in zip(alone, together):
+            np.testing.assert_allclose(a.detection.box, b.detection.box, atol=1e-3)
+            assert float(np.dot(a.embedding, b.embedding)) > 0.9999
