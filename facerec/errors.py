@@ -29,3 +29,7 @@ class ModelError(FacerecError):
 
 class DeviceError(FacerecError):
     """The requested compute device is not available."""
+
+
+class NoFaceError(FacerecError):
+    """A photo that had to show a face shows none."""

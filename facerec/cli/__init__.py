@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import FacerecError
-from . import database, faces, models, watch
+from . import database, faces, models, serve, watch
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-COMMAND_GROUPS = (models, faces, database, watch)
+COMMAND_GROUPS = (models, faces, database, watch, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

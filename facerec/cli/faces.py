@@ -162,23 +162,16 @@ def write_csv(out: Path, rows: list[tuple[Path, int, Face]], model_id: str) -> N
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from ..analyzer import cosine_similarity
+    from ..verification import verify_faces
 
     analyzer = make_analyzer(args)
     threshold = analyzer.threshold if args.threshold is None else args.threshold
-    faces = []
-    for photo in (args.photo_a, args.photo_b):
-        found = analyzer.analyze(photo)
-        if not found:
-            raise FacerecError(f"{photo}: no face found")
-        faces.append(max(found, key=lambda f: f.detection.area))
-    similarity = cosine_similarity(faces[0].embedding, faces[1].embedding)
-    same = similarity >= threshold
+    result = verify_faces(analyzer.analyze(args.photo_a), analyzer.analyze(args.photo_b),
+                          threshold, analyzer.model_id, (str(args.photo_a), str(args.photo_b)))
     if args.json:
-        print(json.dumps({"same_person": same, "similarity": round(similarity, 4),
-                          "threshold": threshold, "model": analyzer.model_id}))
+        print(json.dumps(result.to_dict()))
     else:
-        verdict = "same person" if same else "different people"
-        print(f"{verdict}: similarity {similarity:.3f}, threshold {threshold:.3f} "
-              f"({analyzer.model_id})")
-    return 0 if same else 1
+        verdict = "same person" if result.same_person else "different people"
+        print(f"{verdict}: similarity {result.similarity:.3f}, threshold {threshold:.3f} "
+              f"({result.model})")
+    return 0 if result.same_person else 1

@@ -15,10 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import FacerecError
 from ..paths import is_image_name
 from ..types import Face
 
 MAX_NAME = 200
+
+
+class InvalidName(FacerecError, ValueError):
+    """A person's name that facerec does not accept."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ def validate_name(name: str) -> str:
     cleaned = name.strip()
     if (not cleaned or len(cleaned) > MAX_NAME or not cleaned.isprintable()
             or "/" in cleaned or "\\" in cleaned):
-        raise ValueError(f"invalid person name {name!r}: it must be 1 to {MAX_NAME} "
+        raise InvalidName(f"invalid person name {name!r}: it must be 1 to {MAX_NAME} "
                          "printable characters, without / or \\")
     return cleaned
 

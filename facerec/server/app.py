@@ -1,0 +1,210 @@
+"""The HTTP API (FastAPI): routes, the API key, and errors as JSON.
+
+Every data route is under ``/v1`` and needs the ``X-API-Key`` header when the server
+has a key; ``/v1/health`` and the API description (``/docs``, ``/openapi.json``) do not.
+Errors are ``{"error": {"status": N, "message": "..."}}`` and never carry a traceback.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Security, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException
+
+from .. import __version__
+from ..db import PersonExists, PersonNotFound
+from ..db.enroll import InvalidName
+from ..db.store import DatabaseError
+from ..errors import FacerecError, ImageError, NoFaceError
+from . import schemas
+from .batcher import QueueFull
+from .body_limit import BodyLimitMiddleware
+from .config import API_KEY_HEADER
+from .service import RecognitionService, Upload
+
+log = logging.getLogger(__name__)
+
+MAX_LABEL = 200
+
+ERROR_STATUS: dict[type[Exception], int] = {
+    QueueFull: 503,
+    ImageError: 400,
+    InvalidName: 400,
+    NoFaceError: 422,
+    PersonNotFound: 404,
+    PersonExists: 409,
+    DatabaseError: 409,
+    FacerecError: 400,
+}
+"""Our exceptions and their HTTP status (the most specific class of an error wins)."""
+
+
+def create_app(service: RecognitionService, api_key: str | None = None) -> FastAPI:
+    """The ASGI app over ``service``; it closes the service when the server stops."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
+    app = FastAPI(title="facerec", version=__version__, lifespan=lifespan,
+                  description="Face recognition: identify, verify and enroll faces.",
+                  responses={400: {"model": schemas.Error}, 401: {"model": schemas.Error},
+                             413: {"model": schemas.Error}, 503: {"model": schemas.Error}})
+    app.add_middleware(BodyLimitMiddleware, max_bytes=service.config.max_upload_bytes)
+    _add_error_handlers(app)
+    app.include_router(_public_routes(service), prefix="/v1")
+    app.include_router(_data_routes(service), prefix="/v1",
+                       dependencies=[Depends(_key_guard(api_key))])
+    return app
+
+
+# access ---------------------------------------------------------------------------------
+def _key_guard(expected: str | None) -> Callable[..., Coroutine[Any, Any, None]]:
+    header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+
+    async def require_key(given: str | None = Security(header)) -> None:
+        if expected is None:
+            return
+        if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise HTTPException(401, f"a valid {API_KEY_HEADER} header is required")
+
+    return require_key
+
+
+# routes ---------------------------------------------------------------------------------
+def _public_routes(service: RecognitionService) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health", response_model=schemas.Health, tags=["service"])
+    async def health() -> dict[str, object]:
+        """Whether the service runs, with its model, device and database size."""
+        return {"status": "ok", **(await service.health()).__dict__}
+
+    return router
+
+
+def _data_routes(service: RecognitionService) -> APIRouter:
+    router = APIRouter()
+    default_top_k = service.config.top_k
+
+    @router.post("/identify", response_model=schemas.IdentifyResult, tags=["recognition"])
+    async def identify(
+        image: Annotated[UploadFile, File(description="a photo (JPEG, PNG, WebP, ...)")],
+        top_k: Annotated[int, Query(ge=1, le=50)] = default_top_k,
+        threshold: Annotated[float | None, Query(ge=-1, le=1)] = None,
+    ) -> dict[str, object]:
+        """Every face in the photo: its box, the person or "unknown", and candidates."""
+        matches, used = await service.identify(await _read(image), top_k, threshold)
+        return {"faces": [m.to_dict() for m in matches], "threshold": used,
+                "model": service.analyzer.model_id}
+
+    @router.post("/verify", response_model=schemas.VerifyResult, tags=["recognition"])
+    async def verify(
+        image_a: Annotated[UploadFile, File(description="the first photo")],
+        image_b: Annotated[UploadFile, File(description="the second photo")],
+        threshold: Annotated[float | None, Query(ge=-1, le=1)] = None,
+    ) -> dict[str, object]:
+        """Whether the largest faces of two photos show the same person."""
+        result = await service.verify(await _read(image_a), await _read(image_b), threshold)
+        return result.to_dict()
+
+    @router.get("/people", response_model=schemas.PeopleList, tags=["people"])
+    async def people() -> dict[str, object]:
+        """Everyone enrolled, by name, with their number of faces."""
+        return {"people": [{"name": name, "faces": count}
+                           for name, count in await service.people()]}
+
+    @router.get("/people/{name}", response_model=schemas.Person, tags=["people"])
+    async def person(name: str) -> dict[str, object]:
+        """One person's enrolled faces."""
+        faces = await service.person(name)
+        return {"name": name, "faces": [
+            {"id": f.id, "source": f.source, "box": [round(v, 2) for v in f.detection.box],
+             "score": round(f.detection.score, 4), "quality": round(f.quality, 4)}
+            for f in faces]}
+
+    @router.post("/people/{name}/faces", response_model=schemas.EnrollResult,
+                 tags=["people"], status_code=201,
+                 responses={200: {"model": schemas.EnrollResult,
+                                  "description": "nothing new: every photo was there"},
+                            422: {"model": schemas.EnrollResult,
+                                  "description": "no photo could be enrolled"}})
+    async def enroll(
+        name: str,
+        images: Annotated[list[UploadFile], File(description="photos with one face each")],
+        strict: Annotated[bool, Query(description="skip photos with several faces")] = False,
+    ) -> JSONResponse:
+        """Enroll photos of a person (created if new). Saved before the answer is sent."""
+        report = await service.enroll(name, [await _read(i) for i in images], strict)
+        body = {"person": name.strip(), "photos": report.photos, "added": report.added,
+                "replaced": report.replaced, "unchanged": report.unchanged,
+                "skipped": [{"file": s.path, "reason": s.reason} for s in report.skipped],
+                "several_faces": [{"file": s.path, "reason": s.reason}
+                                  for s in report.several_faces]}
+        stored = report.added + report.replaced
+        status = 201 if stored else 200 if report.unchanged else 422
+        return JSONResponse(body, status_code=status)
+
+    @router.patch("/people/{name}", response_model=schemas.PersonSummary, tags=["people"])
+    async def rename(name: str, change: schemas.Rename) -> dict[str, object]:
+        """Rename a person (409 if the new name is taken)."""
+        await service.rename(name, change.name)
+        new = change.name.strip()
+        return {"name": new, "faces": len(await service.person(new))}
+
+    @router.delete("/people/{name}", response_model=schemas.Removed, tags=["people"])
+    async def remove(name: str) -> dict[str, object]:
+        """Delete a person and all their faces."""
+        return {"name": name, "removed_faces": await service.remove(name)}
+
+    return router
+
+
+async def _read(upload: UploadFile) -> Upload:
+    label = "".join(c for c in (upload.filename or "upload") if c.isprintable())[:MAX_LABEL]
+    return Upload(label or "upload", await upload.read())
+
+
+# errors ---------------------------------------------------------------------------------
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status,
+                        headers=headers)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                             for e in exc.errors())
+        return _error(422, f"invalid request: {problems}")
+
+    for kind, status in ERROR_STATUS.items():
+        app.add_exception_handler(kind, _known_error_handler(status))
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error on %s %s: %r", request.method, request.url.path, exc)
+        return _error(500, "internal error")
+
+
+def _known_error_handler(status: int) -> Callable[[Request, Exception],
+                                                  Coroutine[Any, Any, JSONResponse]]:
+    headers = {"Retry-After": "1"} if status == 503 else None
+
+    async def handle(_: Request, exc: Exception) -> JSONResponse:
+        return _error(status, str(exc), headers)
+
+    return handle

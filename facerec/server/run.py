@@ -1,0 +1,35 @@
+"""Starting the service: open the database, warm the networks up, run uvicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from ..analyzer import FaceAnalyzer
+from ..db import FaceDB
+from .app import create_app
+from .config import ServerConfig
+from .service import RecognitionService
+
+log = logging.getLogger(__name__)
+
+
+def serve(config: ServerConfig, analyzer: FaceAnalyzer | None = None,
+          access_log: bool = True) -> None:
+    """Serve ``config.db`` until interrupted (Ctrl-C or SIGTERM stop it cleanly).
+
+    Raises:
+        FacerecError: unsafe settings (see ``ServerConfig.check``), or the database or
+            the models cannot be opened.
+    """
+    config.check()
+    service = RecognitionService(FaceDB(config.db, analyzer, create=True), config)
+    service.warm_up()
+    app = create_app(service, config.api_key)
+    key = "required (X-API-Key header)" if config.api_key else "not required (loopback only)"
+    log.info("serving %s on http://%s:%d with %s on %s; API key %s; docs at /docs",
+             config.db, config.host, config.port, service.analyzer.model_id,
+             service.analyzer.device, key)
+    uvicorn.run(app, host=config.host, port=config.port, access_log=access_log,
+                server_header=False, log_level="info")

@@ -1,0 +1,109 @@
+"""JSON shapes of the HTTP API (they also document it at ``/docs``).
+
+Boxes are [x1, y1, x2, y2] in pixels of the uploaded image after EXIF rotation;
+landmarks are five [x, y] points (eyes, nose tip, mouth corners); similarities are
+cosines in -1..1.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Candidate(BaseModel):
+    person: str
+    similarity: float
+
+
+class DetectedFace(BaseModel):
+    box: list[float] = Field(description="[x1, y1, x2, y2] in pixels")
+    landmarks: list[list[float]] = Field(description="five [x, y] points")
+    score: float = Field(description="detector confidence, 0..1")
+
+
+class IdentifiedFace(DetectedFace):
+    person: str = Field(description='the best candidate, or "unknown" below the threshold')
+    similarity: float = Field(description="the best candidate's similarity; -1 if nobody "
+                                          "is enrolled")
+    candidates: list[Candidate] = Field(description="the top-k people, best first")
+
+
+class IdentifyResult(BaseModel):
+    faces: list[IdentifiedFace]
+    threshold: float
+    model: str
+
+
+class VerifyResult(BaseModel):
+    same_person: bool
+    similarity: float
+    threshold: float
+    model: str
+    faces: list[DetectedFace] = Field(description="the face compared in each photo "
+                                                  "(the largest)")
+
+
+class SkippedPhoto(BaseModel):
+    file: str = Field(description="the name the photo was uploaded with")
+    reason: str
+
+
+class EnrollResult(BaseModel):
+    person: str
+    photos: int = Field(description="photos received")
+    added: int
+    replaced: int = Field(description="photos moved here from another person")
+    unchanged: int = Field(description="photos this person already had")
+    skipped: list[SkippedPhoto]
+    several_faces: list[SkippedPhoto] = Field(description="photos with more than one face, "
+                                                          "of which the largest was enrolled")
+
+
+class PersonSummary(BaseModel):
+    name: str
+    faces: int
+
+
+class PeopleList(BaseModel):
+    people: list[PersonSummary]
+
+
+class EnrolledFace(BaseModel):
+    id: int
+    source: str = Field(description='"upload:<sha256>" for uploaded photos, else the file '
+                                    "path it was enrolled from")
+    box: list[float]
+    score: float
+    quality: float
+
+
+class Person(BaseModel):
+    name: str
+    faces: list[EnrolledFace]
+
+
+class Rename(BaseModel):
+    name: str = Field(description="the new name", min_length=1, max_length=200)
+
+
+class Removed(BaseModel):
+    name: str
+    removed_faces: int
+
+
+class Health(BaseModel):
+    status: str
+    model: str
+    device: str
+    people: int
+    faces: int
+    waiting: int = Field(description="images waiting for the networks")
+
+
+class ErrorBody(BaseModel):
+    status: int
+    message: str
+
+
+class Error(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,163 @@
+"""The recognition service behind the HTTP routes, free of HTTP.
+
+Images from concurrent requests go through the networks together (a MicroBatcher on
+one worker thread); database calls run one at a time on a thread pool under a lock, so
+the event loop never blocks and every write is committed (durably) before it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+
+from ..db import AnalyzedPhoto, EnrollReport, FaceDB, FaceRecord, Match, Skip
+from ..db.enroll import validate_name
+from ..errors import ImageError
+from ..image import load_image
+from ..types import Face
+from ..verification import Verification, verify_faces
+from .batcher import MicroBatcher
+from .config import ServerConfig
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded photo: the name the client sent it with (for messages only) and its bytes."""
+
+    label: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Health:
+    model: str
+    device: str
+    people: int
+    faces: int
+    waiting: int
+
+
+def upload_source(digest: str) -> str:
+    """How an uploaded photo is recorded: by its content, never by a client-given name."""
+    return f"upload:{digest}"
+
+
+class RecognitionService:
+    """Identify, verify, enroll and manage people for concurrent requests.
+
+    Args:
+        db: the face database (its analyzer runs the networks).
+        config: batching and size limits.
+    """
+
+    def __init__(self, db: FaceDB, config: ServerConfig) -> None:
+        self.db = db
+        self.config = config
+        self.analyzer = db.analyzer
+        self.batcher: MicroBatcher[np.ndarray, list[Face]] = MicroBatcher(
+            self.analyzer.analyze_batch, max_batch=config.max_batch,
+            max_wait=config.max_wait, max_queue=config.max_queue)
+        self._db_lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Run the networks and load the index once, so the first request is not slow."""
+        self.analyzer.analyze(np.zeros((480, 640, 3), np.uint8))
+        self.db.index()
+
+    def close(self) -> None:
+        self.batcher.close()
+        self.db.close()
+
+    # the pipeline -------------------------------------------------------------------------
+    async def decode(self, upload: Upload) -> np.ndarray:
+        """(H, W, 3) RGB pixels; ImageError names the upload when it is not a usable image."""
+        try:
+            return await run_in_threadpool(load_image, upload.data,
+                                           max_pixels=self.config.max_pixels)
+        except ImageError as exc:
+            raise ImageError(upload.label, exc.reason) from None
+
+    async def analyze(self, pixels: np.ndarray) -> list[Face]:
+        """Every face of one image, computed in a batch with other requests' images.
+        Raises QueueFull when too many images are already waiting."""
+        return await asyncio.wrap_future(self.batcher.submit(pixels))
+
+    async def _locked(self, call: Callable[..., T], *args: object) -> T:
+        def run() -> T:
+            with self._db_lock:
+                return call(*args)
+        return await run_in_threadpool(run)
+
+    # requests -----------------------------------------------------------------------------
+    async def identify(self, upload: Upload, top_k: int,
+                       threshold: float | None) -> tuple[list[Match], float]:
+        """Every face of the photo with its person or ``unknown``, and the threshold used."""
+        faces = await self.analyze(await self.decode(upload))
+        matches = await self._locked(self.db.match, [f.embedding for f in faces],
+                                     [f.detection for f in faces], top_k, threshold)
+        used = threshold if threshold is not None else await self._locked(
+            lambda: self.db.threshold)
+        return matches, used
+
+    async def verify(self, first: Upload, second: Upload,
+                     threshold: float | None) -> Verification:
+        """Whether the largest faces of two photos are the same person (as ``facerec
+        verify``: the model's threshold unless one is given)."""
+        pixels = [await self.decode(first), await self.decode(second)]
+        faces_a, faces_b = await asyncio.gather(*(self.analyze(p) for p in pixels))
+        return verify_faces(faces_a, faces_b,
+                            self.analyzer.threshold if threshold is None else threshold,
+                            self.analyzer.model_id, (first.label, second.label))
+
+    async def enroll(self, name: str, uploads: Sequence[Upload],
+                     strict: bool = False) -> EnrollReport:
+        """Add the photos to person ``name``; committed to disk before returning.
+
+        Photos already enrolled for this person (same bytes) are left as they are; photos
+        that cannot be decoded or show no face are skipped with the reason.
+        """
+        name = validate_name(name)
+        report = EnrollReport(people={name}, photos=len(uploads))
+        digests = [hashlib.sha256(u.data).hexdigest() for u in uploads]
+        known = await self._locked(self.db.known_sources, [upload_source(d) for d in digests])
+        todo: dict[str, tuple[Upload, np.ndarray]] = {}
+        for upload, digest in zip(uploads, digests):
+            if known.get(upload_source(digest)) == (digest, name) or digest in todo:
+                report.unchanged += 1
+                continue
+            try:
+                todo[digest] = (upload, await self.decode(upload))
+            except ImageError as exc:
+                report.skipped.append(Skip(upload.label, exc.reason))
+        analyzed = await asyncio.gather(*(self.analyze(pixels) for _, pixels in todo.values()))
+        photos = [AnalyzedPhoto(name, upload_source(digest), upload.label, digest, faces)
+                  for (digest, (upload, _)), faces in zip(todo.items(), analyzed)]
+        if photos:
+            await self._locked(self.db.add_photos, photos, strict, report)
+        return report
+
+    async def people(self) -> list[tuple[str, int]]:
+        return await self._locked(self.db.people)
+
+    async def person(self, name: str) -> list[FaceRecord]:
+        return await self._locked(self.db.faces_of, name)
+
+    async def rename(self, old: str, new: str) -> None:
+        await self._locked(self.db.rename, old, new)
+
+    async def remove(self, name: str) -> int:
+        return await self._locked(self.db.remove, name)
+
+    async def health(self) -> Health:
+        people = await self.people()
+        return Health(self.analyzer.model_id, str(self.analyzer.device), len(people),
+                      sum(count for _, count in people), self.batcher.waiting)
