@@ -29,12 +29,20 @@ class DetectorConfig:
         top_k: keep at most this many faces per image.
         max_side: photos whose longer side exceeds this are detected on a downscaled
             copy; coordinates are returned in the full-resolution image. ``None``: never.
+        batch_pixels: most padded pixels per forward pass; ``None`` picks by device:
+            two 640x480 frames on the CPU, where larger batches fall out of cache and run
+            slower per image, and forty elsewhere.
     """
 
     score_threshold: float = 0.8
     nms_threshold: float = 0.3
     top_k: int = 750
     max_side: int | None = 1280
+    batch_pixels: int | None = None
+
+
+CPU_BATCH_PIXELS = 2 * 640 * 480
+ACCELERATOR_BATCH_PIXELS = 40 * 640 * 480
 
 
 class FaceDetector:
@@ -54,14 +62,17 @@ class FaceDetector:
         self.net = net.eval().fuse().take_rgb().to(device, memory_format=torch.channels_last)
         self.device = device
         self.config = config
+        self.batch_pixels = config.batch_pixels or (
+            CPU_BATCH_PIXELS if device.type == "cpu" else ACCELERATOR_BATCH_PIXELS)
         self._priors: dict[tuple[int, int], torch.Tensor] = {}
 
     @torch.inference_mode()
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
         """Detect faces in RGB uint8 (H, W, 3) images; one list per image, best first.
 
-        Images that pad to the same size run as one batch, so a mix of portrait and
-        landscape photos is not padded to a square.
+        Images that pad to the same size run together, so a mix of portrait and
+        landscape photos is not padded to a square, in batches of at most
+        ``batch_pixels``.
         """
         prepared = [self._downscale(image) for image in images]
         groups: dict[tuple[int, int], list[int]] = {}
@@ -69,13 +80,15 @@ class FaceDetector:
             size = (_round_up(image.shape[0]), _round_up(image.shape[1]))
             groups.setdefault(size, []).append(index)
         results: list[list[Detection]] = [[] for _ in images]
-        for (height, width), members in groups.items():
-            batch = self._batch([prepared[i][0] for i in members], height, width)
-            raw = self.net(batch)
-            found = self._select(*self._decode(raw, height, width),
-                                 [prepared[i][1] for i in members])
-            for index, detections in zip(members, found):
-                results[index] = detections
+        for (height, width), same_size in groups.items():
+            per_batch = max(1, self.batch_pixels // (height * width))
+            for start in range(0, len(same_size), per_batch):
+                members = same_size[start:start + per_batch]
+                batch = self._batch([prepared[i][0] for i in members], height, width)
+                found = self._select(*self._decode(self.net(batch), height, width),
+                                     [prepared[i][1] for i in members])
+                for index, detections in zip(members, found):
+                    results[index] = detections
         return results
 
     def _downscale(self, image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
