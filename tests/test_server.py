@@ -9,12 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from cli import assert_no_traceback, run_cli
 from PIL import Image
 
-from cli import assert_no_traceback, run_cli
-
 httpx = pytest.importorskip("httpx", reason="httpx is a test dependency")
-from server import running_server  # noqa: E402  (needs httpx)
+from server import running_server
 
 KEY = "a-long-enough-test-key-0123456789"
 
@@ -230,6 +229,11 @@ def test_a_full_queue_answers_503_quickly(tmp_path, samples, model_paths):
     assert refused[0].headers["retry-after"] == "1"
     assert all(a.elapsed.total_seconds() < 5 for a in refused)
     assert 200 in statuses
+    # one request with more photos than the queue holds goes through in turns
+    many = [(f"{i}.jpg", data) for i, data in enumerate(variants(samples / "biden.jpg", 6))]
+    with running_server(tmp_path / "db", "--max-queue", 1, "--max-batch", 1) as running:
+        answer = enroll(running.url, "biden", *many)
+    assert answer.status_code == 201 and answer.json()["added"] == 6, answer.text
 
 
 def test_upload_names_never_reach_the_filesystem(server, samples):

@@ -1,9 +1,9 @@
 """The face database: SQLite for people and faces, FAISS for search."""
 
+from .enroll import AnalyzedPhoto, EnrollReport, Skip
 from .facedb import FaceDB, default_db_path
 from .identify import UNKNOWN, Candidate, Match
-from .enroll import AnalyzedPhoto, EnrollReport, Skip
 from .store import DatabaseError, FaceRecord, PersonExists, PersonNotFound
 
-__all__ = ["AnalyzedPhoto", "Candidate", "DatabaseError", "EnrollReport", "FaceDB", "FaceRecord",
-           "Match", "PersonExists", "PersonNotFound", "Skip", "UNKNOWN", "default_db_path"]
+__all__ = ["UNKNOWN", "AnalyzedPhoto", "Candidate", "DatabaseError", "EnrollReport", "FaceDB",
+           "FaceRecord", "Match", "PersonExists", "PersonNotFound", "Skip", "default_db_path"]

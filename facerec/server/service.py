@@ -123,27 +123,38 @@ class RecognitionService:
         """Add the photos to person ``name``; committed to disk before returning.
 
         Photos already enrolled for this person (same bytes) are left as they are; photos
-        that cannot be decoded or show no face are skipped with the reason.
+        that cannot be decoded or show no face are skipped with the reason. Photos go to
+        the networks ``max_batch`` at a time and each such group is stored when done, so a
+        large request neither fills the queue alone nor loses finished work on a 503.
         """
         name = validate_name(name)
         report = EnrollReport(people={name}, photos=len(uploads))
         digests = [hashlib.sha256(u.data).hexdigest() for u in uploads]
         known = await self._locked(self.db.known_sources, [upload_source(d) for d in digests])
-        todo: dict[str, tuple[Upload, np.ndarray]] = {}
+        todo: dict[str, Upload] = {}
         for upload, digest in zip(uploads, digests):
             if known.get(upload_source(digest)) == (digest, name) or digest in todo:
                 report.unchanged += 1
-                continue
+            else:
+                todo[digest] = upload
+        pending, step = list(todo.items()), self.config.max_batch
+        for start in range(0, len(pending), step):
+            photos = await self._analyze_uploads(name, pending[start:start + step], report)
+            if photos:
+                await self._locked(self.db.add_photos, photos, strict, report)
+        return report
+
+    async def _analyze_uploads(self, name: str, uploads: list[tuple[str, Upload]],
+                               report: EnrollReport) -> list[AnalyzedPhoto]:
+        decoded = []
+        for digest, upload in uploads:
             try:
-                todo[digest] = (upload, await self.decode(upload))
+                decoded.append((digest, upload, await self.decode(upload)))
             except ImageError as exc:
                 report.skipped.append(Skip(upload.label, exc.reason))
-        analyzed = await asyncio.gather(*(self.analyze(pixels) for _, pixels in todo.values()))
-        photos = [AnalyzedPhoto(name, upload_source(digest), upload.label, digest, faces)
-                  for (digest, (upload, _)), faces in zip(todo.items(), analyzed)]
-        if photos:
-            await self._locked(self.db.add_photos, photos, strict, report)
-        return report
+        analyzed = await asyncio.gather(*(self.analyze(pixels) for _, _, pixels in decoded))
+        return [AnalyzedPhoto(name, upload_source(digest), upload.label, digest, faces)
+                for (digest, upload, _), faces in zip(decoded, analyzed)]
 
     async def people(self) -> list[tuple[str, int]]:
         return await self._locked(self.db.people)
