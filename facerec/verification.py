@@ -1,7 +1,7 @@
 """Verification: do two photos show the same person?
 
-Each photo's largest face is compared; the cosine similarity of their embeddings is
-checked against a threshold (by default the model's, chosen on LFW View 1 DevTrain).
+Each photo's main face (see ``facerec.subject``) is compared; the cosine similarity of
+their embeddings is checked against a threshold (by default the model's, chosen on LFW View 1 DevTrain).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .analyzer import cosine_similarity
 from .errors import NoFaceError
+from .subject import main_face
 from .types import Detection, Face
 
 
@@ -38,19 +39,23 @@ class Verification:
                 "faces": [face.to_dict() for face in self.faces]}
 
 
-def verify_faces(faces_a: Sequence[Face], faces_b: Sequence[Face], threshold: float,
-                 model: str, labels: tuple[str, str] = ("first photo", "second photo")
-                 ) -> Verification:
-    """Compare the largest face of each photo.
+PhotoFaces = tuple[Sequence[Face], tuple[int, int]]
+"""A photo's faces and its (width, height)."""
+
+
+def verify_faces(photo_a: PhotoFaces, photo_b: PhotoFaces, threshold: float, model: str,
+                 labels: tuple[str, str] = ("first photo", "second photo")) -> Verification:
+    """Compare the main face of each photo.
 
     Raises:
         NoFaceError: a photo has no face (named by ``labels``).
     """
     chosen = []
-    for faces, label in zip((faces_a, faces_b), labels):
-        if not faces:
+    for (faces, (width, height)), label in zip((photo_a, photo_b), labels):
+        face = main_face(faces, width, height)
+        if face is None:
             raise NoFaceError(f"{label}: no face found")
-        chosen.append(max(faces, key=lambda f: f.detection.area))
+        chosen.append(face)
     similarity = cosine_similarity(chosen[0].embedding, chosen[1].embedding)
     return Verification(similarity >= threshold, similarity, threshold, model,
                         (chosen[0].detection, chosen[1].detection))

@@ -34,7 +34,7 @@ def read_pairs(faces: Path) -> list[dict[str, str]]:
 
 def embed_images(analyzer: FaceAnalyzer, faces: Path,
                  names: list[str]) -> dict[str, np.ndarray | None]:
-    """Embedding of the largest face of each image, or None when there is none."""
+    """Embedding of the central face of each image, or None when there is none."""
     out: dict[str, np.ndarray | None] = {}
     for start in tqdm(range(0, len(names), BATCH), desc="embedding", unit="batch"):
         chunk = names[start:start + BATCH]

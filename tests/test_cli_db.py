@@ -78,6 +78,22 @@ def check_consistent(db):
     return faces
 
 
+def wait_for_more_faces(db, count: int, process: subprocess.Popen, timeout: float = 300) -> None:
+    """Until the database holds more than ``count`` faces (or the process ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if (db / "faces.sqlite").exists():
+            conn = sqlite3.connect(db / "faces.sqlite", timeout=30)
+            try:
+                if conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0] > count:
+                    return
+            except sqlite3.OperationalError:  # the schema is not there yet
+                pass
+            finally:
+                conn.close()
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_killed_enrollment_resumes(shared_faces, tmp_path, analyzer):
     known = tmp_path / "known"
@@ -85,14 +101,16 @@ def test_killed_enrollment_resumes(shared_faces, tmp_path, analyzer):
     db = tmp_path / "db"
     rng = random.Random(7)
     command = [str(SCRIPT), "enroll", str(known), "--db", str(db)]
-    for delay in sorted(rng.uniform(3.0, 12.0) for _ in range(3)):
+    committed = 0
+    for _ in range(3):  # each run is killed at a random moment after it committed something
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+        wait_for_more_faces(db, committed, process)
+        time.sleep(rng.uniform(0.0, 2.0))
         process.send_signal(signal.SIGKILL)
         process.wait()
-        if (db / "faces.sqlite").exists():
-            check_consistent(db)
+        committed = check_consistent(db)
+    assert committed > 0
     done = run_cli("enroll", known, "--db", db)
     assert done.returncode == 0, done.stderr
     assert check_consistent(db) == total

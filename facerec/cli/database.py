@@ -39,7 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     enroll.add_argument("inputs", nargs="+", type=Path, metavar="PATH")
     enroll.add_argument("--name", help="enroll all given photos/folders as this person")
     enroll.add_argument("--strict", action="store_true",
-                        help="skip photos with several faces instead of using the largest")
+                        help="skip photos with several faces instead of using the main one")
     enroll.add_argument("--sync", action="store_true",
                         help="remove faces whose files under DIR are gone")
     enroll.add_argument("--report", type=Path, help="write the skipped photos (.csv or .json)")

@@ -53,7 +53,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     verify = commands.add_parser(
         "verify", help="same person or not (exit 0 same, 1 different)",
-        description="Compare the largest face of two photos.")
+        description="Compare the main face of two photos: the largest, counting distance "
+                    "from the photo's centre against it.")
     verify.add_argument("photo_a", type=Path)
     verify.add_argument("photo_b", type=Path)
     verify.add_argument("--threshold", type=float, default=None,
@@ -162,11 +163,14 @@ def write_csv(out: Path, rows: list[tuple[Path, int, Face]], model_id: str) -> N
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from ..image import load_image
     from ..verification import verify_faces
 
     analyzer = make_analyzer(args)
     threshold = analyzer.threshold if args.threshold is None else args.threshold
-    result = verify_faces(analyzer.analyze(args.photo_a), analyzer.analyze(args.photo_b),
+    pixels = [load_image(args.photo_a), load_image(args.photo_b)]
+    faces = analyzer.analyze_batch(pixels)
+    result = verify_faces(*((f, (p.shape[1], p.shape[0])) for f, p in zip(faces, pixels)),
                           threshold, analyzer.model_id, (str(args.photo_a), str(args.photo_b)))
     if args.json:
         print(json.dumps(result.to_dict()))

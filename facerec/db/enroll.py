@@ -45,6 +45,7 @@ class AnalyzedPhoto:
         label: how reports name it (the path, or the name an upload was sent with).
         sha256: digest of the photo's bytes.
         faces: every face the pipeline found in it.
+        size: the photo's (width, height) in pixels.
     """
 
     person: str
@@ -52,6 +53,7 @@ class AnalyzedPhoto:
     label: str
     sha256: str
     faces: list[Face]
+    size: tuple[int, int]
 
 
 @dataclass

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from ..analyzer import FaceAnalyzer
 from ..errors import ImageError
 from ..image import ImageInput, load_image
+from ..subject import main_face
 from ..types import Detection, Face
 from .calibrate import Calibration, calibrate
 from .enroll import (AnalyzedPhoto, EnrollReport, Skip, file_digest, plan_folder, plan_named,
@@ -110,8 +111,8 @@ class FaceDB:
 
         Unchanged photos (same sha256, same person) are not embedded again; changed ones
         replace their old face; with ``sync``, faces whose files under ``root`` are gone
-        are removed. A photo with no face is skipped; with several faces the largest is
-        used and the photo reported (``strict``: skipped instead). Every batch is one
+        are removed. A photo with no face is skipped; with several faces the main one
+        (``facerec.subject``) is used and the photo reported (``strict``: skipped instead). Every batch is one
         transaction, so an interrupted run keeps what it finished and resumes.
         """
         self.store.claim_model(self.analyzer.model_id)
@@ -159,15 +160,16 @@ class FaceDB:
             except ImageError as exc:
                 report.skipped.append(Skip(str(path), exc.reason))
         analyzed = self.analyzer.analyze_batch([item[3] for item in loaded])
-        self.add_photos([AnalyzedPhoto(person, source_key(path), str(path), digest, faces)
-                         for (person, path, digest, _), faces in zip(loaded, analyzed)],
+        self.add_photos([AnalyzedPhoto(person, source_key(path), str(path), digest, faces,
+                                       (pixels.shape[1], pixels.shape[0]))
+                         for (person, path, digest, pixels), faces in zip(loaded, analyzed)],
                         strict, report)
 
     def add_photos(self, photos: Sequence[AnalyzedPhoto], strict: bool = False,
                    report: EnrollReport | None = None) -> EnrollReport:
         """Store one face of each analyzed photo, all in one transaction.
 
-        A photo with no face is skipped; with several, the largest is used and the photo
+        A photo with no face is skipped; with several, the main one is used and the photo
         reported (``strict``: skipped instead). A photo already recorded under the same
         source is replaced. Counts go into ``report`` (a new one if None), returned.
         """
@@ -307,7 +309,8 @@ class FaceDB:
 
 
 def _choose_face(photo: AnalyzedPhoto, strict: bool, report: EnrollReport) -> Face | None:
-    """The face to enroll from one photo (the largest), or None with the reason reported."""
+    """The face to enroll from one photo (its main face, see ``facerec.subject``), or None
+    with the reason reported."""
     if not photo.faces:
         report.skipped.append(Skip(photo.label, "no face found"))
         return None
@@ -316,8 +319,8 @@ def _choose_face(photo: AnalyzedPhoto, strict: bool, report: EnrollReport) -> Fa
             report.skipped.append(Skip(photo.label, f"{len(photo.faces)} faces found (strict)"))
             return None
         report.several_faces.append(
-            Skip(photo.label, f"{len(photo.faces)} faces found; the largest was used"))
-    return max(photo.faces, key=lambda f: f.detection.area)
+            Skip(photo.label, f"{len(photo.faces)} faces found; the main one was used"))
+    return main_face(photo.faces, *photo.size)
 
 
 def _quality(detection: Detection) -> float:

@@ -113,7 +113,7 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         image_b: Annotated[UploadFile, File(description="the second photo")],
         threshold: Annotated[float | None, Query(ge=-1, le=1)] = None,
     ) -> dict[str, object]:
-        """Whether the largest faces of two photos show the same person."""
+        """Whether the main faces of two photos show the same person."""
         result = await service.verify(await _read(image_a), await _read(image_b), threshold)
         return result.to_dict()
 

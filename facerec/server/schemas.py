@@ -40,7 +40,7 @@ class VerifyResult(BaseModel):
     threshold: float
     model: str
     faces: list[DetectedFace] = Field(description="the face compared in each photo "
-                                                  "(the largest)")
+                                                  "(its main face)")
 
 
 class SkippedPhoto(BaseModel):
@@ -56,7 +56,7 @@ class EnrollResult(BaseModel):
     unchanged: int = Field(description="photos this person already had")
     skipped: list[SkippedPhoto]
     several_faces: list[SkippedPhoto] = Field(description="photos with more than one face, "
-                                                          "of which the largest was enrolled")
+                                                          "of which the main one was enrolled")
 
 
 class PersonSummary(BaseModel):

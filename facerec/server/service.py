@@ -110,11 +110,11 @@ class RecognitionService:
 
     async def verify(self, first: Upload, second: Upload,
                      threshold: float | None) -> Verification:
-        """Whether the largest faces of two photos are the same person (as ``facerec
+        """Whether the main faces of two photos are the same person (as ``facerec
         verify``: the model's threshold unless one is given)."""
         pixels = [await self.decode(first), await self.decode(second)]
-        faces_a, faces_b = await asyncio.gather(*(self.analyze(p) for p in pixels))
-        return verify_faces(faces_a, faces_b,
+        faces = await asyncio.gather(*(self.analyze(p) for p in pixels))
+        return verify_faces(*((f, (p.shape[1], p.shape[0])) for f, p in zip(faces, pixels)),
                             self.analyzer.threshold if threshold is None else threshold,
                             self.analyzer.model_id, (first.label, second.label))
 
@@ -146,15 +146,16 @@ class RecognitionService:
 
     async def _analyze_uploads(self, name: str, uploads: list[tuple[str, Upload]],
                                report: EnrollReport) -> list[AnalyzedPhoto]:
-        decoded = []
+        decoded: list[tuple[str, Upload, np.ndarray]] = []
         for digest, upload in uploads:
             try:
                 decoded.append((digest, upload, await self.decode(upload)))
             except ImageError as exc:
                 report.skipped.append(Skip(upload.label, exc.reason))
         analyzed = await asyncio.gather(*(self.analyze(pixels) for _, _, pixels in decoded))
-        return [AnalyzedPhoto(name, upload_source(digest), upload.label, digest, faces)
-                for (digest, upload, _), faces in zip(decoded, analyzed)]
+        return [AnalyzedPhoto(name, upload_source(digest), upload.label, digest, faces,
+                              (pixels.shape[1], pixels.shape[0]))
+                for (digest, upload, pixels), faces in zip(decoded, analyzed)]
 
     async def people(self) -> list[tuple[str, int]]:
         return await self._locked(self.db.people)
