@@ -36,6 +36,8 @@ class FaceAnalyzer:
             ModelError saying how to fetch it.
         batch_size: crops per embedding forward pass.
         flip: embed each face mirrored too and average (see ``FaceEmbedder``).
+        compile_detector: compile the detector for each input size it meets (slow first
+            call per size, faster after; see ``facerec.compiled``).
 
     Images may be anything ``facerec.image.load_image`` reads; numpy arrays are RGB.
     """
@@ -43,13 +45,15 @@ class FaceAnalyzer:
     def __init__(self, device: str | torch.device | None = None, *,
                  detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER,
                  detector_config: DetectorConfig = DetectorConfig(),
-                 download: bool = False, batch_size: int = 16, flip: bool = False) -> None:
+                 download: bool = False, batch_size: int = 16, flip: bool = False,
+                 compile_detector: bool = False) -> None:
         self.device = select_device(device)
         self.detector_spec: ModelSpec = get_model(detector)
         self.embedder_spec: ModelSpec = get_model(embedder)
         detector_net = load_yunet(weights_path(self.detector_spec, download))
         embedder_net = load_sface(weights_path(self.embedder_spec, download))
-        self.detector = FaceDetector(detector_net, self.device, detector_config)
+        self.detector = FaceDetector(detector_net, self.device, detector_config,
+                                     compile_detector)
         self.embedder = FaceEmbedder(embedder_net, self.device, batch_size, flip)
         log.debug("FaceAnalyzer on %s", self.device)
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torchvision.ops import batched_nms
 
+from .compiled import CompiledNetwork
 from .nets.yunet import DIVISOR, STRIDES, YuNet
 from .types import Detection
 
@@ -55,11 +56,13 @@ class FaceDetector:
         net: a YuNet with loaded weights.
         device: where to run it.
         config: thresholds and sizes.
+        compile: run the network through ``torch.compile`` (see ``facerec.compiled``).
     """
 
     def __init__(self, net: YuNet, device: torch.device,
-                 config: DetectorConfig = DetectorConfig()) -> None:
+                 config: DetectorConfig = DetectorConfig(), compile: bool = False) -> None:
         self.net = net.eval().fuse().take_rgb().to(device, memory_format=torch.channels_last)
+        self._forward = CompiledNetwork(self.net, "the detector") if compile else self.net
         self.device = device
         self.config = config
         self.batch_pixels = config.batch_pixels or (
@@ -85,7 +88,7 @@ class FaceDetector:
             for start in range(0, len(same_size), per_batch):
                 members = same_size[start:start + per_batch]
                 batch = self._batch([prepared[i][0] for i in members], height, width)
-                found = self._select(*self._decode(self.net(batch), height, width),
+                found = self._select(*self._decode(self._forward(batch), height, width),
                                      [prepared[i][1] for i in members])
                 for index, detections in zip(members, found):
                     results[index] = detections

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 
 import cv2
 import numpy as np
@@ -154,3 +155,18 @@ def test_batched_analysis_matches_one_by_one(analyzer, real_photos):
         for a, b in zip(alone, together):
             np.testing.assert_allclose(a.detection.box, b.detection.box, atol=1e-3)
             assert float(np.dot(a.embedding, b.embedding)) > 0.9999
+
+
+@pytest.mark.slow
+def test_compiled_detector_matches_eager(analyzer, real_photos):
+    if not any(shutil.which(c) for c in ("c++", "g++", "clang++")):
+        pytest.skip("compiling the detector needs a C++ compiler")
+    compiled = FaceAnalyzer("cpu", compile_detector=True)
+    image = cv2.resize(load_image(real_photos[0]), (640, 480))
+    found = compiled.detect(image)
+    assert compiled.detector._forward._compiled is not None, "the detector did not compile"
+    expected = analyzer.detect(image)
+    assert len(found) == len(expected) > 0
+    for ours, eager in zip(found, expected):
+        np.testing.assert_allclose(ours.box, eager.box, atol=1e-2)
+        np.testing.assert_allclose(ours.landmarks, eager.landmarks, atol=1e-2)

@@ -26,6 +26,9 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                         help="cpu, cuda, cuda:N or mps (default: best available)")
     parser.add_argument("--min-score", type=float, default=None,
                         help="detector score threshold, 0..1 (default: 0.8)")
+    parser.add_argument("--compile", action="store_true",
+                        help="compile the detector: the first photo of each size takes about "
+                             "15 s more, later ones run faster (for video and servers)")
 
 
 def make_analyzer(args: argparse.Namespace) -> FaceAnalyzer:
@@ -34,7 +37,8 @@ def make_analyzer(args: argparse.Namespace) -> FaceAnalyzer:
 
     config = DetectorConfig() if args.min_score is None else DetectorConfig(
         score_threshold=args.min_score)
-    return FaceAnalyzer(args.device, detector_config=config, download=True)
+    return FaceAnalyzer(args.device, detector_config=config, download=True,
+                        compile_detector=args.compile)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
