@@ -1,4 +1,5 @@
-"""The main face of a photo: the largest, with distance from the centre counted against it."""
+"""The main face of a photo: of the faces at least half as large as the largest, the one
+nearest the centre."""
 
 from __future__ import annotations
 
@@ -25,8 +26,13 @@ def test_a_centred_face_beats_a_slightly_larger_one_at_the_edge():
 
 
 def test_a_much_larger_face_wins_anywhere():
-    small_centred, large_corner = face(900, 700, 80), face(0, 0, 600)
+    small_centred, large_corner = face(900, 500, 300), face(0, 0, 600)
     assert main_face([small_centred, large_corner], 1920, 1080) is large_corner
+
+
+def test_of_similar_faces_the_most_central_wins():
+    faces = [face(0, 0, 400), face(800, 400, 300), face(1500, 600, 350)]
+    assert main_face(faces, 1920, 1080) is faces[1]
 
 
 def test_the_rule_does_not_depend_on_resolution():

@@ -57,8 +57,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     verify = commands.add_parser(
         "verify", help="same person or not (exit 0 same, 1 different)",
-        description="Compare the main face of two photos: the largest, counting distance "
-                    "from the photo's centre against it.")
+        description="Compare the main face of two photos: of the faces at least half as "
+                    "large as the largest, the one nearest the centre.")
     verify.add_argument("photo_a", type=Path)
     verify.add_argument("photo_b", type=Path)
     verify.add_argument("--threshold", type=float, default=None,
