@@ -1,7 +1,8 @@
 """Verification: do two photos show the same person?
 
 Each photo's main face (see ``facerec.subject``) is compared; the cosine similarity of
-their embeddings is checked against a threshold (by default the model's, chosen on LFW View 1 DevTrain).
+their embeddings is checked against a threshold (by default the model's, chosen on LFW
+View 1 DevTrain).
 """
 
 from __future__ import annotations

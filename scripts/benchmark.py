@@ -158,7 +158,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None)
     parser.add_argument("--compile", action="store_true",
-                        help="also measure the detector compiled (FaceAnalyzer(compile_detector=True))")
+                        help="also measure the compiled detector "
+                             "(FaceAnalyzer(compile_detector=True))")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
     args = parser.parse_args()
     analyzer = FaceAnalyzer(args.device, download=True)

@@ -132,7 +132,8 @@ def test_enroll_reports_what_it_did(server, samples):
     reasons = {s["file"]: s["reason"] for s in junk.json()["skipped"]}
     assert reasons["wall.jpg"] == "no face found"
     assert "not an image" in reasons["notes.jpg"]
-    assert "nobody" not in [p["name"] for p in httpx.get(server.url + "/v1/people").json()["people"]]
+    people = httpx.get(server.url + "/v1/people").json()["people"]
+    assert "nobody" not in [p["name"] for p in people]
 
 
 def test_manage_people(server, samples):

@@ -112,8 +112,9 @@ class FaceDB:
         Unchanged photos (same sha256, same person) are not embedded again; changed ones
         replace their old face; with ``sync``, faces whose files under ``root`` are gone
         are removed. A photo with no face is skipped; with several faces the main one
-        (``facerec.subject``) is used and the photo reported (``strict``: skipped instead). Every batch is one
-        transaction, so an interrupted run keeps what it finished and resumes.
+        (``facerec.subject``) is used and the photo reported (``strict``: skipped
+        instead). Every batch is one transaction, so an interrupted run keeps what it
+        finished and resumes.
         """
         self.store.claim_model(self.analyzer.model_id)
         report = EnrollReport()

@@ -189,7 +189,7 @@ class FaceStore:
         return [_record(row) for row in rows]
 
     def faces_of(self, name: str) -> list[FaceRecord]:
-        """Every face of person ``name``, in id order; PersonNotFound if there is no such person."""
+        """Every face of person ``name``, in id order (PersonNotFound if there is none)."""
         self._existing_person(self.conn, name)
         rows = self.conn.execute(
             "SELECT f.id, p.name, f.source, f.sha256, f.x1, f.y1, f.x2, f.y2, f.landmarks, "
