@@ -47,8 +47,9 @@ ERROR_STATUS: dict[type[Exception], int] = {
 """Our exceptions and their HTTP status (the most specific class of an error wins)."""
 
 
-def create_app(service: RecognitionService, api_key: str | None = None) -> FastAPI:
-    """The ASGI app over ``service``; it closes the service when the server stops."""
+def create_app(service: RecognitionService) -> FastAPI:
+    """The ASGI app over ``service`` (limits and API key from its config); it closes the
+    service when the server stops."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -63,7 +64,7 @@ def create_app(service: RecognitionService, api_key: str | None = None) -> FastA
     _add_error_handlers(app)
     app.include_router(_public_routes(service), prefix="/v1")
     app.include_router(_data_routes(service), prefix="/v1",
-                       dependencies=[Depends(_key_guard(api_key))])
+                       dependencies=[Depends(_key_guard(service.config.api_key))])
     return app
 
 

@@ -26,7 +26,7 @@ def serve(config: ServerConfig, analyzer: FaceAnalyzer | None = None,
     config.check()
     service = RecognitionService(FaceDB(config.db, analyzer, create=True), config)
     service.warm_up()
-    app = create_app(service, config.api_key)
+    app = create_app(service)
     key = "required (X-API-Key header)" if config.api_key else "not required (loopback only)"
     log.info("serving %s on http://%s:%d with %s on %s; API key %s; docs at /docs",
              config.db, config.host, config.port, service.analyzer.model_id,
