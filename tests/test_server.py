@@ -73,6 +73,7 @@ def server(tmp_path_factory, samples, model_paths):
 
 def test_health_and_api_description(server):
     health = httpx.get(server.url + "/v1/health").json()
+    assert health.pop("images") >= health.pop("batches") >= 1
     assert health == {"status": "ok", "model": "sface-2021dec", "device": "cpu", "people": 2,
                       "faces": 3, "waiting": 0}
     paths = httpx.get(server.url + "/openapi.json").json()["paths"]
@@ -216,6 +217,17 @@ def test_concurrent_enrollments_lose_nothing_and_survive_a_kill(tmp_path, sample
         assert httpx.get(restarted.url + "/v1/health").json()["faces"] == 17
         named = identify(restarted.url, (samples / "obama3.jpg").read_bytes()).json()
         assert named["faces"][0]["person"] in ("from the cli", "person 0", "person 1")
+
+
+def test_concurrent_requests_share_forward_passes(server, samples):
+    before = httpx.get(server.url + "/v1/health").json()
+    photo = (samples / "obama3.jpg").read_bytes()
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda _: identify(server.url, photo), range(24)))
+    assert {a.json()["faces"][0]["person"] for a in answers} == {"obama"}
+    after = httpx.get(server.url + "/v1/health").json()
+    images, batches = after["images"] - before["images"], after["batches"] - before["batches"]
+    assert images == 24 and batches < images, (images, batches)
 
 
 def test_a_full_queue_answers_503_quickly(tmp_path, samples, model_paths):

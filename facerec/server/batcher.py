@@ -43,6 +43,10 @@ class MicroBatcher(Generic[Item, Result]):
         self.max_batch = max_batch
         self.max_wait = max_wait
         self._queue: queue.Queue[tuple[Item, Future[Result]] | None] = queue.Queue(max_queue)
+        self.batches = 0
+        """Calls of ``process`` so far (with ``items``, the mean batch size)."""
+        self.items = 0
+        """Items processed so far."""
         self._worker = threading.Thread(target=self._run, name="facerec-batcher", daemon=True)
         self._worker.start()
 
@@ -98,6 +102,8 @@ class MicroBatcher(Generic[Item, Result]):
             self._call(live)
 
     def _call(self, live: list[tuple[Item, Future[Result]]]) -> None:
+        self.batches += 1
+        self.items += len(live)
         try:
             results = self._process([item for item, _ in live])
         except Exception as exc:

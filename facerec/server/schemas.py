@@ -98,6 +98,9 @@ class Health(BaseModel):
     people: int
     faces: int
     waiting: int = Field(description="images waiting for the networks")
+    images: int = Field(description="images through the networks since the start")
+    batches: int = Field(description="forward passes they took (images / batches is the "
+                                     "mean batch)")
 
 
 class ErrorBody(BaseModel):

@@ -44,6 +44,8 @@ class Health:
     people: int
     faces: int
     waiting: int
+    images: int
+    batches: int
 
 
 def upload_source(digest: str) -> str:
@@ -172,4 +174,5 @@ class RecognitionService:
     async def health(self) -> Health:
         people = await self.people()
         return Health(self.analyzer.model_id, str(self.analyzer.device), len(people),
-                      sum(count for _, count in people), self.batcher.waiting)
+                      sum(count for _, count in people), self.batcher.waiting,
+                      self.batcher.items, self.batcher.batches)
