@@ -70,6 +70,25 @@ def test_photos_without_or_with_several_faces(db, tmp_path, samples, shared_face
     assert strict.added == 0 and len(strict.skipped) == 2
 
 
+def test_skipped_photos_are_not_tried_again_until_something_changes(db, known, samples):
+    Image.new("RGB", (300, 200), (90, 120, 90)).save(known / "obama" / "wall.png")
+    (known / "obama" / "notes.jpg").write_text("not an image")
+    first = db.enroll(known)
+    reasons = sorted(s.reason for s in first.skipped)
+    assert reasons[0] == "no face found" and reasons[1].startswith("not an image")
+    generation = db.store.generation
+    again = db.enroll(known)
+    assert all(s.reason.endswith("(unchanged since the last run)") for s in again.skipped)
+    assert len(again.skipped) == 2 and again.unchanged == 3
+    assert db.store.generation == generation  # remembering skips leaves the index alone
+    lenient = db.enroll(known, strict=True)  # other settings: tried again
+    assert not any("last run" in s.reason for s in lenient.skipped)
+    shutil.copy(samples / "obama3.jpg", known / "obama" / "wall.png")  # now it shows a face
+    fixed = db.enroll(known)
+    assert fixed.added == 1 and len(fixed.skipped) == 1
+    assert db.enroll(known).unchanged == 4
+
+
 def test_bad_files_are_skipped_with_reasons(db, known, tmp_path):
     (known / "obama" / "empty.jpg").write_bytes(b"")
     (known / "obama" / "notes.png").write_text("not an image")

@@ -113,8 +113,9 @@ class FaceDB:
         replace their old face; with ``sync``, faces whose files under ``root`` are gone
         are removed. A photo with no face is skipped; with several faces the main one
         (``facerec.subject``) is used and the photo reported (``strict``: skipped
-        instead). Every batch is one transaction, so an interrupted run keeps what it
-        finished and resumes.
+        instead). A skipped photo is remembered and not analyzed again while its bytes
+        and the settings stay the same. Every batch is one transaction, so an interrupted
+        run keeps what it finished and resumes.
         """
         self.store.claim_model(self.analyzer.model_id)
         report = EnrollReport()
@@ -125,6 +126,8 @@ class FaceDB:
         else:
             raise ValueError("give a folder, or a name with paths")
         known = self.store.sources()
+        settings = self._skip_settings(strict)
+        skipped_before = self.store.skips(settings)
         todo: list[tuple[str, Path, str]] = []
         for person, path in plan:
             report.photos += 1
@@ -135,8 +138,12 @@ class FaceDB:
                 report.skipped.append(Skip(str(path), _reason(exc)))
                 continue
             report.people.add(person)
-            if known.get(source_key(path)) == (digest, person):
+            key = source_key(path)
+            if known.get(key) == (digest, person):
                 report.unchanged += 1
+            elif key in skipped_before and skipped_before[key][0] == digest:
+                report.skipped.append(Skip(str(path), f"{skipped_before[key][1]} "
+                                                      "(unchanged since the last run)"))
             else:
                 todo.append((person, path, digest))
         if sync and root is not None:
@@ -144,7 +151,7 @@ class FaceDB:
         bar = tqdm(total=len(todo), desc="enrolling", unit="photo", disable=not progress)
         for start in range(0, len(todo), ENROLL_BATCH):
             batch = todo[start:start + ENROLL_BATCH]
-            self._enroll_batch(batch, strict, report)
+            self._enroll_batch(batch, strict, report, settings)
             bar.update(len(batch))
         bar.close()
         self.index()  # bring the saved index up to date once, at the end
@@ -153,7 +160,8 @@ class FaceDB:
         return report
 
     def _enroll_batch(self, batch: list[tuple[str, Path, str]], strict: bool,
-                      report: EnrollReport) -> None:
+                      report: EnrollReport, settings: str) -> None:
+        first_skip = len(report.skipped)
         loaded = []
         for person, path, digest in batch:
             try:
@@ -165,6 +173,16 @@ class FaceDB:
                                        (pixels.shape[1], pixels.shape[0]))
                          for (person, path, digest, pixels), faces in zip(loaded, analyzed)],
                         strict, report)
+        photo = {str(path): (source_key(path), digest) for _, path, digest in batch}
+        self.store.record_skips([(*photo[s.path], s.reason) for s in report.skipped[first_skip:]],
+                                settings)
+
+    def _skip_settings(self, strict: bool) -> str:
+        """What a skip depends on besides the photo: a photo skipped under other settings
+        (another model, score threshold or size limit, or strictness) is tried again."""
+        config = self.analyzer.detector.config
+        return (f"{self.analyzer.model_id} min_score={config.score_threshold} "
+                f"max_side={config.max_side} strict={strict}")
 
     def add_photos(self, photos: Sequence[AnalyzedPhoto], strict: bool = False,
                    report: EnrollReport | None = None) -> EnrollReport:

@@ -45,6 +45,12 @@ CREATE TABLE IF NOT EXISTS faces (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id);
+CREATE TABLE IF NOT EXISTS skips (
+    source TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    settings TEXT NOT NULL
+);
 """
 
 
@@ -208,7 +214,29 @@ class FaceStore:
             f"WHERE f.id IN ({marks})", wanted)
         return dict(rows.fetchall())
 
+    def skips(self, settings: str) -> dict[str, tuple[str, str]]:
+        """source -> (sha256, reason) of the photos skipped under ``settings``."""
+        rows = self.conn.execute("SELECT source, sha256, reason FROM skips WHERE settings = ?",
+                                 (settings,))
+        return {source: (digest, reason) for source, digest, reason in rows}
+
     # writes -----------------------------------------------------------------------------
+    def record_skips(self, rows: Iterable[tuple[str, str, str]], settings: str) -> None:
+        """Remember skipped photos as (source, sha256, reason) under ``settings``. Skips are
+        not searched, so the generation (and with it the index) stays as it is."""
+        rows = list(rows)
+        if not rows:
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO skips(source, sha256, reason, settings) "
+                "VALUES(?, ?, ?, ?)", [(*row, settings) for row in rows])
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
     def replace_faces(self, add: list[NewFace], remove_sources: Iterable[str] = ()) -> list[int]:
         """Atomically remove faces by source and add new ones; returns the new ids."""
         now = time.time()
@@ -218,6 +246,7 @@ class FaceStore:
                 conn.execute("DELETE FROM faces WHERE source = ?", (source,))
             for face in add:
                 conn.execute("DELETE FROM faces WHERE source = ?", (face.source,))
+                conn.execute("DELETE FROM skips WHERE source = ?", (face.source,))
                 person_id = self._person_id(conn, face.person, now)
                 d = face.detection
                 cursor = conn.execute(
