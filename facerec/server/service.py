@@ -104,11 +104,11 @@ class RecognitionService:
                        threshold: float | None) -> tuple[list[Match], float]:
         """Every face of the photo with its person or ``unknown``, and the threshold used."""
         faces = await self.analyze(await self.decode(upload))
+        if threshold is None:
+            threshold = await self._locked(lambda: self.db.threshold)
         matches = await self._locked(self.db.match, [f.embedding for f in faces],
                                      [f.detection for f in faces], top_k, threshold)
-        used = threshold if threshold is not None else await self._locked(
-            lambda: self.db.threshold)
-        return matches, used
+        return matches, threshold
 
     async def verify(self, first: Upload, second: Upload,
                      threshold: float | None) -> Verification:
