@@ -113,14 +113,16 @@ class FaceStore:
         self.conn.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write that bumps the generation; rolled back on any error."""
+    def transaction(self, bump_generation: bool = True) -> Iterator[sqlite3.Connection]:
+        """One atomic write, rolled back on any error. It bumps the generation (so the
+        index is rebuilt) unless told the write does not touch what the index holds."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
-            self.conn.execute(
-                "INSERT INTO meta(key, value) VALUES('generation', '1') ON CONFLICT(key) "
-                "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+            if bump_generation:
+                self.conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('generation', '1') ON CONFLICT(key) "
+                    "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
@@ -227,15 +229,9 @@ class FaceStore:
         rows = list(rows)
         if not rows:
             return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO skips(source, sha256, reason, settings) "
-                "VALUES(?, ?, ?, ?)", [(*row, settings) for row in rows])
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+        with self.transaction(bump_generation=False) as conn:
+            conn.executemany("INSERT OR REPLACE INTO skips(source, sha256, reason, settings) "
+                             "VALUES(?, ?, ?, ?)", [(*row, settings) for row in rows])
 
     def replace_faces(self, add: list[NewFace], remove_sources: Iterable[str] = ()) -> list[int]:
         """Atomically remove faces by source and add new ones; returns the new ids."""
