@@ -94,13 +94,14 @@ def align_faces(image: torch.Tensor, landmarks: torch.Tensor,
     Args:
         image: (H, W, 3) uint8 RGB tensor, on the device to work on.
         landmarks: (N, 5, 2) points in image pixels.
+        size: side of the crop; the 112-pixel ArcFace template is scaled to it.
 
     Returns:
         (N, 3, size, size) float32 RGB crops with values in 0..255.
     """
     if landmarks.shape[0] == 0:
         return torch.zeros((0, 3, size, size), dtype=torch.float32, device=image.device)
-    transforms = similarity_transforms(landmarks)
+    transforms = similarity_transforms(landmarks, ARCFACE_TEMPLATE * (size / CROP_SIZE))
     x0, y0, x1, y1 = _covered_region(transforms, size, image.shape[1], image.shape[0])
     region = image[y0:y1, x0:x1].permute(2, 0, 1).float()
     shift = transforms[:, :, :2] @ torch.tensor([[x0], [y0]], dtype=torch.float64,

@@ -15,11 +15,11 @@ from .align import align_faces
 from .detector import DetectorConfig, FaceDetector
 from .device import select_device
 from .embedder import FaceEmbedder
+from .errors import ModelError
 from .image import ImageInput, load_image
-from .nets import load_sface, load_yunet
+from .models import build_network
 from .registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, ModelSpec, get_model
 from .types import Detection, Face
-from .weights import weights_path
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +48,22 @@ class FaceAnalyzer:
                  download: bool = False, batch_size: int = 16, flip: bool = False,
                  compile_detector: bool = False) -> None:
         self.device = select_device(device)
-        self.detector_spec: ModelSpec = get_model(detector)
-        self.embedder_spec: ModelSpec = get_model(embedder)
-        detector_net = load_yunet(weights_path(self.detector_spec, download))
-        embedder_net = load_sface(weights_path(self.embedder_spec, download))
-        self.detector = FaceDetector(detector_net, self.device, detector_config,
-                                     compile_detector)
-        self.embedder = FaceEmbedder(embedder_net, self.device, batch_size, flip)
+        self.detector_spec: ModelSpec = get_model(detector, "detector")
+        self.embedder_spec: ModelSpec = get_model(embedder, "embedder")
+        if self.embedder_spec.threshold is None:
+            raise ModelError(f"{embedder} has no default threshold in the registry")
+        self.detector = FaceDetector(build_network(detector, "detector", download),
+                                     self.device, detector_config, compile_detector)
+        self.embedder = FaceEmbedder(build_network(embedder, "embedder", download),
+                                     self.device, batch_size, flip)
+        self.crop_size = self.embedder_spec.input_size[0]
         log.debug("FaceAnalyzer on %s", self.device)
 
     @property
     def threshold(self) -> float:
-        """Cosine similarity at or above which two faces are taken as the same person."""
-        assert self.embedder_spec.threshold is not None
-        return self.embedder_spec.threshold
+        """The model's default threshold: cosine similarity at or above which two faces
+        are taken as the same person (see ``facerec.thresholds`` for the full rule)."""
+        return float(self.embedder_spec.threshold)  # type: ignore[arg-type]
 
     @property
     def model_id(self) -> str:
@@ -78,7 +80,8 @@ class FaceAnalyzer:
         return self.detector.detect([load_image(image) for image in images])
 
     def align(self, image: ImageInput, detections: Sequence[Detection]) -> torch.Tensor:
-        """(N, 3, 112, 112) float32 RGB 0..255 crops aligned to the ArcFace template."""
+        """(N, 3, S, S) float32 RGB 0..255 crops aligned to the ArcFace template, S the
+        embedder's input size (112)."""
         return self._crops(load_image(image), detections)
 
     def embed(self, image: ImageInput, detections: Sequence[Detection]) -> np.ndarray:
@@ -110,7 +113,7 @@ class FaceAnalyzer:
     def _crops(self, pixels: np.ndarray, detections: Sequence[Detection]) -> torch.Tensor:
         points = torch.tensor([d.landmarks for d in detections], dtype=torch.float64,
                               device=self.device).reshape(-1, 5, 2)
-        return align_faces(torch.from_numpy(pixels).to(self.device), points)
+        return align_faces(torch.from_numpy(pixels).to(self.device), points, self.crop_size)
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:

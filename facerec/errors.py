@@ -1,4 +1,8 @@
-"""Typed errors. The library raises these; the command line turns them into one line."""
+"""Every error facerec raises on purpose, under one base class.
+
+The library raises these; the command line turns each into one line on stderr and an exit
+code, and the HTTP service into a JSON error with a status (``facerec.server.app``).
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ class ImageError(FacerecError):
 
 
 class ModelError(FacerecError):
-    """A model's weights are missing, could not be fetched, or failed verification."""
+    """A model's weights are missing, could not be fetched, failed verification, or the
+    model asked for does not exist or does not fit the role asked of it."""
 
 
 class DeviceError(FacerecError):
@@ -33,3 +38,56 @@ class DeviceError(FacerecError):
 
 class NoFaceError(FacerecError):
     """A photo that had to show a face shows none."""
+
+
+class OutputError(FacerecError):
+    """A place results should be written to cannot take them."""
+
+
+class SourceError(FacerecError):
+    """A camera, file or stream could not be opened or stopped delivering frames."""
+
+
+class QueueFull(FacerecError):
+    """Too many images are already waiting for the networks; try again shortly."""
+
+
+class InvalidName(FacerecError, ValueError):
+    """A person's name that facerec does not accept."""
+
+
+class DatabaseError(FacerecError):
+    """The database cannot be opened or used as asked."""
+
+
+class DatabaseDamaged(DatabaseError):
+    """The database file is damaged on disk; writes are refused until it is repaired."""
+
+
+class ReadOnlyDatabase(DatabaseError):
+    """The database can be read but not written (a read-only folder or medium)."""
+
+
+class PersonNotFound(DatabaseError):
+    """No person has the given name."""
+
+
+class PersonExists(DatabaseError):
+    """The name is already taken by another person."""
+
+
+class PhotoOwned(DatabaseError):
+    """A photo sent for one person is already enrolled as another person's.
+
+    Attributes:
+        owner: the person the photo belongs to now.
+    """
+
+    def __init__(self, message: str, owner: str) -> None:
+        super().__init__(message)
+        self.owner = owner
+
+
+__all__ = ["DatabaseDamaged", "DatabaseError", "DeviceError", "FacerecError", "ImageError",
+           "InvalidName", "ModelError", "NoFaceError", "OutputError", "PersonExists",
+           "PersonNotFound", "PhotoOwned", "QueueFull", "ReadOnlyDatabase", "SourceError"]

@@ -1,13 +1,19 @@
 """The model registry: every pretrained network facerec can run, as data with a contract.
 
 Each entry states where its weights come from, how to check them (sha256 and size), their
-license, and the preprocessing the network was trained with, so callers never guess.
+license, the network that runs them and the preprocessing it was trained with, so callers
+never guess. ``facerec.models.build_network`` builds a network from its entry; adding a
+model means adding an entry here and a network module in ``facerec/nets``, nothing else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from .errors import ModelError
+
+Role = Literal["detector", "embedder"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,12 @@ class ModelSpec:
         size: file size in bytes.
         license: SPDX id of the weights' license.
         sources: where to fetch the file, tried in order.
-        input_size: (width, height) the network was exported at.
+        network: the ``nn.Module`` class that runs the weights, as ``"module:Class"``
+            (imported only when the model is built). The class has
+            ``from_spec(spec)`` (the architecture, from this entry) and
+            ``state_from_file(path, spec)`` (the weights file's tensors by parameter name).
+        input_size: (width, height) the network takes (detectors: the size it was
+            exported at; they run on any multiple of 32).
         channel_order: ``"RGB"`` or ``"BGR"``, the order the network expects.
         mean, scale: input normalisation, ``(pixel - mean) * scale`` on 0..255 values
             (applied inside the network where the exported graph does it itself).
@@ -61,7 +72,8 @@ class ModelSpec:
     """
 
     name: str
-    role: Literal["detector", "embedder"]
+    role: Role
+    network: str
     file: str
     sha256: str
     size: int
@@ -81,6 +93,7 @@ _OPENCV_ZOO = "https://github.com/opencv/opencv_zoo/raw/main/models"
 YUNET = ModelSpec(
     name="yunet-2023mar",
     role="detector",
+    network="facerec.nets.yunet:YuNet",
     file="face_detection_yunet_2023mar.onnx",
     sha256="8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
     size=232_589,
@@ -97,6 +110,7 @@ YUNET = ModelSpec(
 SFACE = ModelSpec(
     name="sface-2021dec",
     role="embedder",
+    network="facerec.nets.sface:SFace",
     file="face_recognition_sface_2021dec.onnx",
     sha256="0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79",
     size=38_696_353,
@@ -119,9 +133,19 @@ DEFAULT_DETECTOR = YUNET.name
 DEFAULT_EMBEDDER = SFACE.name
 
 
-def get_model(name: str) -> ModelSpec:
-    """Return the registry entry called ``name``; raises KeyError naming the known ones."""
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
+def get_model(name: str, role: Role | None = None) -> ModelSpec:
+    """The registry entry called ``name``.
+
+    Raises:
+        ModelError: no entry has that name (the message lists the known ones), or
+            ``role`` is given and the entry plays another role.
+    """
+    spec = MODELS.get(name)
+    if spec is None:
+        raise ModelError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    if role is not None and spec.role != role:
+        fitting = ", ".join(s.name for s in MODELS.values() if s.role == role)
+        article = "an" if spec.role[0] in "aeiou" else "a"
+        raise ModelError(f"{name} is {article} {spec.role} and cannot serve as the {role}; "
+                         f"{role}s: {fitting}")
+    return spec

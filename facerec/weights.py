@@ -8,12 +8,15 @@ Weights live in a cache folder, chosen in this order:
 
 Every file is checked against the registry's sha256 before it is used, and every write
 goes to a temporary file that is renamed into place, so a killed fetch leaves nothing
-half-written. Nothing here runs at import time.
+half-written. A file that passed its check gets a small ``.verified`` note of its size,
+modification time and digest, so it is hashed again only when it changes. Nothing here
+runs at import time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -71,8 +74,31 @@ def status(spec: ModelSpec) -> WeightsStatus:
     path = cache_dir() / spec.file
     if not path.is_file():
         return WeightsStatus(spec, path, "missing")
-    ok = path.stat().st_size == spec.size and sha256_of(path) == spec.sha256
+    ok = path.stat().st_size == spec.size and has_digest(path, spec.sha256)
     return WeightsStatus(spec, path, "ready" if ok else "corrupt")
+
+
+def has_digest(path: Path, sha256: str) -> bool:
+    """Whether the file at ``path`` has digest ``sha256``.
+
+    The file is hashed only if its size or modification time differ from its
+    ``.verified`` note (or it has none); a match is noted for next time.
+    """
+    note = path.with_name(path.name + ".verified")
+    stat = path.stat()
+    seen = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
+    try:
+        if json.loads(note.read_text()) == seen:
+            return True
+    except (OSError, ValueError):
+        pass
+    if sha256_of(path) != sha256:
+        return False
+    try:
+        atomic_write(note, json.dumps(seen).encode())
+    except OSError:  # a read-only cache is checked in full every time, nothing more
+        pass
+    return True
 
 
 def weights_path(spec: ModelSpec, download: bool = False) -> Path:
@@ -136,10 +162,17 @@ def _install(candidate: Path, spec: ModelSpec, target: Path) -> None:
     digest = sha256_of(candidate)
     if digest != spec.sha256:
         raise ModelError(f"sha256 mismatch for {spec.file}: got {digest}, want {spec.sha256}")
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    os.close(fd)
+    atomic_write(target, candidate.read_bytes())
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a synced temporary file renamed into place."""
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
     try:
-        shutil.copyfile(candidate, tmp_name)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp_name, target)
     finally:
         if os.path.exists(tmp_name):

@@ -73,3 +73,36 @@ def test_public_names_stay():
     for name in facerec.__all__:
         assert getattr(facerec, name) is not None
     assert set(facerec.__all__) == set(facerec._EXPORTS)
+
+
+def test_a_model_of_the_wrong_role_is_refused(model_paths):
+    from facerec import FaceAnalyzer
+    with pytest.raises(ModelError, match="is a detector"):
+        FaceAnalyzer("cpu", embedder=YUNET.name)
+    with pytest.raises(ModelError, match="is an? embedder"):
+        FaceAnalyzer("cpu", detector=SFACE.name)
+    with pytest.raises(ModelError, match="unknown model"):
+        FaceAnalyzer("cpu", embedder="no-such-model")
+
+
+def test_networks_are_built_from_their_entries(model_paths, tmp_path, monkeypatch):
+    """The registry's fields shape the network, and the prepared copy of the weights
+    gives the same network as the ONNX file; a damaged copy is made again."""
+    from facerec.models import build_network
+
+    monkeypatch.setenv("FACEREC_MODELS_DIR", str(tmp_path))
+    weights.import_file(model_paths[SFACE.name])
+    built = build_network(SFACE.name, "embedder")
+    assert built.fc.out_features == SFACE.embedding_size
+    assert built.input_size == SFACE.input_size
+    assert float(built.mean) == SFACE.mean and float(built.scale) == SFACE.scale
+    reference = load_sface(model_paths[SFACE.name])
+    crops = torch.rand(2, 3, *SFACE.input_size) * 255
+    with torch.inference_mode():
+        assert torch.equal(built(crops), reference(crops))
+    (prepared,) = (tmp_path / "prepared").glob("*.safetensors")
+    prepared.write_bytes(b"garbage" * 100)
+    again = build_network(SFACE.name, "embedder")
+    with torch.inference_mode():
+        assert torch.equal(again(crops), reference(crops))
+    assert prepared.stat().st_size > 1_000_000

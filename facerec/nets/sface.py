@@ -9,12 +9,17 @@ folds them into the convolutions and the linear layer for inference.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
+from ..errors import ModelError
 from .onnx_weights import check_and_load, initializers, load_onnx
+
+if TYPE_CHECKING:
+    from ..registry import ModelSpec
 
 # (out_channels, depthwise stride) of units conv_2 .. conv_14
 _UNITS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1),
@@ -59,13 +64,18 @@ class DepthwiseSeparable(nn.Module):
 class SFace(nn.Module):
     """The SFace embedder.
 
-    Input: (N, 3, 112, 112) float32 **RGB** pixel values in 0..255 of faces aligned to the
-    ArcFace 5-point template; the network normalises them itself as (x - 127.5) / 128.
-    Output: (N, 128) float32 embeddings, not normalised to unit length.
+    Input: (N, 3, H, W) float32 **RGB** pixel values in 0..255 of faces aligned to the
+    ArcFace 5-point template, (H, W) = ``input_size`` (112, 112 for the published
+    weights); the network normalises them itself as ``(x - mean) * scale``.
+    Output: (N, embedding_size) float32 embeddings, not normalised to unit length.
     """
 
-    def __init__(self, embedding_size: int = 128) -> None:
+    def __init__(self, embedding_size: int = 128, input_size: tuple[int, int] = (112, 112),
+                 mean: float = 127.5, scale: float = 1.0 / 128.0) -> None:
         super().__init__()
+        if input_size[0] % 16 or input_size[1] % 16:
+            raise ModelError(f"SFace needs an input size divisible by 16, got {input_size}")
+        self.input_size = input_size
         self.stem = ConvBNPReLU(3, 32, 3)
         units, channels = [], 32
         for out_channels, stride in _UNITS:
@@ -73,14 +83,29 @@ class SFace(nn.Module):
             channels = out_channels
         self.units = nn.Sequential(*units)
         self.features_bn: nn.Module = nn.BatchNorm2d(channels, eps=_HEAD_BN_EPS)
-        self.fc = nn.Linear(channels * 7 * 7, embedding_size)
+        cells = (input_size[0] // 16) * (input_size[1] // 16)
+        self.fc = nn.Linear(channels * cells, embedding_size)
         self.embedding_bn: nn.Module = nn.BatchNorm1d(embedding_size, eps=_HEAD_BN_EPS)
-        self.register_buffer("mean", torch.tensor(127.5))
-        self.register_buffer("scale", torch.tensor(1.0 / 128.0))
+        self.register_buffer("mean", torch.tensor(float(mean)), persistent=False)
+        self.register_buffer("scale", torch.tensor(float(scale)), persistent=False)
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec) -> SFace:
+        """The architecture of a registry entry (embedding size, input size, normalisation)."""
+        if spec.embedding_size is None or spec.channel_order != "RGB":
+            raise ModelError(f"{spec.name}: SFace needs an embedding size and RGB input")
+        return cls(spec.embedding_size, spec.input_size, spec.mean, spec.scale)
+
+    @staticmethod
+    def state_from_file(path: Path, spec: ModelSpec) -> dict[str, torch.Tensor]:
+        """The weights of ``spec``'s ONNX file; its normalisation must match the entry's."""
+        return sface_state_dict(path, spec.mean, spec.scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or tuple(x.shape[1:]) != (3, 112, 112):
-            raise ValueError(f"SFace takes (N, 3, 112, 112), got {tuple(x.shape)}")
+        expected = (3, self.input_size[1], self.input_size[0])
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            raise ValueError(f"SFace takes (N, {', '.join(map(str, expected))}), "
+                             f"got {tuple(x.shape)}")
         x = self.units(self.stem((x - self.mean) * self.scale))
         x = self.features_bn(x).flatten(1)
         return self.embedding_bn(self.fc(x))
@@ -96,13 +121,19 @@ class SFace(nn.Module):
         return self
 
 
-def sface_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Read SFace's weights from its ONNX file, keyed by this module's parameter names."""
+def sface_state_dict(path: Path, mean: float = 127.5,
+                     scale: float = 1.0 / 128.0) -> dict[str, torch.Tensor]:
+    """Read SFace's weights from its ONNX file, keyed by this module's parameter names.
+
+    The graph's own input normalisation is checked against ``mean`` and ``scale``
+    (ModelError if they differ) and not returned: the module takes it from its spec.
+    """
     src = initializers(load_onnx(path))
-    state: dict[str, torch.Tensor] = {
-        "mean": src["scalar_op1"].reshape(()),
-        "scale": src["scalar_op2"].reshape(()),
-    }
+    stored = (float(src["scalar_op1"].reshape(())), float(src["scalar_op2"].reshape(())))
+    if abs(stored[0] - mean) > 1e-6 or abs(stored[1] - scale) > 1e-9:
+        raise ModelError(f"{path}: the file normalises with mean {stored[0]} and scale "
+                         f"{stored[1]}, the registry says {mean} and {scale}")
+    state: dict[str, torch.Tensor] = {}
 
     def conv_bn_prelu(ours: str, theirs: str) -> None:
         state[f"{ours}.conv.weight"] = src[f"{theirs}_conv2d_weight"]

@@ -13,12 +13,17 @@ works, not only the 640x640 it was exported at.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ModelError
 from .onnx_weights import check_and_load, initializers, load_onnx
+
+if TYPE_CHECKING:
+    from ..registry import ModelSpec
 
 STRIDES = (8, 16, 32)
 DIVISOR = 32
@@ -199,6 +204,18 @@ class YuNet(nn.Module):
         self.neck = TopDownNeck()
         self.bbox_head: nn.Module = YuNetHead()
         self.rgb_input = False
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec) -> YuNet:
+        """The architecture of a registry entry: YuNet takes raw 0..255 BGR pixels."""
+        if spec.channel_order != "BGR" or spec.mean != 0.0 or spec.scale != 1.0:
+            raise ModelError(f"{spec.name}: YuNet takes unnormalised BGR pixels")
+        return cls()
+
+    @staticmethod
+    def state_from_file(path: Path, spec: ModelSpec) -> dict[str, torch.Tensor]:
+        """The weights of ``spec``'s ONNX file by parameter name."""
+        return yunet_state_dict(path)
 
     def fuse(self) -> YuNet:
         """Merge the head branches for inference (see FusedYuNetHead); returns self."""
