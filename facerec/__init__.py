@@ -11,25 +11,44 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+_ERRORS = ("CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError",
+           "FacerecError", "ImageError", "InvalidName", "ModelError", "NoFaceError",
+           "OutputError", "PersonExists", "PersonNotFound", "PhotoOwned", "QueueFull",
+           "ReadOnlyDatabase", "SourceError")
+
 _EXPORTS = {
     "FaceAnalyzer": "analyzer", "cosine_similarity": "analyzer",
     "DetectorConfig": "detector", "select_device": "device",
-    "FacerecError": "errors", "ImageError": "errors", "ModelError": "errors",
-    "DeviceError": "errors", "load_image": "image", "Detection": "types", "Face": "types",
+    "load_image": "image", "Detection": "types", "Face": "types",
+    "Recognizer": "recognizer", "Gallery": "db.gallery", "verify": "verification",
+    "Match": "results", "Candidate": "results", "Verification": "results",
+    "EnrollReport": "results", "Skip": "results", "Threshold": "results",
+    **{name: "errors" for name in _ERRORS},
 }
 
 __all__ = [
-    "Detection", "DetectorConfig", "DeviceError", "Face", "FaceAnalyzer", "FacerecError",
-    "ImageError", "ModelError", "cosine_similarity", "load_image", "select_device",
+    "CalibrationError", "Candidate", "DatabaseDamaged", "DatabaseError", "Detection",
+    "DetectorConfig", "DeviceError", "EnrollReport", "Face", "FaceAnalyzer", "FacerecError",
+    "Gallery", "ImageError", "InvalidName", "Match", "ModelError", "NoFaceError",
+    "OutputError", "PersonExists", "PersonNotFound", "PhotoOwned", "QueueFull",
+    "ReadOnlyDatabase", "Recognizer", "Skip", "SourceError", "Threshold", "Verification",
+    "cosine_similarity", "load_image", "select_device", "verify",
 ]
 
 if TYPE_CHECKING:
     from .analyzer import FaceAnalyzer, cosine_similarity
+    from .db.gallery import Gallery
     from .detector import DetectorConfig
     from .device import select_device
-    from .errors import DeviceError, FacerecError, ImageError, ModelError
+    from .errors import (CalibrationError, DatabaseDamaged, DatabaseError, DeviceError,
+                         FacerecError, ImageError, InvalidName, ModelError, NoFaceError,
+                         OutputError, PersonExists, PersonNotFound, PhotoOwned, QueueFull,
+                         ReadOnlyDatabase, SourceError)
     from .image import load_image
+    from .recognizer import Recognizer
+    from .results import Candidate, EnrollReport, Match, Skip, Threshold, Verification
     from .types import Detection, Face
+    from .verification import verify
 
 
 def __getattr__(name: str) -> Any:

@@ -56,6 +56,10 @@ class InvalidName(FacerecError, ValueError):
     """A person's name that facerec does not accept."""
 
 
+class CalibrationError(FacerecError, ValueError):
+    """A threshold cannot be measured from what is enrolled, or was asked for wrongly."""
+
+
 class DatabaseError(FacerecError):
     """The database cannot be opened or used as asked."""
 
@@ -88,6 +92,6 @@ class PhotoOwned(DatabaseError):
         self.owner = owner
 
 
-__all__ = ["DatabaseDamaged", "DatabaseError", "DeviceError", "FacerecError", "ImageError",
+__all__ = ["CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError", "FacerecError", "ImageError",
            "InvalidName", "ModelError", "NoFaceError", "OutputError", "PersonExists",
            "PersonNotFound", "PhotoOwned", "QueueFull", "ReadOnlyDatabase", "SourceError"]

@@ -8,8 +8,9 @@ Accepted inputs: a path (str or Path), bytes, a PIL image, a numpy array, a torc
 * Files and bytes are decoded by Pillow with EXIF orientation applied; grayscale, palette,
   16-bit, CMYK and transparent images are converted (transparency over white).
 
-Anything that is not a readable image raises ImageError naming the input and the reason,
-and images above ``max_pixels`` are refused before they are decoded.
+Anything that is not a readable image raises ImageError naming the input and the reason;
+a path that is not a regular file, or a file above ``paths.MAX_FILE_BYTES``, is refused
+unread, and images above ``max_pixels`` are refused before they are decoded.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+from .paths import UnreadableFile, read_file
 
 ImageInput = Union[str, Path, bytes, Image.Image, np.ndarray, torch.Tensor]
 ChannelOrder = Literal["RGB", "BGR"]
@@ -59,7 +61,9 @@ def load_image(source: ImageInput, order: ChannelOrder = "RGB",
 
 def _open_path(path: Path, max_pixels: int) -> Image.Image:
     try:
-        data = path.read_bytes()
+        data = read_file(path)
+    except UnreadableFile as exc:
+        raise ImageError(path, exc.reason) from None
     except FileNotFoundError:
         raise ImageError(path, "no such file") from None
     except IsADirectoryError:

@@ -1,62 +1,40 @@
 """Verification: do two photos show the same person?
 
-Each photo's main face (see ``facerec.subject``) is compared; the cosine similarity of
-their embeddings is checked against a threshold (by default the model's, chosen on LFW
-View 1 DevTrain).
+``verify(a, b)`` compares the main face of each photo (see ``facerec.subject``) with the
+product's own rules: the embeddings' cosine similarity against the given threshold, else
+the model's default (chosen on LFW View 1 DevTrain). ``Recognizer.verify`` does the same
+with a database's calibrated threshold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .analyzer import cosine_similarity
-from .errors import NoFaceError
-from .subject import main_face
-from .types import Detection, Face
+from .image import ImageInput
+from .recognizer import verify_faces, verify_images
+from .results import Threshold, Verification
 
+if TYPE_CHECKING:
+    from .analyzer import FaceAnalyzer
 
-@dataclass(frozen=True)
-class Verification:
-    """The answer for one pair of photos.
-
-    Attributes:
-        same_person: similarity >= threshold.
-        similarity: cosine similarity of the two faces' embeddings, -1..1.
-        threshold: the threshold used.
-        model: the embedding model's id.
-        faces: the face compared in each photo.
-    """
-
-    same_person: bool
-    similarity: float
-    threshold: float
-    model: str
-    faces: tuple[Detection, Detection]
-
-    def to_dict(self) -> dict[str, object]:
-        return {"same_person": self.same_person, "similarity": round(self.similarity, 4),
-                "threshold": self.threshold, "model": self.model,
-                "faces": [face.to_dict() for face in self.faces]}
+__all__ = ["Verification", "verify", "verify_faces"]
 
 
-PhotoFaces = tuple[Sequence[Face], tuple[int, int]]
-"""A photo's faces and its (width, height)."""
+def verify(first: ImageInput, second: ImageInput, threshold: float | None = None,
+           analyzer: FaceAnalyzer | None = None) -> Verification:
+    """Whether the main faces of two images show the same person.
 
-
-def verify_faces(photo_a: PhotoFaces, photo_b: PhotoFaces, threshold: float, model: str,
-                 labels: tuple[str, str] = ("first photo", "second photo")) -> Verification:
-    """Compare the main face of each photo.
+    Args:
+        first, second: anything ``load_image`` reads.
+        threshold: cosine similarity to reach; the model's default when None.
+        analyzer: the networks to use (a new CPU/GPU one, fetching weights, when None).
 
     Raises:
-        NoFaceError: a photo has no face (named by ``labels``).
+        NoFaceError: an image shows no face; ImageError: it is not a readable image.
     """
-    chosen = []
-    for (faces, (width, height)), label in zip((photo_a, photo_b), labels):
-        face = main_face(faces, width, height)
-        if face is None:
-            raise NoFaceError(f"{label}: no face found")
-        chosen.append(face)
-    similarity = cosine_similarity(chosen[0].embedding, chosen[1].embedding)
-    return Verification(similarity >= threshold, similarity, threshold, model,
-                        (chosen[0].detection, chosen[1].detection))
+    if analyzer is None:
+        from .analyzer import FaceAnalyzer
+        analyzer = FaceAnalyzer(download=True)
+    chosen = Threshold(analyzer.threshold, "model") if threshold is None \
+        else Threshold(float(threshold), "given")
+    return verify_images(analyzer, first, second, chosen)

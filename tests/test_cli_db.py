@@ -74,7 +74,7 @@ def check_consistent(db):
     conn.close()
     from facerec.db import FaceDB
     with FaceDB(db, create=False) as opened:
-        assert opened.check() == (faces, faces)
+        assert opened.gallery.check() == (faces, faces)
     return faces
 
 

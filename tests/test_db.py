@@ -1,4 +1,4 @@
-"""FaceDB through its Python API: enroll, identify, incremental runs, management, bad input."""
+"""The face database through its Python API: enroll, identify, incremental runs, management, bad input."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from facerec.db import UNKNOWN, DatabaseError, FaceDB
+from facerec.results import Threshold
 
 
 @pytest.fixture
@@ -32,12 +33,12 @@ def db(tmp_path, analyzer):
 def test_enroll_then_identify(db, known, samples):
     report = db.enroll(known)
     assert (report.added, report.skipped, report.people) == (3, [], {"obama", "biden"})
-    assert db.people() == [("biden", 1), ("obama", 2)]
-    assert db.check() == (3, 3)
+    assert db.gallery.people() == [("biden", 1), ("obama", 2)]
+    assert db.gallery.check() == (3, 3)
     matches = db.identify(samples / "obama3.jpg", top_k=2)
     assert len(matches) == 1 and matches[0].person == "obama"
     assert [c.person for c in matches[0].candidates] == ["obama", "biden"]
-    assert matches[0].similarity >= db.threshold > matches[0].candidates[1].similarity
+    assert matches[0].similarity >= db.threshold().value > matches[0].candidates[1].similarity
 
 
 def test_unknown_below_threshold(db, known, samples):
@@ -54,8 +55,8 @@ def test_incremental_runs(db, known, samples):
     (known / "biden.jpg").unlink()
     changed = db.enroll(known, sync=True)
     assert (changed.replaced, changed.removed, changed.unchanged) == (1, 1, 1)
-    assert db.people() == [("obama", 2)]
-    assert db.check() == (2, 2)
+    assert db.gallery.people() == [("obama", 2)]
+    assert db.gallery.check() == (2, 2)
 
 
 def test_photos_without_or_with_several_faces(db, tmp_path, samples, shared_faces):
@@ -76,11 +77,11 @@ def test_skipped_photos_are_not_tried_again_until_something_changes(db, known, s
     first = db.enroll(known)
     reasons = sorted(s.reason for s in first.skipped)
     assert reasons[0] == "no face found" and reasons[1].startswith("not an image")
-    generation = db.store.generation
+    generation = db.gallery.store.generation
     again = db.enroll(known)
     assert all(s.reason.endswith("(unchanged since the last run)") for s in again.skipped)
     assert len(again.skipped) == 2 and again.unchanged == 3
-    assert db.store.generation == generation  # remembering skips leaves the index alone
+    assert db.gallery.store.generation == generation  # remembering skips leaves the index alone
     lenient = db.enroll(known, strict=True)  # other settings: tried again
     assert not any("last run" in s.reason for s in lenient.skipped)
     shutil.copy(samples / "obama3.jpg", known / "obama" / "wall.png")  # now it shows a face
@@ -100,20 +101,20 @@ def test_bad_files_are_skipped_with_reasons(db, known, tmp_path):
     assert reasons["empty.jpg"] == "empty file"
     assert "not an image" in reasons["notes.png"]
     assert "truncated" in reasons["cut.jpg"] or "corrupt" in reasons["cut.jpg"]
-    assert ("Zoë Ångström", 1) in db.people()
+    assert ("Zoë Ångström", 1) in db.gallery.people()
 
 
 def test_manage_people(db, known):
     db.enroll(known)
-    db.rename("biden", "joe")
+    db.gallery.rename("biden", "joe")
     with pytest.raises(DatabaseError, match="already exists"):
-        db.rename("joe", "obama")
-    assert db.merge("joe", "obama") == 1
-    assert db.people() == [("obama", 3)]
-    assert db.remove("obama") == 3
-    assert db.people() == [] and db.check() == (0, 0)
+        db.gallery.rename("joe", "obama")
+    assert db.gallery.merge("joe", "obama") == 1
+    assert db.gallery.people() == [("obama", 3)]
+    assert db.gallery.remove("obama") == 3
+    assert db.gallery.people() == [] and db.gallery.check() == (0, 0)
     with pytest.raises(DatabaseError, match="no person"):
-        db.remove("nobody")
+        db.gallery.remove("nobody")
 
 
 def test_stale_or_broken_index_is_rebuilt(tmp_path, analyzer, known, samples):
@@ -122,7 +123,7 @@ def test_stale_or_broken_index_is_rebuilt(tmp_path, analyzer, known, samples):
         db.enroll(known)
     (path / "faces.index").write_bytes(b"garbage")
     with FaceDB(path, analyzer, create=False) as db:
-        assert db.check() == (3, 3)
+        assert db.gallery.check() == (3, 3)
         assert db.identify(samples / "obama3.jpg")[0].person == "obama"
 
 
@@ -153,7 +154,7 @@ def test_mislabeled_photo_is_flagged(db, tmp_path, samples):
     (root / "biden").mkdir()
     for name in ("obama.jpg", "obama2.jpg", "obama3.jpg"):
         shutil.copy(samples / name, root / "obama" / name)
-    shutil.copy(samples / "biden.jpg", root / "obama" / "mistake.jpg")
+    Image.open(samples / "biden.jpg").save(root / "obama" / "mistake.jpg", quality=90)
     shutil.copy(samples / "biden.jpg", root / "biden" / "biden.jpg")
     report = db.enroll(root)
     flagged = [s.path for s in report.suspicious]
@@ -170,7 +171,7 @@ def test_calibration_on_lfw(tmp_path, analyzer, shared_faces):
         db.enroll(root)
         result = db.calibrate(far=1e-2)
         assert result.reliable and result.impostor_pairs > 1000
-        assert db.threshold == pytest.approx(result.threshold)
+        assert db.threshold().value == pytest.approx(result.threshold)
         assert 0.1 < result.threshold < 0.6 and result.true_accept_rate > 0.9
         assert result.genuine_mean > result.impostor_mean + 0.3
     embeddings = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
@@ -183,9 +184,47 @@ def test_readers_see_the_last_commit_while_a_write_is_open(tmp_path, analyzer, k
     path = tmp_path / "db"
     with FaceDB(path, analyzer) as writer:
         writer.enroll(known)
-        writer.store.conn.execute("BEGIN IMMEDIATE")
-        writer.store.conn.execute("DELETE FROM faces")
+        writer.gallery.store.conn.execute("BEGIN IMMEDIATE")
+        writer.gallery.store.conn.execute("DELETE FROM faces")
         with FaceDB(path, analyzer, create=False) as reader:
-            assert reader.people() == [("biden", 1), ("obama", 2)]
-            assert reader.check() == (3, 3)
-        writer.store.conn.execute("ROLLBACK")
+            assert reader.gallery.people() == [("biden", 1), ("obama", 2)]
+            assert reader.gallery.check() == (3, 3)
+        writer.gallery.store.conn.execute("ROLLBACK")
+
+
+def test_one_threshold_rule_everywhere(db, known, samples):
+    from facerec.verification import verify
+
+    db.enroll(known)
+    model = db.analyzer.threshold
+    assert db.threshold() == Threshold(model, "model")
+    assert db.threshold(0.7) == Threshold(0.7, "given")
+    same = db.verify(samples / "obama.jpg", samples / "obama3.jpg")
+    assert same.same_person and same.threshold.source == "model"
+    db.gallery.store.set_meta("threshold", "0.99")       # as `facerec calibrate` stores it
+    assert db.threshold() == Threshold(0.99, "calibrated")
+    strict = db.verify(samples / "obama.jpg", samples / "obama3.jpg")
+    assert not strict.same_person and strict.to_dict()["threshold_source"] == "calibrated"
+    (match,) = db.identify(samples / "obama3.jpg")
+    assert match.person == UNKNOWN                         # identify follows the same rule
+    plain = verify(samples / "obama.jpg", samples / "obama3.jpg", analyzer=db.analyzer)
+    assert plain.same_person and plain.threshold == Threshold(model, "model")
+
+
+def test_a_photo_of_one_person_is_not_taken_by_another(db, known, tmp_path):
+    """Sending a photo enrolled for one person to another is refused, naming the owner,
+    and nothing changes; with move it is moved; the same bytes at another path are a
+    duplicate of this person's photo, or another person's photo."""
+    db.enroll(known)
+    photo = known / "biden.jpg"
+    refused = db.enroll(name="obama", paths=[photo])
+    assert refused.stored == 0 and refused.skipped[0].owner == "biden"
+    assert "already enrolled as 'biden'" in refused.skipped[0].reason
+    assert db.gallery.people() == [("biden", 1), ("obama", 2)]
+    copy = tmp_path / "copy-of-biden.jpg"
+    shutil.copy(photo, copy)
+    assert db.enroll(name="obama", paths=[copy]).skipped[0].owner == "biden"
+    duplicate = db.enroll(name="biden", paths=[copy])
+    assert duplicate.stored == 0 and len(duplicate.duplicates) == 1 and not duplicate.skipped
+    moved = db.enroll(name="obama", paths=[photo], move=True)
+    assert moved.replaced == 1 and db.gallery.people() == [("obama", 3)]

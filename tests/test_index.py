@@ -36,22 +36,38 @@ def test_large_databases_get_an_approximate_index(monkeypatch):
     np.testing.assert_allclose(sims[:, 0], 1.0, atol=1e-5)  # re-ranked exactly
 
 
-def test_save_load_and_staleness(tmp_path, monkeypatch):
+def test_save_and_load(tmp_path, monkeypatch):
     monkeypatch.setattr(index_module, "EXACT_LIMIT", 10)
     vectors = unit(200, dim=128)
     index = FaceIndex.build(np.arange(200, dtype=np.int64), vectors, 128)
     assert index.kind == "approximate"
     path = tmp_path / "faces.index"
-    index.save(path, generation=5)
-    loaded = FaceIndex.load(path, 5, 128)
-    assert loaded is not None and len(loaded) == 200 and loaded.kind == "approximate"
+    index.save(path, seq=5)
+    loaded, seq = FaceIndex.load(path, 128)
+    assert seq == 5 and len(loaded) == 200 and loaded.kind == "approximate"
     assert loaded.search(vectors[4], 1)[1][0, 0] == 4
-    assert FaceIndex.load(path, 6, 128) is None
+    assert FaceIndex.load(path, 64) is None  # another dimension
     path.write_bytes(b"broken")
-    assert FaceIndex.load(path, 5, 128) is None
+    assert FaceIndex.load(path, 128) is None
 
 
 def test_empty_index_answers_nothing():
     index = FaceIndex(16)
     sims, found = index.search(unit(2), 3)
     assert (found == -1).all() and sims.shape == (2, 3)
+
+
+def test_approximate_index_takes_faces_in_place_and_asks_for_a_rebuild(monkeypatch):
+    """New faces are encoded with the trained quantiser; removed ones are forgotten until
+    they are a large share, and growing far past the training size asks for a rebuild."""
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 100)
+    vectors = unit(1000, dim=128, seed=2)
+    index = FaceIndex.build(np.arange(400, dtype=np.int64), vectors[:400], 128)
+    assert index.kind == "approximate" and index.trained_on == 400 and not index.stale
+    index.add(np.arange(400, 1000, dtype=np.int64), vectors[400:])
+    assert index.search(vectors[900], 1)[1][0, 0] == 900 and not index.stale
+    index.remove(np.arange(0, 300, dtype=np.int64))
+    assert len(index) == 700 and index.stale  # 30% forgotten
+    exact = FaceIndex.build(np.arange(50, dtype=np.int64), vectors[:50], 128)
+    exact.add(np.arange(50, 201, dtype=np.int64), vectors[50:201])
+    assert exact.kind == "exact" and exact.stale  # past twice the exact limit

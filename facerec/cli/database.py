@@ -1,5 +1,5 @@
-"""Commands over a face database: enroll, identify, people, remove, rename, merge,
-calibrate. Each wraps one ``FaceDB`` method."""
+"""Commands over a face database: enroll, identify, calibrate (through a ``Recognizer``),
+and people, remove, rename, merge (through a ``Gallery`` alone, so they load no network)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 
 from ..errors import FacerecError, ImageError
 from .faces import add_pipeline_options, expand_or_report, make_analyzer, report_failure
+from .outputs import prepare_folder, prepare_report
 
 if TYPE_CHECKING:
-    from ..db import FaceDB, Match
-    from ..db.enroll import EnrollReport
+    from ..db.gallery import Gallery
+    from ..recognizer import Recognizer
+    from ..results import EnrollReport, Match, Threshold
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -23,12 +25,24 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
                         help="database folder (default: $FACEREC_DB or ./facerec-db)")
 
 
-def open_db(args: argparse.Namespace, create: bool) -> FaceDB:
-    from ..db import FaceDB, default_db_path
+def db_path(args: argparse.Namespace) -> Path:
+    from ..db.gallery import default_db_path
 
-    path = args.db or default_db_path()
-    analyzer = make_analyzer(args) if hasattr(args, "min_score") else None
-    return FaceDB(path, analyzer, create=create)
+    return args.db or default_db_path()
+
+
+def open_recognizer(args: argparse.Namespace, create: bool) -> Recognizer:
+    """The database of ``--db`` with the networks the command's options ask for."""
+    from ..recognizer import Recognizer
+
+    return Recognizer.open(db_path(args), make_analyzer(args), create=create)
+
+
+def open_gallery(args: argparse.Namespace) -> Gallery:
+    """The existing database of ``--db``, without networks."""
+    from ..db.gallery import Gallery
+
+    return Gallery(db_path(args), create=False)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -42,6 +56,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="skip photos with several faces instead of using the main one")
     enroll.add_argument("--sync", action="store_true",
                         help="remove faces whose files under DIR are gone")
+    enroll.add_argument("--move", action="store_true",
+                        help="take photos already enrolled for another person (otherwise "
+                             "they are refused, naming their owner)")
     enroll.add_argument("--report", type=Path, help="write the skipped photos (.csv or .json)")
     add_db_option(enroll)
     add_pipeline_options(enroll)
@@ -53,7 +70,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     output.add_argument("--json", action="store_true", help="JSON lines, one per photo")
     output.add_argument("--csv", action="store_true", help="CSV, one row per face")
     identify.add_argument("--top-k", type=int, default=3, help="candidates per face")
-    identify.add_argument("--threshold", type=float, help="override the database threshold")
+    identify.add_argument("--threshold", type=float,
+                          help="similarity to reach (default: the database's calibrated "
+                               "threshold, else the model's)")
     identify.add_argument("--annotate", type=Path, metavar="OUT",
                           help="write copies of the photos with boxes and names to OUT")
     add_db_option(identify)
@@ -97,27 +116,33 @@ def run_enroll(args: argparse.Namespace) -> int:
     if args.name is None and (len(args.inputs) != 1 or not args.inputs[0].is_dir()):
         raise FacerecError("give one folder of known people, or --name NAME with photos")
     for path in args.inputs:
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise FacerecError(f"{path}: no such file or folder")
-    with open_db(args, create=True) as db:
-        report = db.enroll(None if args.name else args.inputs[0], name=args.name,
-                           paths=args.inputs if args.name else (), strict=args.strict,
-                           sync=args.sync, progress=sys.stderr.isatty())
+    if args.report:
+        prepare_report(args.report, (".csv", ".json"))
+    with open_recognizer(args, create=True) as recognizer:
+        report = recognizer.enroll(None if args.name else args.inputs[0], name=args.name,
+                                   paths=args.inputs if args.name else (),
+                                   strict=args.strict, sync=args.sync, move=args.move,
+                                   progress=sys.stderr.isatty())
     print_enroll_report(report)
     if args.report:
         write_skip_report(args.report, report)
     if report.photos == 0:
-        raise FacerecError("no photos found to enroll")
-    enrolled = report.added + report.replaced + report.unchanged
+        raise FacerecError(f"no photos found to enroll in {', '.join(map(str, args.inputs))}")
+    enrolled = report.stored + report.unchanged + len(report.duplicates)
     return 0 if not report.skipped else (1 if enrolled else 2)
 
 
 def print_enroll_report(report: EnrollReport) -> None:
     print(f"people {len(report.people)}, photos {report.photos}: added {report.added}, "
           f"replaced {report.replaced}, unchanged {report.unchanged}, "
-          f"removed {report.removed}, skipped {len(report.skipped)}")
+          f"duplicates {len(report.duplicates)}, removed {report.removed}, "
+          f"skipped {len(report.skipped)}")
     for skip in report.skipped:
         print(f"  skipped {skip.path}: {skip.reason}", file=sys.stderr)
+    for note in report.duplicates:
+        print(f"  duplicate {note.path}: {note.reason}", file=sys.stderr)
     for note in report.several_faces:
         print(f"  note: {note.path}: {note.reason}", file=sys.stderr)
     for note in report.suspicious:
@@ -126,6 +151,7 @@ def print_enroll_report(report: EnrollReport) -> None:
 
 def write_skip_report(path: Path, report: EnrollReport) -> None:
     rows = [("skipped", s) for s in report.skipped] + \
+           [("duplicate", s) for s in report.duplicates] + \
            [("several_faces", s) for s in report.several_faces] + \
            [("suspicious", s) for s in report.suspicious]
     if path.suffix.lower() == ".json":
@@ -142,33 +168,37 @@ def run_identify(args: argparse.Namespace) -> int:
     from ..image import load_image
 
     failures: list[str] = []
-    with open_db(args, create=False) as db:
-        if not db.people():
-            raise FacerecError(f"the database at {db.path} has no one enrolled")
-        paths = expand_or_report(args.inputs, failures)
+    paths = expand_or_report(args.inputs, failures)
+    if not paths:
+        raise FacerecError("no photos to identify: " + "; ".join(failures))
+    if args.annotate:
+        prepare_folder(args.annotate)
+    with open_recognizer(args, create=False) as recognizer:
+        if not recognizer.gallery.has_people():
+            raise FacerecError(f"the database at {recognizer.path} has no one enrolled")
+        threshold = recognizer.threshold(args.threshold)
         writer = csv.writer(sys.stdout) if args.csv else None
         if writer:
             writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "person", "similarity",
                              "candidates"])
-        if args.annotate:
-            args.annotate.mkdir(parents=True, exist_ok=True)
         for path in paths:
             try:
                 image = load_image(path)
             except ImageError as exc:
                 report_failure(failures, str(exc))
                 continue
-            matches = db.identify(image, args.top_k, args.threshold)
-            print_matches(path, matches, args, writer)
+            matches = recognizer.identify(image, args.top_k, threshold.value)
+            print_matches(path, matches, threshold, args, writer)
             if args.annotate:
                 save_annotated(args.annotate, path, draw_matches(image, matches))
     return 1 if failures else 0
 
 
-def print_matches(path: Path, matches: list[Match], args: argparse.Namespace,
-                  writer: csv.writer | None) -> None:
+def print_matches(path: Path, matches: list[Match], threshold: Threshold,
+                  args: argparse.Namespace, writer: csv.writer | None) -> None:
     if args.json:
-        print(json.dumps({"image": str(path), "faces": [m.to_dict() for m in matches]}))
+        print(json.dumps({"image": str(path), "faces": [m.to_dict() for m in matches],
+                          **threshold.to_dict()}))
     elif writer is not None:
         for index, m in enumerate(matches):
             others = ";".join(f"{c.person}:{c.similarity:.4f}" for c in m.candidates)
@@ -195,8 +225,8 @@ def save_annotated(folder: Path, source: Path, pixels) -> None:
 
 
 def run_people(args: argparse.Namespace) -> int:
-    with open_db(args, create=False) as db:
-        people = db.people()
+    with open_gallery(args) as gallery:
+        people = gallery.people()
     if args.json:
         print(json.dumps([{"name": n, "faces": c} for n, c in people]))
     else:
@@ -206,32 +236,29 @@ def run_people(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    with open_db(args, create=False) as db:
-        count = db.remove(args.name)
+    with open_gallery(args) as gallery:
+        count = gallery.remove(args.name)
     print(f"removed {args.name} ({count} faces)")
     return 0
 
 
 def run_rename(args: argparse.Namespace) -> int:
-    with open_db(args, create=False) as db:
-        db.rename(args.old, args.new)
+    with open_gallery(args) as gallery:
+        gallery.rename(args.old, args.new)
     print(f"renamed {args.old} to {args.new}")
     return 0
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    with open_db(args, create=False) as db:
-        moved = db.merge(args.source, args.target)
+    with open_gallery(args) as gallery:
+        moved = gallery.merge(args.source, args.target)
     print(f"merged {args.source} into {args.target} ({moved} faces moved)")
     return 0
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    with open_db(args, create=False) as db:
-        try:
-            result = db.calibrate(args.far, force=args.force)
-        except ValueError as exc:
-            raise FacerecError(str(exc)) from None
+    with open_gallery(args) as gallery:
+        result = gallery.calibrate(args.far, force=args.force)
     print(f"threshold {result.threshold:.4f} for FAR {result.far:g} "
           f"(from {result.genuine_pairs} genuine and {result.impostor_pairs} impostor pairs; "
           f"true accept rate {result.true_accept_rate:.2%}; mean similarity genuine "

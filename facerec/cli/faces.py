@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import FacerecError, ImageError
 from ..paths import expand_inputs
+from .outputs import prepare_report
 
 if TYPE_CHECKING:  # the networks load only when a command runs them
     from ..analyzer import FaceAnalyzer
@@ -62,16 +63,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     verify.add_argument("photo_a", type=Path)
     verify.add_argument("photo_b", type=Path)
     verify.add_argument("--threshold", type=float, default=None,
-                        help="cosine similarity threshold (default: the model's)")
+                        help="cosine similarity threshold (default: the calibrated one of "
+                             "--db when given, else the model's)")
+    verify.add_argument("--db", type=Path, default=None,
+                        help="use this database's calibrated threshold")
     verify.add_argument("--json", action="store_true", help="print JSON")
     add_pipeline_options(verify)
     verify.set_defaults(run=run_verify)
 
 
-def analyzed_photos(analyzer: FaceAnalyzer, inputs: list[str],
+def analyzed_photos(analyzer: FaceAnalyzer, paths: list[Path],
                     failures: list[str]) -> Iterator[tuple[Path, list[Face]]]:
     """Every readable photo with its faces, in batches; unreadable ones go to ``failures``."""
-    paths = expand_or_report(inputs, failures)
     for start in range(0, len(paths), BATCH):
         from ..image import load_image
 
@@ -86,11 +89,19 @@ def analyzed_photos(analyzer: FaceAnalyzer, inputs: list[str],
 
 
 def expand_or_report(inputs: list[str], failures: list[str]) -> list[Path]:
-    """The image paths named by ``inputs``; names that match nothing go to ``failures``."""
-    paths, unmatched = expand_inputs(inputs)
-    for name in unmatched:
-        report_failure(failures, f"{name}: no such file, folder or match")
+    """The image paths named by ``inputs``; names that match nothing and refused folder
+    entries go to ``failures`` with the reason."""
+    paths, refused = expand_inputs(inputs)
+    for path, reason in refused:
+        report_failure(failures, f"{path}: {reason}")
     return paths
+
+
+def require_some(paths: list[Path], failures: list[str], what: str) -> None:
+    """Refuse to run with nothing to work on (FacerecError saying why)."""
+    if not paths:
+        detail = f": {'; '.join(failures)}" if failures else ""
+        raise FacerecError(f"no photos to {what}{detail}")
 
 
 def report_failure(failures: list[str], message: str) -> None:
@@ -99,9 +110,10 @@ def report_failure(failures: list[str], message: str) -> None:
 
 
 def run_detect(args: argparse.Namespace) -> int:
-    analyzer = make_analyzer(args)
     failures: list[str] = []
     paths = expand_or_report(args.inputs, failures)
+    require_some(paths, failures, "detect faces in")
+    analyzer = make_analyzer(args)
     for path in paths:
         try:
             detections = analyzer.detect(path)
@@ -119,30 +131,31 @@ def run_detect(args: argparse.Namespace) -> int:
 
 
 def run_embed(args: argparse.Namespace) -> int:
-    suffix = args.out.suffix.lower()
-    if suffix not in (".npz", ".csv"):
-        raise FacerecError(f"{args.out}: output must end in .npz or .csv")
-    analyzer = make_analyzer(args)
+    prepare_report(args.out, (".npz", ".csv"))
     failures: list[str] = []
+    paths = expand_or_report(args.inputs, failures)
+    require_some(paths, failures, "embed")
+    analyzer = make_analyzer(args)
     rows: list[tuple[Path, int, Face]] = []
-    for path, faces in analyzed_photos(analyzer, args.inputs, failures):
+    for path, faces in analyzed_photos(analyzer, paths, failures):
         rows.extend((path, index, face) for index, face in enumerate(faces))
-    write = write_npz if suffix == ".npz" else write_csv
-    write(args.out, rows, analyzer.model_id)
+    write = write_npz if args.out.suffix.lower() == ".npz" else write_csv
+    write(args.out, rows, analyzer.model_id, analyzer.embedder.dim)
     print(f"{len(rows)} faces from {len({r[0] for r in rows})} photos -> {args.out}",
           file=sys.stderr)
     return 1 if failures else 0
 
 
-def write_npz(out: Path, rows: list[tuple[Path, int, Face]], model_id: str) -> None:
+def write_npz(out: Path, rows: list[tuple[Path, int, Face]], model_id: str,
+              dim: int) -> None:
     """Arrays: image (N,) str, face (N,) int, box (N, 4), landmarks (N, 5, 2), score (N,),
-    embedding (N, D) float32, model () str. Loads with ``np.load(out)`` (no pickle)."""
+    embedding (N, D) float32, model () str. Loads with ``np.load(out)`` (no pickle); with
+    no face, every array has N = 0."""
     import numpy as np
 
-    dim = rows[0][2].embedding.shape[0] if rows else 0
     np.savez(
         out,
-        image=np.array([str(p) for p, _, _ in rows], dtype=str),
+        image=np.array([str(p) for p, _, _ in rows], dtype=str).reshape(-1),
         face=np.array([i for _, i, _ in rows], dtype=np.int32),
         box=np.array([f.detection.box for _, _, f in rows], dtype=np.float32).reshape(-1, 4),
         landmarks=np.array([f.detection.landmarks for _, _, f in rows],
@@ -153,9 +166,10 @@ def write_npz(out: Path, rows: list[tuple[Path, int, Face]], model_id: str) -> N
     )
 
 
-def write_csv(out: Path, rows: list[tuple[Path, int, Face]], model_id: str) -> None:
-    """Columns: image, face, x1, y1, x2, y2, score, model, e0 .. e{D-1}."""
-    dim = rows[0][2].embedding.shape[0] if rows else 0
+def write_csv(out: Path, rows: list[tuple[Path, int, Face]], model_id: str,
+              dim: int) -> None:
+    """Columns: image, face, x1, y1, x2, y2, score, model, e0 .. e{D-1} (a header alone
+    when there is no face)."""
     with open(out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "score", "model",
@@ -167,19 +181,19 @@ def write_csv(out: Path, rows: list[tuple[Path, int, Face]], model_id: str) -> N
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from ..image import load_image
-    from ..verification import verify_faces
+    from ..recognizer import Recognizer
+    from ..verification import verify
 
     analyzer = make_analyzer(args)
-    threshold = analyzer.threshold if args.threshold is None else args.threshold
-    pixels = [load_image(args.photo_a), load_image(args.photo_b)]
-    faces = analyzer.analyze_batch(pixels)
-    result = verify_faces(*((f, (p.shape[1], p.shape[0])) for f, p in zip(faces, pixels)),
-                          threshold, analyzer.model_id, (str(args.photo_a), str(args.photo_b)))
+    if args.db is not None:
+        with Recognizer.open(args.db, analyzer, create=False) as recognizer:
+            result = recognizer.verify(args.photo_a, args.photo_b, args.threshold)
+    else:
+        result = verify(args.photo_a, args.photo_b, args.threshold, analyzer)
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
         verdict = "same person" if result.same_person else "different people"
-        print(f"{verdict}: similarity {result.similarity:.3f}, threshold {threshold:.3f} "
-              f"({result.model})")
+        print(f"{verdict}: similarity {result.similarity:.3f}, threshold "
+              f"{result.threshold.value:.3f} ({result.threshold.source}; {result.model})")
     return 0 if result.same_person else 1

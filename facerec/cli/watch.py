@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import FacerecError
-from .database import add_db_option, open_db
+from .database import add_db_option, open_recognizer
 from .faces import add_pipeline_options
 
 
@@ -36,13 +36,13 @@ def run_watch(args: argparse.Namespace) -> int:
 
     if args.out and args.out.suffix.lower() not in (".mp4", ".avi"):
         raise FacerecError(f"{args.out}: the annotated video must end in .mp4 or .avi")
-    with open_db(args, create=False) as db:
-        if not db.people():
-            raise FacerecError(f"the database at {db.path} has no one enrolled")
+    with open_recognizer(args, create=False) as recognizer:
+        if not recognizer.gallery.has_people():
+            raise FacerecError(f"the database at {recognizer.path} has no one enrolled")
         source = FrameSource(parse_source(args.source))
         events = open(args.events, "w", encoding="utf-8") if args.events else sys.stdout
         try:
-            watcher = Watcher(db, json_lines(events), args.unknown_after)
+            watcher = Watcher(recognizer, json_lines(events), args.unknown_after)
             stats = run(source, watcher, show=not args.headless, out=args.out,
                         max_frames=args.max_frames)
         finally:

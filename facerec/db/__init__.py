@@ -1,9 +1,15 @@
-"""The face database: SQLite for people and faces, FAISS for search."""
+"""The face database: SQLite for people and faces, FAISS for search (``Gallery``), and the
+``FaceDB`` name that opens a ``Recognizer`` over one."""
 
-from .enroll import AnalyzedPhoto, EnrollReport, Skip
-from .facedb import FaceDB, default_db_path
-from .identify import UNKNOWN, Candidate, Match
-from .store import DatabaseError, FaceRecord, PersonExists, PersonNotFound
+from ..errors import DatabaseDamaged, DatabaseError, PersonExists, PersonNotFound
+from ..errors import ReadOnlyDatabase
+from ..names import UNKNOWN
+from ..results import Candidate, EnrollReport, Match, Skip
+from .enroll import AnalyzedPhoto
+from .facedb import FaceDB
+from .gallery import Gallery, default_db_path
+from .store import FaceRecord
 
-__all__ = ["UNKNOWN", "AnalyzedPhoto", "Candidate", "DatabaseError", "EnrollReport", "FaceDB",
-           "FaceRecord", "Match", "PersonExists", "PersonNotFound", "Skip", "default_db_path"]
+__all__ = ["UNKNOWN", "AnalyzedPhoto", "Candidate", "DatabaseDamaged", "DatabaseError",
+           "EnrollReport", "FaceDB", "FaceRecord", "Gallery", "Match", "PersonExists",
+           "PersonNotFound", "ReadOnlyDatabase", "Skip", "default_db_path"]

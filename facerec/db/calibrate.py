@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..errors import CalibrationError
+
 MAX_PAIRS = 2_000_000
 
 
@@ -39,10 +41,10 @@ def calibrate(embeddings: np.ndarray, labels: np.ndarray, far: float,
     than 20 genuine pairs: the figures are then too thin to trust.
     """
     if not 0.0 < far < 1.0:
-        raise ValueError("far must be between 0 and 1")
+        raise CalibrationError("far must be between 0 and 1")
     genuine, impostor = _pair_similarities(embeddings, labels, np.random.default_rng(seed))
     if len(impostor) == 0 or len(genuine) == 0:
-        raise ValueError("calibration needs at least two people, one with two faces")
+        raise CalibrationError("calibration needs at least two people, one with two faces")
     ordered = np.sort(impostor)[::-1]
     allowed = int(np.floor(far * len(ordered)))
     threshold = float(np.nextafter(ordered[allowed], np.float32(np.inf))) \

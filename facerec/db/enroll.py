@@ -12,26 +12,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FacerecError
-from ..paths import is_image_name
+from ..errors import InvalidName
+from ..names import MAX_NAME, validate_name
+from ..paths import Refusal, read_file, scan_folder
+from ..results import EnrollReport, Skip
 from ..types import Face
 
-MAX_NAME = 200
+__all__ = ["MAX_NAME", "AnalyzedPhoto", "EnrollReport", "InvalidName", "Skip", "file_digest",
+           "plan_folder", "plan_named", "source_key", "validate_name"]
 
-
-class InvalidName(FacerecError, ValueError):
-    """A person's name that facerec does not accept."""
-
-
-@dataclass(frozen=True)
-class Skip:
-    """A photo that was not enrolled, and why."""
-
-    path: str
-    reason: str
+Plan = tuple[list[tuple[str, Path]], list[Refusal]]
+"""(person, photo) pairs in a stable order, and the entries refused, with why."""
 
 
 @dataclass(frozen=True)
@@ -56,67 +50,35 @@ class AnalyzedPhoto:
     size: tuple[int, int]
 
 
-@dataclass
-class EnrollReport:
-    """What an enrollment run did. Every photo seen lands in exactly one bucket."""
-
-    people: set[str] = field(default_factory=set)
-    photos: int = 0
-    added: int = 0
-    replaced: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    skipped: list[Skip] = field(default_factory=list)
-    several_faces: list[Skip] = field(default_factory=list)
-    suspicious: list[Skip] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, object]:
-        return {"people": sorted(self.people), "photos": self.photos, "added": self.added,
-                "replaced": self.replaced, "unchanged": self.unchanged,
-                "removed": self.removed,
-                "skipped": [s.__dict__ for s in self.skipped],
-                "several_faces": [s.__dict__ for s in self.several_faces],
-                "suspicious": [s.__dict__ for s in self.suspicious]}
-
-
-def validate_name(name: str) -> str:
-    """A person's name: 1 to 200 printable characters, no slash or backslash; returned
-    stripped of surrounding spaces."""
-    cleaned = name.strip()
-    if (not cleaned or len(cleaned) > MAX_NAME or not cleaned.isprintable()
-            or "/" in cleaned or "\\" in cleaned):
-        raise InvalidName(f"invalid person name {name!r}: it must be 1 to {MAX_NAME} "
-                         "printable characters, without / or \\")
-    return cleaned
-
-
-def plan_folder(root: Path) -> list[tuple[str, Path]]:
-    """(person, photo) pairs of a known-people folder, in a stable order."""
+def plan_folder(root: Path) -> Plan:
+    """The photos of a known-people folder: ``root/<person>/**`` and ``root/<person>.jpg``."""
     pairs: list[tuple[str, Path]] = []
-    for entry in sorted(root.iterdir()):
-        if entry.is_dir():
-            pairs.extend((entry.name, p) for p in sorted(entry.rglob("*"))
-                         if p.is_file() and is_image_name(p))
-        elif entry.is_file() and is_image_name(entry):
-            pairs.append((entry.stem, entry))
-    return pairs
+    images, refused = scan_folder(root)
+    for path in images:
+        relative = path.relative_to(root)
+        person = relative.parts[0] if len(relative.parts) > 1 else path.stem
+        pairs.append((person, path))
+    return pairs, refused
 
 
-def plan_named(name: str, items: Iterable[Path]) -> list[tuple[str, Path]]:
+def plan_named(name: str, items: Iterable[Path]) -> Plan:
     """Every image among ``items`` (files or folders, recursively) as person ``name``."""
     pairs: list[tuple[str, Path]] = []
+    refused: list[Refusal] = []
     for item in items:
         if item.is_dir():
-            pairs.extend((name, p) for p in sorted(item.rglob("*"))
-                         if p.is_file() and is_image_name(p))
+            images, bad = scan_folder(item)
+            pairs += [(name, p) for p in images]
+            refused += bad
         else:
             pairs.append((name, item))
-    return pairs
+    return pairs, refused
 
 
 def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes (raises OSError when unreadable)."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """sha256 of a file's bytes (raises OSError, or ``paths.UnreadableFile``, when it
+    cannot or must not be read)."""
+    return hashlib.sha256(read_file(path)).hexdigest()
 
 
 def source_key(path: Path) -> str:

@@ -1,6 +1,6 @@
 """The FAISS half of a face database: nearest-neighbour search over unit embeddings.
 
-Ids in the index are the SQLite primary keys of the faces (``IndexIDMap2``). Inner
+Ids in the index are the SQLite primary keys of the faces (``IndexIDMap``). Inner
 product on unit vectors is cosine similarity. Up to ``EXACT_LIMIT`` faces the search is
 exact (``IndexFlatIP``). Above it, every face is scanned in a 4-bit product-quantised copy
 (``PQ32x4fs``, 16 bytes a face, SIMD fast-scan) and the best ``REFINE_FACTOR`` x k
@@ -8,20 +8,27 @@ candidates are re-ranked exactly against the stored full vectors (``RFlat``), so
 similarities returned are exact and only a true neighbour missed by the coarse scan can
 be lost. ``scripts/benchmark_search.py`` measures that recall and the latency.
 
+Both kinds take new faces in place. The quantiser is trained once, on a sample, and
+keeps encoding new faces; ``stale`` says when it has grown far past what it was trained
+on. The exact index removes faces in place; the approximate one cannot, so it forgets
+them (a removed id is never searched for again, since the database never reuses ids,
+and results are named through SQLite, where the face is gone) and ``stale`` asks for a
+rebuild once forgotten faces are a large share.
+
 The index is saved with FAISS's own format (no pickle) next to a JSON note of the
-database generation it reflects; a stale or unreadable file is rebuilt from SQLite.
+database change-log position it reflects and its counts.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from ..weights import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,15 @@ EXACT_LIMIT = 50_000
 
 APPROXIMATE = "PQ32x4fs,RFlat"
 REFINE_FACTOR = 32
+TRAINING_SAMPLE = 65_536
+"""Faces the quantiser is trained on (a random sample of those present at build time)."""
+
+REGROW_FACTOR = 4
+"""An approximate index is rebuilt once it holds this many times the faces it was trained
+on; an exact one once it passes ``EXACT_LIMIT`` by this factor's worth of margin."""
+
+FORGOTTEN_SHARE = 0.2
+"""An approximate index is rebuilt once forgotten (removed) faces pass this share."""
 
 
 class FaceIndex:
@@ -43,6 +59,10 @@ class FaceIndex:
     def __init__(self, dim: int, size_hint: int = 0) -> None:
         self.dim = dim
         self.index = _make_index(dim, size_hint)
+        self.trained_on = 0
+        """How many faces the quantiser was trained on (0 for an exact index)."""
+        self.forgotten = 0
+        """Removed faces an approximate index still holds."""
 
     @property
     def kind(self) -> str:
@@ -51,65 +71,92 @@ class FaceIndex:
         return "exact" if isinstance(inner, faiss.IndexFlat) else "approximate"
 
     def __len__(self) -> int:
-        return int(self.index.ntotal)
+        """Faces that can be found (forgotten ones not counted)."""
+        return int(self.index.ntotal) - self.forgotten
+
+    @property
+    def stale(self) -> bool:
+        """Whether a rebuild would now give a better index (see the module docstring)."""
+        size = len(self)
+        if self.kind == "exact":
+            return size > EXACT_LIMIT * 2
+        return (size > REGROW_FACTOR * max(self.trained_on, EXACT_LIMIT)
+                or self.forgotten > FORGOTTEN_SHARE * max(int(self.index.ntotal), 1))
+
+    def train(self, sample: np.ndarray) -> None:
+        """Train the quantiser of an approximate index on (S, D) unit embeddings."""
+        if not self.index.is_trained:
+            self.index.train(np.ascontiguousarray(sample, dtype=np.float32))
+            self.trained_on = len(sample)
 
     def add(self, ids: np.ndarray, embeddings: np.ndarray) -> None:
         """Add (N,) int64 ids with (N, D) float32 unit embeddings."""
         if len(ids):
             vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
             if not self.index.is_trained:
-                self.index.train(vectors)
+                self.train(_sample(vectors))
             self.index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
 
     def remove(self, ids: np.ndarray) -> None:
-        if len(ids):
+        """Remove faces by id: in place when exact, forgotten when approximate."""
+        if not len(ids):
+            return
+        if self.kind == "exact":
             self.index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
+        else:
+            self.forgotten += len(ids)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k per query: similarities (Q, k) float32 and ids (Q, k) int64 (-1: none)."""
+        """Top-k per query: similarities (Q, k') float32 and ids (Q, k') int64 (-1: none).
+        An approximate index holding forgotten faces looks up to k further (k' <= 2k) and
+        may return forgotten ids among them; callers drop ids SQLite lacks."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        if len(self) == 0 or len(queries) == 0:
+        total = int(self.index.ntotal)
+        if total == 0 or len(queries) == 0:
             return (np.full((len(queries), k), -np.inf, np.float32),
                     np.full((len(queries), k), -1, np.int64))
-        return self.index.search(queries, min(k, len(self)))
+        return self.index.search(queries, min(k + min(self.forgotten, k), total))
 
     @classmethod
     def build(cls, ids: np.ndarray, embeddings: np.ndarray, dim: int) -> FaceIndex:
+        """An index of (N,) ids and (N, D) embeddings, of the kind their number calls for."""
         index = cls(dim, size_hint=len(ids))
         index.add(ids, embeddings)
         return index
 
-    def save(self, path: Path, generation: int) -> None:
-        """Write the index and its generation note atomically (temp file, then rename)."""
-        _atomic_write(path, faiss.serialize_index(self.index).tobytes())
-        _atomic_write(path.with_suffix(".json"),
-                      json.dumps({"generation": generation, "count": len(self),
-                                  "kind": self.kind}).encode())
+    def save(self, path: Path, seq: int) -> None:
+        """Write the index and its note atomically (temp file, then rename)."""
+        atomic_write(path, faiss.serialize_index(self.index).tobytes())
+        atomic_write(path.with_suffix(".json"), json.dumps({
+            "seq": seq, "count": int(self.index.ntotal), "kind": self.kind,
+            "trained_on": self.trained_on, "forgotten": self.forgotten}).encode())
 
     @classmethod
-    def load(cls, path: Path, generation: int, dim: int) -> FaceIndex | None:
-        """The saved index if it reflects ``generation``; None when stale or unreadable."""
+    def load(cls, path: Path, dim: int) -> tuple[FaceIndex, int] | None:
+        """The saved index and the change-log position it reflects; None when missing,
+        unreadable or of another dimension."""
         try:
             note = json.loads(path.with_suffix(".json").read_text())
-            if note.get("generation") != generation:
-                return None
+            seq = note["seq"]
             raw = np.frombuffer(path.read_bytes(), dtype=np.uint8)
             index = cls.__new__(cls)
             index.dim = dim
             index.index = faiss.deserialize_index(raw)
+            index.trained_on = int(note.get("trained_on", 0))
+            index.forgotten = int(note.get("forgotten", 0))
             if int(index.index.ntotal) != note.get("count") or index.index.d != dim:
                 return None
             _tune(index.index)
-            return index
-        except (OSError, ValueError, RuntimeError) as exc:
+            return index, int(seq)
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
             log.debug("index at %s unusable (%s); rebuilding", path, exc)
             return None
 
 
 def _make_index(dim: int, size_hint: int) -> faiss.Index:
     if size_hint <= EXACT_LIMIT:
-        return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-    index = faiss.index_factory(dim, f"IDMap2,{APPROXIMATE}", faiss.METRIC_INNER_PRODUCT)
+        return faiss.IndexIDMap(faiss.IndexFlatIP(dim))
+    index = faiss.index_factory(dim, f"IDMap,{APPROXIMATE}", faiss.METRIC_INNER_PRODUCT)
     _tune(index)
     return index
 
@@ -121,14 +168,8 @@ def _tune(index: faiss.Index) -> None:
         inner.k_factor = REFINE_FACTOR
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def _sample(vectors: np.ndarray, size: int = TRAINING_SAMPLE, seed: int = 0) -> np.ndarray:
+    if len(vectors) <= size:
+        return vectors
+    rows = np.random.default_rng(seed).choice(len(vectors), size, replace=False)
+    return vectors[np.sort(rows)]

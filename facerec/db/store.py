@@ -1,10 +1,13 @@
-"""The SQLite half of a face database: people, faces and their embeddings.
+"""The SQLite half of a face database: people, faces, their embeddings, and a change log.
 
-SQLite is the source of truth; the FAISS index is a cache rebuilt from it whenever its
-recorded generation differs from the database's. Every change bumps ``generation`` in the
-same transaction, so a process killed at any moment leaves either the old or the new
-state, never a mix. WAL mode lets readers work while one process writes, and
-``synchronous=FULL`` makes a write durable once it returns (a server answers only then).
+SQLite is the source of truth; the FAISS index is a cache kept in step with it. Every
+write that adds or removes faces appends to the ``changes`` log in the same transaction,
+so an index that reflects change ``seq`` is brought up to date by the faces added and
+removed since (``delta``), and a process killed at any moment leaves either the old or
+the new state, never a mix. Renames, merges and settings touch no face and log nothing.
+Face ids only grow (a removed face's id is never given again), so an id in an index
+always means the same face. WAL mode lets readers work while one process writes, and
+``synchronous=FULL`` makes a write durable once it returns.
 
 A FaceStore may be handed from thread to thread, but used by one thread at a time.
 """
@@ -21,8 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FacerecError
+from ..errors import DatabaseDamaged, DatabaseError, PersonExists, PersonNotFound
+from ..errors import ReadOnlyDatabase
+from ..names import validate_name
 from ..types import Detection
+from .sqlite import QUICK_CHECK_LIMIT, connect, quick_check, repair_hint, translated
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,25 +51,23 @@ CREATE TABLE IF NOT EXISTS faces (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id);
+CREATE INDEX IF NOT EXISTS faces_sha256 ON faces(sha256);
 CREATE TABLE IF NOT EXISTS skips (
     source TEXT PRIMARY KEY,
     sha256 TEXT NOT NULL,
     reason TEXT NOT NULL,
     settings TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    face_id INTEGER NOT NULL,
+    added INTEGER NOT NULL
+);
 """
 
-
-class DatabaseError(FacerecError):
-    """The database cannot be opened or used as asked."""
-
-
-class PersonNotFound(DatabaseError):
-    """No person has the given name."""
-
-
-class PersonExists(DatabaseError):
-    """The name is already taken by another person."""
+_FACE_COLUMNS = ("f.id, p.name, f.source, f.sha256, f.x1, f.y1, f.x2, f.y2, f.landmarks, "
+                 "f.score, f.quality, f.embedding")
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -86,61 +90,111 @@ class FaceRecord(NewFace):
     id: int
 
 
+@dataclass(frozen=True)
+class Delta:
+    """How the faces changed after a change-log position.
+
+    Attributes:
+        seq: the log position this delta brings an index to.
+        add_ids, add_embeddings: (A,) int64 ids and (A, D) float32 embeddings of faces
+            added since, and still there.
+        remove_ids: (R,) int64 ids of faces that were there before and are gone now.
+    """
+
+    seq: int
+    add_ids: np.ndarray
+    add_embeddings: np.ndarray
+    remove_ids: np.ndarray
+
+
 class FaceStore:
     """People and faces in ``DIR/faces.sqlite``.
 
     Args:
         path: the SQLite file.
         create: make it if missing; otherwise a missing file raises DatabaseError.
+        check: look for damage with SQLite's ``quick_check`` when the file is writable and
+            at most ``QUICK_CHECK_LIMIT`` bytes (``facerec check`` and ``repair`` pass
+            False and look themselves).
+
+    Raises:
+        DatabaseDamaged: damage was found; ReadOnlyDatabase on any write to a database
+            that cannot be written.
     """
 
-    def __init__(self, path: Path, create: bool = True) -> None:
-        if not create and not path.is_file():
-            raise DatabaseError(f"no face database at {path.parent} "
-                                "(enroll people first, or check --db)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.conn = sqlite3.connect(path, timeout=60, isolation_level=None,
-                                        check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise DatabaseError(f"{path}: not a facerec database ({exc})") from None
+    def __init__(self, path: Path, create: bool = True, check: bool = True) -> None:
+        self.path = path
+        self.conn, self.writable = connect(path, create)
+        with translated(path):
+            if self.writable:
+                self.conn.executescript(SCHEMA)
+            tables = {row[0] for row in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"meta", "people", "faces"} <= tables:
+            self.conn.close()
+            raise DatabaseError(f"{path}: not a facerec database")
+        self.logged = "changes" in tables
+        if check and self.writable and path.stat().st_size <= QUICK_CHECK_LIMIT:
+            problems = self.check()
+            if problems:
+                self.conn.close()
+                raise DatabaseDamaged(f"the database {path} is damaged ({problems[0]}); "
+                                      f"{repair_hint(path)}")
 
     def close(self) -> None:
         self.conn.close()
 
-    @contextmanager
-    def transaction(self, bump_generation: bool = True) -> Iterator[sqlite3.Connection]:
-        """One atomic write, rolled back on any error. It bumps the generation (so the
-        index is rebuilt) unless told the write does not touch what the index holds."""
-        self.conn.execute("BEGIN IMMEDIATE")
+    def check(self) -> list[str]:
+        """SQLite's own check of every page: the problems found, or [] when sound."""
         try:
-            yield self.conn
-            if bump_generation:
-                self.conn.execute(
-                    "INSERT INTO meta(key, value) VALUES('generation', '1') ON CONFLICT(key) "
-                    "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+            return quick_check(self.conn)
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write, rolled back on any error."""
+        if not self.writable:
+            raise ReadOnlyDatabase(f"the database {self.path.parent} is read-only: its folder "
+                                   "or medium cannot be written to; nothing was changed")
+        with translated(self.path):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    def _rows(self, query: str, params: Iterable[object] = ()) -> list[tuple]:
+        with translated(self.path):
+            return self.conn.execute(query, tuple(params)).fetchall()
+
+    def _chunked(self, query: str, values: Iterable[object]) -> list[tuple]:
+        """``query`` (ending in ``IN ({})``) over ``values`` in chunks SQLite accepts."""
+        wanted, rows = list(values), []
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            rows += self._rows(query.format(",".join("?" * len(chunk))), chunk)
+        return rows
 
     # meta -------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else row[0]
+        rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) "
-                         "DO UPDATE SET value = excluded.value", (key, value))
+            _set_meta(conn, key, value)
 
     @property
     def generation(self) -> int:
-        return int(self.get_meta("generation") or 0)
+        """The change-log position of the current faces (0 before any change)."""
+        if not self.logged:
+            return 0
+        rows = self._rows("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
+        return int(rows[0][0]) if rows else 0
 
     def claim_model(self, model_id: str) -> None:
         """Record which model makes this database's embeddings; refuse another one."""
@@ -154,105 +208,160 @@ class FaceStore:
     # reads ------------------------------------------------------------------------------
     def people(self) -> list[tuple[str, int]]:
         """(name, face count) for every person, by name."""
-        return self.conn.execute(
+        return self._rows(
             "SELECT p.name, COUNT(f.id) FROM people p LEFT JOIN faces f ON f.person_id = p.id "
-            "GROUP BY p.id ORDER BY p.name").fetchall()
+            "GROUP BY p.id ORDER BY p.name")
+
+    def has_people(self) -> bool:
+        return bool(self._rows("SELECT 1 FROM faces LIMIT 1"))
+
+    def embedding_size(self) -> int | None:
+        """Length of the enrolled embeddings; None while no face is enrolled."""
+        rows = self._rows("SELECT length(embedding) FROM faces LIMIT 1")
+        return rows[0][0] // 4 if rows else None
+
+    def count(self) -> int:
+        """How many faces are enrolled."""
+        return int(self._rows("SELECT COUNT(*) FROM faces")[0][0])
 
     def sources(self, only: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         """source -> (sha256, person) of every enrolled face, or of those in ``only``."""
         query = ("SELECT f.source, f.sha256, p.name FROM faces f "
                  "JOIN people p ON p.id = f.person_id")
-        if only is None:
-            rows = self.conn.execute(query).fetchall()
-        else:
-            wanted = list(only)
-            rows = []
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                rows += self.conn.execute(
-                    query + f" WHERE f.source IN ({','.join('?' * len(chunk))})",
-                    chunk).fetchall()
+        rows = self._rows(query) if only is None else \
+            self._chunked(query + " WHERE f.source IN ({})", only)
         return {source: (digest, person) for source, digest, person in rows}
 
-    def embeddings(self) -> tuple[np.ndarray, np.ndarray]:
-        """All face ids (N,) int64 and embeddings (N, D) float32, in id order."""
-        rows = self.conn.execute("SELECT id, embedding FROM faces ORDER BY id").fetchall()
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        return ids, np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+    def holders(self, digests: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """sha256 -> [(source, person), ...] of the enrolled faces with those bytes."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        for digest, source, person in self._chunked(
+                "SELECT f.sha256, f.source, p.name FROM faces f JOIN people p "
+                "ON p.id = f.person_id WHERE f.sha256 IN ({}) ORDER BY f.id", set(digests)):
+            found.setdefault(digest, []).append((source, person))
+        return found
+
+    def embedding_batches(self, size: int = 100_000
+                          ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Every face as (seq, ids (B,) int64, embeddings (B, D) float32) batches in id
+        order, all read in one snapshot taken at change-log position ``seq``."""
+        with translated(self.path):
+            self.conn.execute("BEGIN")
+            try:
+                seq = self.generation
+                last = -1
+                while True:
+                    rows = self.conn.execute(
+                        "SELECT id, embedding FROM faces WHERE id > ? ORDER BY id LIMIT ?",
+                        (last, size)).fetchall()
+                    if not rows:
+                        return
+                    last = rows[-1][0]
+                    yield seq, *_vectors(rows)
+            finally:
+                self.conn.execute("COMMIT")
+
+    def sample_embeddings(self, size: int, seed: int = 0) -> np.ndarray:
+        """(S, D) embeddings of about ``size`` faces drawn at random (all when fewer)."""
+        low, high = self._rows("SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), -1) "
+                               "FROM faces")[0]
+        if high - low + 1 <= size:
+            drawn = range(low, high + 1)
+        else:
+            drawn = np.unique(np.random.default_rng(seed).integers(low, high + 1, size))
+        rows = self._chunked("SELECT id, embedding FROM faces WHERE id IN ({})",
+                             [int(i) for i in drawn])
+        return _vectors(rows)[1]
+
+    def delta(self, after: int) -> Delta | None:
+        """What changed after log position ``after``; None when the log no longer reaches
+        back that far (the index must then be rebuilt)."""
+        if not self.logged:
+            return None
+        with translated(self.path):
+            self.conn.execute("BEGIN")
+            try:
+                pruned = int(self.get_meta("changes_pruned_through") or 0)
+                if after < pruned:
+                    return None
+                seq = self.generation
+                log = self.conn.execute("SELECT face_id, added FROM changes WHERE seq > ?",
+                                        (after,)).fetchall()
+                touched = {face_id for face_id, _ in log}
+                added = {face_id for face_id, was_added in log if was_added}
+                present = self._chunked("SELECT id, embedding FROM faces WHERE id IN ({})",
+                                        added)
+            finally:
+                self.conn.execute("COMMIT")
+        ids, embeddings = _vectors(present)
+        gone = sorted(touched - added - {int(i) for i in ids})
+        return Delta(seq, ids, embeddings, np.array(gone, dtype=np.int64))
 
     def faces(self, ids: Iterable[int] | None = None) -> list[FaceRecord]:
         """Face records, all or those with the given ids (in id order)."""
-        query = ("SELECT f.id, p.name, f.source, f.sha256, f.x1, f.y1, f.x2, f.y2, "
-                 "f.landmarks, f.score, f.quality, f.embedding "
-                 "FROM faces f JOIN people p ON p.id = f.person_id")
+        query = f"SELECT {_FACE_COLUMNS} FROM faces f JOIN people p ON p.id = f.person_id"
         if ids is None:
-            rows = self.conn.execute(query + " ORDER BY f.id").fetchall()
-        else:
-            wanted = [int(i) for i in ids]
-            marks = ",".join("?" * len(wanted))
-            rows = self.conn.execute(query + f" WHERE f.id IN ({marks}) ORDER BY f.id",
-                                     wanted).fetchall() if wanted else []
-        return [_record(row) for row in rows]
+            return [_record(row) for row in self._rows(query + " ORDER BY f.id")]
+        rows = self._chunked(query + " WHERE f.id IN ({})", [int(i) for i in ids])
+        return [_record(row) for row in sorted(rows)]
 
     def faces_of(self, name: str) -> list[FaceRecord]:
         """Every face of person ``name``, in id order (PersonNotFound if there is none)."""
-        self._existing_person(self.conn, name)
-        rows = self.conn.execute(
-            "SELECT f.id, p.name, f.source, f.sha256, f.x1, f.y1, f.x2, f.y2, f.landmarks, "
-            "f.score, f.quality, f.embedding FROM faces f JOIN people p ON p.id = f.person_id "
-            "WHERE p.name = ? ORDER BY f.id", (name,)).fetchall()
+        with translated(self.path):
+            self._existing_person(self.conn, name)
+        rows = self._rows(f"SELECT {_FACE_COLUMNS} FROM faces f JOIN people p "
+                          "ON p.id = f.person_id WHERE p.name = ? ORDER BY f.id", (name,))
         return [_record(row) for row in rows]
 
     def person_of(self, ids: Iterable[int]) -> dict[int, str]:
-        """face id -> person name."""
-        wanted = [int(i) for i in ids]
-        if not wanted:
-            return {}
-        marks = ",".join("?" * len(wanted))
-        rows = self.conn.execute(
-            f"SELECT f.id, p.name FROM faces f JOIN people p ON p.id = f.person_id "
-            f"WHERE f.id IN ({marks})", wanted)
-        return dict(rows.fetchall())
+        """face id -> person name, for the ids that are enrolled."""
+        return dict(self._chunked("SELECT f.id, p.name FROM faces f JOIN people p "
+                                  "ON p.id = f.person_id WHERE f.id IN ({})",
+                                  [int(i) for i in ids]))
 
     def skips(self, settings: str) -> dict[str, tuple[str, str]]:
         """source -> (sha256, reason) of the photos skipped under ``settings``."""
-        rows = self.conn.execute("SELECT source, sha256, reason FROM skips WHERE settings = ?",
-                                 (settings,))
+        rows = self._rows("SELECT source, sha256, reason FROM skips WHERE settings = ?",
+                          (settings,))
         return {source: (digest, reason) for source, digest, reason in rows}
 
     # writes -----------------------------------------------------------------------------
     def record_skips(self, rows: Iterable[tuple[str, str, str]], settings: str) -> None:
-        """Remember skipped photos as (source, sha256, reason) under ``settings``. Skips are
-        not searched, so the generation (and with it the index) stays as it is."""
+        """Remember skipped photos as (source, sha256, reason) under ``settings``."""
         rows = list(rows)
-        if not rows:
-            return
-        with self.transaction(bump_generation=False) as conn:
-            conn.executemany("INSERT OR REPLACE INTO skips(source, sha256, reason, settings) "
-                             "VALUES(?, ?, ?, ?)", [(*row, settings) for row in rows])
+        if rows:
+            with self.transaction() as conn:
+                conn.executemany("INSERT OR REPLACE INTO skips(source, sha256, reason, "
+                                 "settings) VALUES(?, ?, ?, ?)",
+                                 [(*row, settings) for row in rows])
 
     def replace_faces(self, add: list[NewFace], remove_sources: Iterable[str] = ()) -> list[int]:
-        """Atomically remove faces by source and add new ones; returns the new ids."""
+        """Atomically remove faces by source and add new ones (a face already recorded
+        under a new face's source is replaced); returns the new ids."""
         now = time.time()
-        ids = []
         with self.transaction() as conn:
-            for source in remove_sources:
-                conn.execute("DELETE FROM faces WHERE source = ?", (source,))
+            model = _get_meta(conn, "model") or ""
+            gone = [row[0] for source in [*remove_sources, *(f.source for f in add)]
+                    for row in conn.execute("SELECT id FROM faces WHERE source = ?", (source,))]
+            _delete_faces(conn, gone)
+            next_id = _next_face_id(conn)
+            ids, rows = [], []
             for face in add:
-                conn.execute("DELETE FROM faces WHERE source = ?", (face.source,))
-                conn.execute("DELETE FROM skips WHERE source = ?", (face.source,))
-                person_id = self._person_id(conn, face.person, now)
                 d = face.detection
-                cursor = conn.execute(
-                    "INSERT INTO faces(person_id, source, sha256, x1, y1, x2, y2, landmarks, "
-                    "score, quality, embedding, model, created) "
-                    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (person_id, face.source, face.sha256, *d.box, json.dumps(d.landmarks),
-                     d.score, face.quality, np.asarray(face.embedding, np.float32).tobytes(),
-                     self.get_meta("model") or "", now))
-                ids.append(int(cursor.lastrowid))
+                ids.append(next_id)
+                rows.append((next_id, self._person_id(conn, validate_name(face.person), now),
+                             face.source, face.sha256, *d.box, json.dumps(d.landmarks),
+                             d.score, face.quality,
+                             np.asarray(face.embedding, np.float32).tobytes(), model, now))
+                next_id += 1
+            conn.executemany(
+                "INSERT INTO faces(id, person_id, source, sha256, x1, y1, x2, y2, landmarks, "
+                "score, quality, embedding, model, created) "
+                "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany("DELETE FROM skips WHERE source = ?", [(f.source,) for f in add])
+            _log(conn, ids, added=True)
+            if ids:
+                _set_meta(conn, "last_face_id", str(ids[-1]))
             conn.execute("DELETE FROM people WHERE id NOT IN (SELECT person_id FROM faces)")
         return ids
 
@@ -260,16 +369,18 @@ class FaceStore:
         """Delete a person and their faces; returns how many faces went."""
         with self.transaction() as conn:
             person_id = self._existing_person(conn, name)
-            count = conn.execute("SELECT COUNT(*) FROM faces WHERE person_id = ?",
-                                 (person_id,)).fetchone()[0]
-            conn.execute("DELETE FROM faces WHERE person_id = ?", (person_id,))
+            gone = [row[0] for row in conn.execute("SELECT id FROM faces WHERE person_id = ?",
+                                                   (person_id,))]
+            _delete_faces(conn, gone)
             conn.execute("DELETE FROM people WHERE id = ?", (person_id,))
-        return int(count)
+        return len(gone)
 
     def rename_person(self, old: str, new: str) -> None:
+        new = validate_name(new)
         with self.transaction() as conn:
             person_id = self._existing_person(conn, old)
-            if conn.execute("SELECT 1 FROM people WHERE name = ?", (new,)).fetchone():
+            if conn.execute("SELECT 1 FROM people WHERE name = ? AND id != ?",
+                            (new, person_id)).fetchone():
                 raise PersonExists(f"{new!r} already exists; use merge to join two people")
             conn.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
 
@@ -278,10 +389,19 @@ class FaceStore:
         with self.transaction() as conn:
             from_id = self._existing_person(conn, source)
             to_id = self._existing_person(conn, target)
+            if from_id == to_id:
+                raise DatabaseError(f"cannot merge {source!r} into itself; nothing changed")
             moved = conn.execute("UPDATE faces SET person_id = ? WHERE person_id = ?",
                                  (to_id, from_id)).rowcount
             conn.execute("DELETE FROM people WHERE id = ?", (from_id,))
         return int(moved)
+
+    def prune_changes(self, through: int) -> None:
+        """Forget the change log up to position ``through`` (an index saved at or after it
+        no longer needs it; an older one is rebuilt)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM changes WHERE seq <= ?", (through,))
+            _set_meta(conn, "changes_pruned_through", str(through))
 
     @staticmethod
     def _person_id(conn: sqlite3.Connection, name: str, now: float) -> int:
@@ -296,6 +416,40 @@ class FaceStore:
         return int(row[0])
 
 
+def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) "
+                 "DO UPDATE SET value = excluded.value", (key, value))
+
+
+def _next_face_id(conn: sqlite3.Connection) -> int:
+    """One past every id ever given, so a removed face's id is never reused."""
+    given = int(_get_meta(conn, "last_face_id") or 0)
+    highest = conn.execute("SELECT COALESCE(MAX(id), 0) FROM faces").fetchone()[0]
+    return max(given, int(highest)) + 1
+
+
+def _delete_faces(conn: sqlite3.Connection, ids: list[int]) -> None:
+    conn.executemany("DELETE FROM faces WHERE id = ?", [(i,) for i in ids])
+    _log(conn, ids, added=False)
+
+
+def _log(conn: sqlite3.Connection, ids: list[int], added: bool) -> None:
+    conn.executemany("INSERT INTO changes(face_id, added) VALUES(?, ?)",
+                     [(i, int(added)) for i in ids])
+
+
+def _vectors(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return ids, np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+
+
 def _record(row: tuple) -> FaceRecord:
     (face_id, person, source, digest, x1, y1, x2, y2, landmarks, score, quality,
      blob) = row
@@ -303,3 +457,7 @@ def _record(row: tuple) -> FaceRecord:
     return FaceRecord(person=person, source=source, sha256=digest,
                       detection=Detection((x1, y1, x2, y2), points, score), quality=quality,
                       embedding=np.frombuffer(blob, dtype=np.float32), id=face_id)
+
+
+__all__ = ["DatabaseError", "Delta", "FaceRecord", "FaceStore", "NewFace", "PersonExists",
+           "PersonNotFound"]

@@ -15,13 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import FacerecError
+from ..errors import SourceError
 
 log = logging.getLogger(__name__)
-
-
-class SourceError(FacerecError):
-    """A camera, file or stream could not be opened or stopped delivering frames."""
 
 
 @dataclass(frozen=True)

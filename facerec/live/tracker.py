@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torchvision.ops import box_iou
 
-from ..db.identify import UNKNOWN, Match
+from ..names import UNKNOWN
+from ..results import Match
 from ..types import Detection
 
 

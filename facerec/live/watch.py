@@ -25,8 +25,9 @@ import cv2
 import numpy as np
 
 from ..annotate import draw_matches
-from ..db import FaceDB
-from ..db.identify import UNKNOWN, Match
+from ..names import UNKNOWN
+from ..recognizer import Recognizer
+from ..results import Match
 from .capture import Frame, FrameSource
 from .tracker import IouTracker, Track
 
@@ -59,15 +60,15 @@ class Watcher:
     """Runs the live loop over one source.
 
     Args:
-        db: the face database to name faces from.
+        recognizer: names faces from its database.
         emit: where events go.
         unknown_after: seconds an unknown face may stay before ``unknown_lingering``.
         tracker: the tracker (default settings if None).
     """
 
-    def __init__(self, db: FaceDB, emit: Emit, unknown_after: float = 5.0,
+    def __init__(self, recognizer: Recognizer, emit: Emit, unknown_after: float = 5.0,
                  tracker: IouTracker | None = None) -> None:
-        self.db, self.emit, self.unknown_after = db, emit, unknown_after
+        self.recognizer, self.emit, self.unknown_after = recognizer, emit, unknown_after
         self.tracker = tracker or IouTracker()
         self.stats = WatchStats()
         self._start_wall = time.perf_counter()
@@ -83,14 +84,14 @@ class Watcher:
     def step(self, frame: Frame) -> np.ndarray:
         """Process one frame; returns it annotated (RGB)."""
         now = self.clock(frame)
-        analyzer = self.db.analyzer
+        analyzer = self.recognizer.analyzer
         seen, ended = self.tracker.update(analyzer.detector.detect([frame.image])[0], now)
         for track in seen:
             self._appeared_wall.setdefault(track.id, time.perf_counter())
         todo = [t for t in seen if self.tracker.needs_embedding(t, frame.index)]
         if todo:
             crops = analyzer.align(frame.image, [t.detection for t in todo])
-            matches = self.db.match(list(analyzer.embed_crops(crops)),
+            matches = self.recognizer.match(list(analyzer.embed_crops(crops)),
                                     [t.detection for t in todo])
             for track, match in zip(todo, matches):
                 self.tracker.record(track, match, frame.index)

@@ -20,12 +20,9 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException
 
 from .. import __version__
-from ..db import PersonExists, PersonNotFound
-from ..db.enroll import InvalidName
-from ..db.store import DatabaseError
-from ..errors import FacerecError, ImageError, NoFaceError
+from ..errors import (DatabaseDamaged, DatabaseError, FacerecError, ImageError, InvalidName,
+                      NoFaceError, PersonExists, PersonNotFound, QueueFull)
 from . import schemas
-from .batcher import QueueFull
 from .body_limit import BodyLimitMiddleware
 from .config import API_KEY_HEADER
 from .service import RecognitionService, Upload
@@ -36,6 +33,7 @@ MAX_LABEL = 200
 
 ERROR_STATUS: dict[type[Exception], int] = {
     QueueFull: 503,
+    DatabaseDamaged: 503,
     ImageError: 400,
     InvalidName: 400,
     NoFaceError: 422,
@@ -105,7 +103,7 @@ def _data_routes(service: RecognitionService) -> APIRouter:
     ) -> dict[str, object]:
         """Every face in the photo: its box, the person or "unknown", and candidates."""
         matches, used = await service.identify(await _read(image), top_k, threshold)
-        return {"faces": [m.to_dict() for m in matches], "threshold": used,
+        return {"faces": [m.to_dict() for m in matches], **used.to_dict(),
                 "model": service.analyzer.model_id}
 
     @router.post("/verify", response_model=schemas.VerifyResult, tags=["recognition"])
@@ -137,22 +135,29 @@ def _data_routes(service: RecognitionService) -> APIRouter:
                  tags=["people"], status_code=201,
                  responses={200: {"model": schemas.EnrollResult,
                                   "description": "nothing new: every photo was there"},
+                            409: {"model": schemas.EnrollResult,
+                                  "description": "nothing enrolled: the photos belong to "
+                                                 "another person (see move)"},
                             422: {"model": schemas.EnrollResult,
                                   "description": "no photo could be enrolled"}})
     async def enroll(
         name: str,
         images: Annotated[list[UploadFile], File(description="photos with one face each")],
         strict: Annotated[bool, Query(description="skip photos with several faces")] = False,
+        move: Annotated[bool, Query(description="take photos enrolled for another "
+                                                "person")] = False,
     ) -> JSONResponse:
         """Enroll photos of a person (created if new). Saved before the answer is sent."""
-        report = await service.enroll(name, [await _read(i) for i in images], strict)
-        body = {"person": name.strip(), "photos": report.photos, "added": report.added,
-                "replaced": report.replaced, "unchanged": report.unchanged,
-                "skipped": [{"file": s.path, "reason": s.reason} for s in report.skipped],
-                "several_faces": [{"file": s.path, "reason": s.reason}
-                                  for s in report.several_faces]}
-        stored = report.added + report.replaced
-        status = 201 if stored else 200 if report.unchanged else 422
+        report = await service.enroll(name, [await _read(i) for i in images], strict, move)
+        body = {"person": name.strip(), **schemas.enroll_body(report)}
+        if report.stored:
+            status = 201
+        elif report.unchanged or report.duplicates:
+            status = 200
+        elif any(s.owner is not None for s in report.skipped):
+            status = 409
+        else:
+            status = 422
         return JSONResponse(body, status_code=status)
 
     @router.patch("/people/{name}", response_model=schemas.PersonSummary, tags=["people"])

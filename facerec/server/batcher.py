@@ -17,14 +17,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
+from ..errors import QueueFull
+
+__all__ = ["MicroBatcher", "QueueFull"]
+
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-
-
-class QueueFull(Exception):
-    """The batcher already holds as many waiting items as it may."""
 
 
 class MicroBatcher(Generic[Item, Result]):

@@ -7,7 +7,7 @@ import logging
 import uvicorn
 
 from ..analyzer import FaceAnalyzer
-from ..db import FaceDB
+from ..recognizer import Recognizer
 from .app import create_app
 from .config import ServerConfig
 from .service import RecognitionService
@@ -24,7 +24,7 @@ def serve(config: ServerConfig, analyzer: FaceAnalyzer | None = None,
             the models cannot be opened.
     """
     config.check()
-    service = RecognitionService(FaceDB(config.db, analyzer, create=True), config)
+    service = RecognitionService(Recognizer.open(config.db, analyzer, create=True), config)
     service.warm_up()
     app = create_app(service)
     key = "required (X-API-Key header)" if config.api_key else "not required (loopback only)"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from ..results import EnrollReport
+
 
 class Candidate(BaseModel):
     person: str
@@ -28,9 +30,15 @@ class IdentifiedFace(DetectedFace):
     candidates: list[Candidate] = Field(description="the top-k people, best first")
 
 
+THRESHOLD_SOURCE = Field(description='where the threshold came from: "given" in the '
+                                     'request, "calibrated" for the database, or the '
+                                     '"model"\'s default')
+
+
 class IdentifyResult(BaseModel):
     faces: list[IdentifiedFace]
     threshold: float
+    threshold_source: str = THRESHOLD_SOURCE
     model: str
 
 
@@ -38,6 +46,7 @@ class VerifyResult(BaseModel):
     same_person: bool
     similarity: float
     threshold: float
+    threshold_source: str = THRESHOLD_SOURCE
     model: str
     faces: list[DetectedFace] = Field(description="the face compared in each photo "
                                                   "(its main face)")
@@ -46,17 +55,32 @@ class VerifyResult(BaseModel):
 class SkippedPhoto(BaseModel):
     file: str = Field(description="the name the photo was uploaded with")
     reason: str
+    owner: str | None = Field(None, description="the person the photo already belongs to, "
+                                                "when that is why it was refused")
 
 
 class EnrollResult(BaseModel):
     person: str
     photos: int = Field(description="photos received")
     added: int
-    replaced: int = Field(description="photos moved here from another person")
+    replaced: int = Field(description="photos moved here from another person (move=true)")
     unchanged: int = Field(description="photos this person already had")
+    duplicates: list[SkippedPhoto] = Field(description="photos whose bytes this person "
+                                                       "already has under another name")
     skipped: list[SkippedPhoto]
     several_faces: list[SkippedPhoto] = Field(description="photos with more than one face, "
                                                           "of which the main one was enrolled")
+
+
+def enroll_body(report: EnrollReport) -> dict[str, object]:
+    """An EnrollResult's fields from the report (uploads are named by their file name)."""
+    def photos(items: list) -> list[dict[str, object]]:
+        return [{"file": s.path, **{k: v for k, v in s.to_dict().items() if k != "path"}}
+                for s in items]
+
+    return {"photos": report.photos, "added": report.added, "replaced": report.replaced,
+            "unchanged": report.unchanged, "duplicates": photos(report.duplicates),
+            "skipped": photos(report.skipped), "several_faces": photos(report.several_faces)}
 
 
 class PersonSummary(BaseModel):

@@ -17,12 +17,14 @@ from typing import TypeVar
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
-from ..db import AnalyzedPhoto, EnrollReport, FaceDB, FaceRecord, Match, Skip
-from ..db.enroll import validate_name
+from ..db.enroll import AnalyzedPhoto
+from ..db.store import FaceRecord
 from ..errors import ImageError
 from ..image import load_image
+from ..names import validate_name
+from ..recognizer import Incoming, Recognizer, verify_faces
+from ..results import EnrollReport, Match, Skip, Threshold, Verification
 from ..types import Face
-from ..verification import Verification, verify_faces
 from .batcher import MicroBatcher
 from .config import ServerConfig
 
@@ -57,14 +59,15 @@ class RecognitionService:
     """Identify, verify, enroll and manage people for concurrent requests.
 
     Args:
-        db: the face database (its analyzer runs the networks).
+        recognizer: the database and the networks.
         config: batching and size limits.
     """
 
-    def __init__(self, db: FaceDB, config: ServerConfig) -> None:
-        self.db = db
+    def __init__(self, recognizer: Recognizer, config: ServerConfig) -> None:
+        self.recognizer = recognizer
+        self.gallery = recognizer.gallery
         self.config = config
-        self.analyzer = db.analyzer
+        self.analyzer = recognizer.analyzer
         self.batcher: MicroBatcher[np.ndarray, list[Face]] = MicroBatcher(
             self.analyzer.analyze_batch, max_batch=config.max_batch,
             max_wait=config.max_wait, max_queue=config.max_queue)
@@ -73,11 +76,11 @@ class RecognitionService:
     def warm_up(self) -> None:
         """Run the networks and load the index once, so the first request is not slow."""
         self.analyzer.analyze(np.zeros((480, 640, 3), np.uint8))
-        self.db.index()
+        self.gallery.index.current()
 
     def close(self) -> None:
         self.batcher.close()
-        self.db.close()
+        self.recognizer.close()
 
     # the pipeline -------------------------------------------------------------------------
     async def decode(self, upload: Upload) -> np.ndarray:
@@ -101,75 +104,75 @@ class RecognitionService:
 
     # requests -----------------------------------------------------------------------------
     async def identify(self, upload: Upload, top_k: int,
-                       threshold: float | None) -> tuple[list[Match], float]:
+                       threshold: float | None) -> tuple[list[Match], Threshold]:
         """Every face of the photo with its person or ``unknown``, and the threshold used."""
         faces = await self.analyze(await self.decode(upload))
-        if threshold is None:
-            threshold = await self._locked(lambda: self.db.threshold)
-        matches = await self._locked(self.db.match, [f.embedding for f in faces],
-                                     [f.detection for f in faces], top_k, threshold)
-        return matches, threshold
+        used = await self._locked(self.recognizer.threshold, threshold)
+        matches = await self._locked(self.recognizer.match, [f.embedding for f in faces],
+                                     [f.detection for f in faces], top_k, used.value)
+        return matches, used
 
     async def verify(self, first: Upload, second: Upload,
                      threshold: float | None) -> Verification:
-        """Whether the main faces of two photos are the same person (as ``facerec
-        verify``: the model's threshold unless one is given)."""
+        """Whether the main faces of two photos are the same person, by the threshold
+        rule (as ``facerec verify --db``)."""
         pixels = [await self.decode(first), await self.decode(second)]
         faces = await asyncio.gather(*(self.analyze(p) for p in pixels))
+        used = await self._locked(self.recognizer.threshold, threshold)
         return verify_faces(*((f, (p.shape[1], p.shape[0])) for f, p in zip(faces, pixels)),
-                            self.analyzer.threshold if threshold is None else threshold,
-                            self.analyzer.model_id, (first.label, second.label))
+                            used, self.analyzer.model_id, (first.label, second.label))
 
-    async def enroll(self, name: str, uploads: Sequence[Upload],
-                     strict: bool = False) -> EnrollReport:
+    async def enroll(self, name: str, uploads: Sequence[Upload], strict: bool = False,
+                     move: bool = False) -> EnrollReport:
         """Add the photos to person ``name``; committed to disk before returning.
 
-        Photos already enrolled for this person (same bytes) are left as they are; photos
-        that cannot be decoded or show no face are skipped with the reason. Photos go to
-        the networks ``max_batch`` at a time and each such group is stored when done, so a
+        As ``Recognizer.enroll``: photos this person already has are left as they are, a
+        photo of another person is refused naming them unless ``move``, and photos that
+        cannot be decoded or show no face are skipped with the reason. Photos go to the
+        networks ``max_batch`` at a time and each such group is stored when done, so a
         large request neither fills the queue alone nor loses finished work on a 503.
         """
         name = validate_name(name)
         report = EnrollReport(people={name}, photos=len(uploads))
-        digests = [hashlib.sha256(u.data).hexdigest() for u in uploads]
-        known = await self._locked(self.db.known_sources, [upload_source(d) for d in digests])
-        todo: dict[str, Upload] = {}
-        for upload, digest in zip(uploads, digests):
-            if known.get(upload_source(digest)) == (digest, name) or digest in todo:
-                report.unchanged += 1
-            else:
-                todo[digest] = upload
-        pending, step = list(todo.items()), self.config.max_batch
-        for start in range(0, len(pending), step):
-            photos = await self._analyze_uploads(name, pending[start:start + step], report)
+        offered = []
+        for upload in uploads:
+            digest = hashlib.sha256(upload.data).hexdigest()
+            offered.append((Incoming(name, upload_source(digest), upload.label, digest), upload))
+        upload_of = {id(item): upload for item, upload in offered}
+        todo, moving = await self._locked(self.recognizer.triage,
+                                          [item for item, _ in offered], move, report)
+        step = self.config.max_batch
+        for start in range(0, len(todo), step):
+            batch = [(item, upload_of[id(item)]) for item in todo[start:start + step]]
+            photos = await self._analyze_uploads(batch, report)
             if photos:
-                await self._locked(self.db.add_photos, photos, strict, report)
+                await self._locked(self.recognizer.add_photos, photos, strict, report, moving)
         return report
 
-    async def _analyze_uploads(self, name: str, uploads: list[tuple[str, Upload]],
+    async def _analyze_uploads(self, uploads: list[tuple[Incoming, Upload]],
                                report: EnrollReport) -> list[AnalyzedPhoto]:
-        decoded: list[tuple[str, Upload, np.ndarray]] = []
-        for digest, upload in uploads:
+        decoded: list[tuple[Incoming, np.ndarray]] = []
+        for item, upload in uploads:
             try:
-                decoded.append((digest, upload, await self.decode(upload)))
+                decoded.append((item, await self.decode(upload)))
             except ImageError as exc:
                 report.skipped.append(Skip(upload.label, exc.reason))
-        analyzed = await asyncio.gather(*(self.analyze(pixels) for _, _, pixels in decoded))
-        return [AnalyzedPhoto(name, upload_source(digest), upload.label, digest, faces,
+        analyzed = await asyncio.gather(*(self.analyze(pixels) for _, pixels in decoded))
+        return [AnalyzedPhoto(item.person, item.source, item.label, item.sha256, faces,
                               (pixels.shape[1], pixels.shape[0]))
-                for (digest, upload, pixels), faces in zip(decoded, analyzed)]
+                for (item, pixels), faces in zip(decoded, analyzed)]
 
     async def people(self) -> list[tuple[str, int]]:
-        return await self._locked(self.db.people)
+        return await self._locked(self.gallery.people)
 
     async def person(self, name: str) -> list[FaceRecord]:
-        return await self._locked(self.db.faces_of, name)
+        return await self._locked(self.gallery.faces_of, name)
 
     async def rename(self, old: str, new: str) -> None:
-        await self._locked(self.db.rename, old, new)
+        await self._locked(self.gallery.rename, old, new)
 
     async def remove(self, name: str) -> int:
-        return await self._locked(self.db.remove, name)
+        return await self._locked(self.gallery.remove, name)
 
     async def health(self) -> Health:
         people = await self.people()

@@ -1,0 +1,145 @@
+"""A face database's storage: people and faces in SQLite, searched through FAISS.
+
+A database is a folder: ``faces.sqlite`` (the truth) and ``faces.index`` with its note
+``faces.json`` (a FAISS cache kept in step with SQLite in place, see ``live_index``).
+The Gallery knows nothing of images or networks: it stores and finds embeddings, names
+people and keeps the database's threshold. ``facerec.recognizer`` puts photos in and
+asks it who they are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DatabaseError
+from .calibrate import Calibration, calibrate
+from .live_index import LiveIndex
+from .store import FaceRecord, FaceStore, NewFace
+
+DEFAULT_DB = "facerec-db"
+
+
+def default_db_path() -> Path:
+    """``$FACEREC_DB``, else ``./facerec-db``."""
+    return Path(os.environ.get("FACEREC_DB") or DEFAULT_DB)
+
+
+class Gallery:
+    """The people and faces of the database in folder ``path``.
+
+    Args:
+        path: the database folder.
+        create: create the database if it does not exist (otherwise DatabaseError).
+        check: look for damage on opening (see ``FaceStore``).
+    """
+
+    def __init__(self, path: str | Path, create: bool = True, check: bool = True) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise DatabaseError(f"{self.path} is a file, not a database folder")
+        self.store = FaceStore(self.path / "faces.sqlite", create=create, check=check)
+        self.index = LiveIndex(self.store, self.path / "faces.index")
+
+    def close(self) -> None:
+        try:
+            self.index.close()
+        finally:
+            self.store.close()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def writable(self) -> bool:
+        return self.store.writable
+
+    # people -------------------------------------------------------------------------------
+    def people(self) -> list[tuple[str, int]]:
+        """(name, face count) per person, by name."""
+        return self.store.people()
+
+    def has_people(self) -> bool:
+        return self.store.has_people()
+
+    def faces_of(self, name: str) -> list[FaceRecord]:
+        """Every enrolled face of person ``name``; PersonNotFound if there is none."""
+        return self.store.faces_of(name)
+
+    def remove(self, name: str) -> int:
+        """Delete a person and their faces; returns how many faces went."""
+        return self.store.remove_person(name)
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename a person (InvalidName, PersonNotFound, PersonExists)."""
+        self.store.rename_person(old, new)
+
+    def merge(self, source: str, target: str) -> int:
+        """Move every face of ``source`` to ``target``, delete ``source``; returns the
+        number of faces moved. Merging a person into themself is refused."""
+        return self.store.merge_people(source, target)
+
+    # faces --------------------------------------------------------------------------------
+    def claim_model(self, model_id: str) -> None:
+        """Record the embedding model of this database; refuse another one."""
+        self.store.claim_model(model_id)
+
+    @property
+    def model(self) -> str | None:
+        """The id of the model whose embeddings the database holds (None while empty)."""
+        return self.store.get_meta("model")
+
+    def add_faces(self, faces: list[NewFace], remove_sources: Iterable[str] = ()) -> list[int]:
+        """Store faces (replacing any under the same source) and remove others by source,
+        in one transaction; returns the new ids."""
+        return self.store.replace_faces(faces, remove_sources)
+
+    def sources(self, only: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
+        """source -> (sha256, person) of the enrolled faces (of ``only`` if given)."""
+        return self.store.sources(only)
+
+    def holders(self, digests: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """sha256 -> [(source, person), ...] of enrolled faces with those bytes."""
+        return self.store.holders(digests)
+
+    def search(self, embeddings: np.ndarray, k: int
+               ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+        """The k nearest faces of each (Q, D) embedding: similarities (Q, k'), face ids
+        (Q, k') (-1: none) and the person of each enrolled id among them."""
+        sims, ids = self.index.search(embeddings, k)
+        return sims, ids, self.store.person_of(np.unique(ids[ids >= 0]))
+
+    def check(self) -> tuple[int, int]:
+        """(faces in SQLite, faces in the index); they agree once the index caught up."""
+        index = self.index.current()
+        return self.store.count(), 0 if index is None else len(index)
+
+    # threshold ----------------------------------------------------------------------------
+    @property
+    def calibrated_threshold(self) -> float | None:
+        """The threshold ``facerec calibrate`` stored for this database, if any."""
+        stored = self.store.get_meta("threshold")
+        return None if stored is None else float(stored)
+
+    def calibrate(self, far: float, force: bool = False) -> Calibration:
+        """Measure the threshold for false-accept rate ``far`` on the enrolled faces and
+        store it when enough pairs back it (or ``force``)."""
+        records = self.store.faces()
+        if not records:
+            raise DatabaseError("nobody is enrolled; calibration needs enrolled faces")
+        result = calibrate(np.stack([r.embedding for r in records]),
+                           np.array([r.person for r in records]), far)
+        if result.reliable or force:
+            with self.store.transaction() as conn:
+                for key, value in (("threshold", repr(result.threshold)),
+                                   ("calibration", json.dumps(result.to_dict()))):
+                    conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) "
+                                 "DO UPDATE SET value = excluded.value", (key, value))
+        return result

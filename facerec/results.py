@@ -1,0 +1,150 @@
+"""What recognition answers: the result types, each with one ``to_dict``.
+
+The command line prints these dicts as JSON and the HTTP service returns them, so both
+say the same thing the same way. Similarities are cosines in -1..1; boxes and landmarks
+follow ``facerec.types``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from .names import UNKNOWN
+from .types import Detection
+
+ThresholdSource = Literal["given", "calibrated", "model"]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The similarity a match must reach, and where it came from: ``given`` by the
+    caller, ``calibrated`` for the database by ``facerec calibrate``, or the ``model``'s
+    default (chosen on LFW View 1 DevTrain)."""
+
+    value: float
+    source: ThresholdSource
+
+    def to_dict(self) -> dict[str, object]:
+        return {"threshold": self.value, "threshold_source": self.source}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person and the similarity of their nearest enrolled face."""
+
+    person: str
+    similarity: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"person": self.person, "similarity": round(self.similarity, 4)}
+
+
+@dataclass(frozen=True)
+class Match:
+    """One face of a photo and who it is.
+
+    Attributes:
+        detection: where the face is.
+        person: the best candidate's name when its similarity reaches the threshold,
+            else ``"unknown"``.
+        similarity: the best candidate's similarity; -1 when the database is empty.
+        candidates: the top-k people, best first, known or not.
+    """
+
+    detection: Detection
+    person: str
+    similarity: float
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def known(self) -> bool:
+        return self.person != UNKNOWN
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.detection.to_dict(), "person": self.person,
+                "similarity": round(self.similarity, 4),
+                "candidates": [c.to_dict() for c in self.candidates]}
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The answer for one pair of photos.
+
+    Attributes:
+        same_person: similarity >= threshold.
+        similarity: cosine similarity of the two faces' embeddings.
+        threshold: the threshold used, and where it came from.
+        model: the embedding model's id.
+        faces: the face compared in each photo (its main face, ``facerec.subject``).
+    """
+
+    same_person: bool
+    similarity: float
+    threshold: Threshold
+    model: str
+    faces: tuple[Detection, Detection]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"same_person": self.same_person, "similarity": round(self.similarity, 4),
+                **self.threshold.to_dict(), "model": self.model,
+                "faces": [face.to_dict() for face in self.faces]}
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A photo that was not enrolled as it was, and why (also used for notes).
+    ``owner`` names the person the photo already belongs to, when that is why."""
+
+    path: str
+    reason: str
+    owner: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+@dataclass
+class EnrollReport:
+    """What an enrollment did. Every photo seen lands in exactly one of added, replaced,
+    unchanged, duplicates and skipped; the notes (several_faces, suspicious) come on top.
+
+    Attributes:
+        people: the names photos were given for.
+        photos: photos seen.
+        added: new faces stored.
+        replaced: faces stored in place of an older one from the same source (changed
+            bytes, or moved from another person when asked to).
+        unchanged: photos already enrolled as they are.
+        removed: faces removed because their file is gone (``sync``).
+        duplicates: photos whose bytes are already enrolled for the same person under
+            another name or path; not stored twice.
+        skipped: photos not enrolled, with the reason.
+        several_faces: photos with several faces, of which the main one was enrolled.
+        suspicious: faces closer to another person's than to their own person's.
+    """
+
+    people: set[str] = field(default_factory=set)
+    photos: int = 0
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    duplicates: list[Skip] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    several_faces: list[Skip] = field(default_factory=list)
+    suspicious: list[Skip] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        """Faces written by this enrollment."""
+        return self.added + self.replaced
+
+    def to_dict(self) -> dict[str, object]:
+        return {"people": sorted(self.people), "photos": self.photos, "added": self.added,
+                "replaced": self.replaced, "unchanged": self.unchanged,
+                "removed": self.removed,
+                "duplicates": [s.to_dict() for s in self.duplicates],
+                "skipped": [s.to_dict() for s in self.skipped],
+                "several_faces": [s.to_dict() for s in self.several_faces],
+                "suspicious": [s.to_dict() for s in self.suspicious]}

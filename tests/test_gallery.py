@@ -1,0 +1,149 @@
+"""The store's contract through the Gallery, on synthetic embeddings (no networks): names,
+merges, ids that are never reused, and an index that changes in place."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from facerec.db.gallery import Gallery
+from facerec.db.store import NewFace
+from facerec.errors import DatabaseError, InvalidName, PersonNotFound
+from facerec.types import Detection
+
+DIM = 32
+DETECTION = Detection((10.0, 10.0, 60.0, 70.0), ((20.0, 30.0),) * 5, 0.9)
+
+
+def unit(rows: int, seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((rows, DIM)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def faces(person: str, vectors: np.ndarray, tag: str = "") -> list[NewFace]:
+    return [NewFace(person, f"/photos/{person}{tag}/{i}.jpg", f"{person}{tag}-{i}", DETECTION,
+                    0.9, v) for i, v in enumerate(vectors)]
+
+
+@pytest.fixture
+def gallery(tmp_path):
+    with Gallery(tmp_path / "db") as opened:
+        opened.add_faces(faces("ada", unit(3, 1)) + faces("bob", unit(2, 2)))
+        yield opened
+
+
+def test_merging_a_person_into_themself_is_refused(gallery):
+    with pytest.raises(DatabaseError, match="into itself"):
+        gallery.merge("ada", "ada")
+    assert gallery.people() == [("ada", 3), ("bob", 2)]
+    assert gallery.merge("bob", "ada") == 2
+    assert gallery.people() == [("ada", 5)]
+
+
+@pytest.mark.parametrize("name", ["unknown", "Unknown", " UNKNOWN "])
+def test_the_word_for_a_stranger_is_reserved(gallery, name):
+    with pytest.raises(InvalidName, match="reserved"):
+        gallery.rename("ada", name)
+    with pytest.raises(InvalidName, match="reserved"):
+        gallery.add_faces(faces(name, unit(1, 3)))
+    assert gallery.people() == [("ada", 3), ("bob", 2)]
+
+
+def test_ids_are_never_given_twice(gallery):
+    newest = gallery.add_faces(faces("cy", unit(1, 4)))[0]
+    gallery.remove("cy")
+    assert gallery.add_faces(faces("cy", unit(1, 5)))[0] > newest
+
+
+def test_the_index_changes_in_place(gallery):
+    query = unit(1, 9)
+    gallery.search(query, 3)
+    index = gallery.index.current()
+    assert len(index) == 5
+    generation = gallery.store.generation
+    gallery.rename("bob", "rob")                     # no face touched: nothing logged
+    gallery.store.set_meta("threshold", "0.5")
+    assert gallery.store.generation == generation
+    (new_id,) = gallery.add_faces(faces("cy", query))
+    sims, ids, person_of = gallery.search(query, 1)
+    assert ids[0, 0] == new_id and person_of[new_id] == "cy"
+    assert gallery.index.current() is index and len(index) == 6   # the same index, grown
+    gallery.remove("cy")
+    assert new_id not in gallery.search(query, 6)[1]
+    assert gallery.index.current() is index and gallery.check() == (5, 5)
+
+
+def test_another_process_sees_changes_through_the_log(tmp_path, gallery):
+    gallery.search(unit(1, 0), 1)
+    with Gallery(gallery.path, create=False) as other:
+        query = unit(1, 7)
+        (new_id,) = other.add_faces(faces("dee", query))
+        other.remove("bob")
+    sims, ids, person_of = gallery.search(query, 2)
+    assert ids[0, 0] == new_id and person_of[new_id] == "dee"
+    assert gallery.check() == (4, 4)
+
+
+def test_an_index_older_than_the_log_is_rebuilt(gallery):
+    gallery.search(unit(1, 0), 1)
+    gallery.close()
+    with Gallery(gallery.path, create=False) as other:
+        other.add_faces(faces("eve", unit(2, 8)))
+        other.store.prune_changes(other.store.generation)
+        other.index._unsaved = 0  # leave the saved index behind the pruned log
+    with Gallery(gallery.path, create=False) as reopened:
+        assert reopened.check() == (7, 7)
+
+
+def test_missing_people_are_named(gallery):
+    with pytest.raises(PersonNotFound, match="zed"):
+        gallery.remove("zed")
+    with pytest.raises(PersonNotFound):
+        gallery.merge("zed", "ada")
+
+
+WRITER = textwrap.dedent("""
+    import sys, numpy as np
+    from facerec.db.gallery import Gallery
+    from facerec.db.store import NewFace
+    from facerec.types import Detection
+    det = Detection((1.0, 1.0, 9.0, 9.0), ((2.0, 2.0),) * 5, 0.9)
+    rng = np.random.default_rng(int(sys.argv[2]))
+    with Gallery(sys.argv[1]) as gallery:
+        for step in range(100000):
+            v = rng.standard_normal(32).astype(np.float32)
+            v /= np.linalg.norm(v)
+            gallery.add_faces([NewFace("p%d" % (step % 7), "/k/%s-%d" % (sys.argv[2], step),
+                                       "h%d" % step, det, 0.9, v)])
+            if step % 3 == 2:
+                gallery.remove("p%d" % (step % 7))
+            gallery.search(v[None], 4)
+            if step == 5:
+                print("running", flush=True)
+""")
+
+
+def test_a_kill_during_in_place_updates_leaves_a_consistent_database(tmp_path):
+    """SIGKILL a process that adds, removes and searches (so its index changes in place
+    and is saved now and then); the database opens and agrees with its index."""
+    path = tmp_path / "db"
+    for run in range(3):
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(run)],
+                                  stdout=subprocess.PIPE, text=True, env=os.environ)
+        assert writer.stdout.readline().strip() == "running"
+        time.sleep(0.3 + 0.4 * run)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        with Gallery(path, create=False) as gallery:
+            in_sqlite, in_index = gallery.check()
+            assert in_sqlite == in_index > 0
+            ids, vectors = next(gallery.store.embedding_batches())[1:]
+            found = gallery.search(vectors[-1:], 1)[1]
+            assert found[0, 0] == ids[-1]
