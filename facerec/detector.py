@@ -1,8 +1,14 @@
 """Face detection: YuNet's raw outputs turned into boxes, landmarks and scores.
 
-Preprocess (downscale large photos, BGR, pad to multiples of 32, batch) -> YuNet ->
-decode every grid cell in torch -> score threshold -> ``torchvision.ops.batched_nms`` ->
-coordinates scaled back to the input image.
+Preprocess (scale to the working size: large photos down, small ones up; pad to
+multiples of 32; batch) -> YuNet -> decode every grid cell in torch -> score threshold ->
+``torchvision.ops.batched_nms`` -> coordinates back in the input image.
+
+YuNet's anchors cover faces from about 10 to about 300 pixels. A face that fills a large
+photo (a close-up portrait) is beyond that at the working size, so a photo in which the
+first pass finds nothing, or only faces near the frame's size, is looked at again on a
+coarse copy (its longer side ``coarse_side``, in a border of a quarter of that); both
+passes' faces are merged by NMS, so a face found twice is kept once.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
-from torchvision.ops import batched_nms
+from torchvision.ops import batched_nms, nms
 
 from .compiled import CompiledNetwork
 from .nets.yunet import DIVISOR, STRIDES, YuNet
@@ -30,6 +36,11 @@ class DetectorConfig:
         top_k: keep at most this many faces per image.
         max_side: photos whose longer side exceeds this are detected on a downscaled
             copy; coordinates are returned in the full-resolution image. ``None``: never.
+        min_side: photos whose longer side is below this are detected on a copy enlarged
+            to it (at most 4x), where small faces are found more reliably. ``None``: never.
+        coarse_side: longer side of the second, coarse look at a photo in which the first
+            pass found no face or only faces at least half the frame's width (see the
+            module docstring). ``None``: no second look.
         batch_pixels: most padded pixels per forward pass; ``None`` picks by device:
             two 640x480 frames on the CPU, where larger batches fall out of cache and run
             slower per image, and forty elsewhere.
@@ -39,11 +50,20 @@ class DetectorConfig:
     nms_threshold: float = 0.3
     top_k: int = 750
     max_side: int | None = 1280
+    min_side: int | None = 224
+    coarse_side: int | None = 320
     batch_pixels: int | None = None
 
 
 CPU_BATCH_PIXELS = 2 * 640 * 480
 ACCELERATOR_BATCH_PIXELS = 40 * 640 * 480
+MAX_UPSCALE = 4.0
+LARGE_FACE = 0.5
+"""A face at least this share of the frame's width or height counts as near its size."""
+
+Prepared = tuple[np.ndarray, tuple[float, float], tuple[float, float]]
+"""An image as the network sees it, its (x, y) scale from the input, and the (x, y)
+offset of the input's top-left corner in it."""
 
 
 class FaceDetector:
@@ -77,32 +97,68 @@ class FaceDetector:
         landscape photos is not padded to a square, in batches of at most
         ``batch_pixels``.
         """
-        prepared = [self._downscale(image) for image in images]
+        results = self._run([self._working(image) for image in images])
+        again = [i for i, (image, found) in enumerate(zip(images, results))
+                 if self._worth_a_coarse_look(image, found)]
+        if again:
+            coarse = self._run([self._coarse(images[i]) for i in again])
+            for index, extra in zip(again, coarse):
+                results[index] = self._merge(results[index] + extra)
+        return results
+
+    def _run(self, prepared: Sequence[Prepared]) -> list[list[Detection]]:
+        """Detections of each prepared image, in input coordinates."""
         groups: dict[tuple[int, int], list[int]] = {}
-        for index, (image, _) in enumerate(prepared):
+        for index, (image, _, _) in enumerate(prepared):
             size = (_round_up(image.shape[0]), _round_up(image.shape[1]))
             groups.setdefault(size, []).append(index)
-        results: list[list[Detection]] = [[] for _ in images]
+        results: list[list[Detection]] = [[] for _ in prepared]
         for (height, width), same_size in groups.items():
             per_batch = max(1, self.batch_pixels // (height * width))
             for start in range(0, len(same_size), per_batch):
                 members = same_size[start:start + per_batch]
                 batch = self._batch([prepared[i][0] for i in members], height, width)
                 found = self._select(*self._decode(self._forward(batch), height, width),
-                                     [prepared[i][1] for i in members])
+                                     [prepared[i][1:] for i in members])
                 for index, detections in zip(members, found):
                     results[index] = detections
         return results
 
-    def _downscale(self, image: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
-        """The image as the network sees it, and its (x, y) scale from the original."""
+    def _working(self, image: np.ndarray) -> Prepared:
+        """The image at its working size (large photos down, small ones up)."""
         height, width = image.shape[:2]
-        scale = self._scale_for(width, height)
-        if scale == 1.0:
-            return image, (1.0, 1.0)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        return small, (small.shape[1] / width, small.shape[0] / height)
+        return _resized(image, self._scale_for(width, height)) + ((0.0, 0.0),)
+
+    def _worth_a_coarse_look(self, image: np.ndarray, found: list[Detection]) -> bool:
+        side = self.config.coarse_side
+        if side is None:
+            return False
+        height, width = image.shape[:2]
+        if not found:
+            return max(height, width) * self._scale_for(width, height) > side
+        return all(d.width >= LARGE_FACE * width or d.height >= LARGE_FACE * height
+                   for d in found)
+
+    def _coarse(self, image: np.ndarray) -> Prepared:
+        """The image with its longer side at ``coarse_side``, in a grey border a quarter of
+        that wide, so a face that fills the photo is well inside the network's view."""
+        side = self.config.coarse_side
+        assert side is not None
+        height, width = image.shape[:2]
+        small, scale = _resized(image, side / max(height, width))
+        border = side // 4
+        framed = cv2.copyMakeBorder(small, border, border, border, border,
+                                    cv2.BORDER_CONSTANT, value=(127, 127, 127))
+        return framed, scale, (float(border), float(border))
+
+    def _merge(self, detections: list[Detection]) -> list[Detection]:
+        """One detection per face, best score first, at most ``top_k``."""
+        if len(detections) < 2:
+            return detections
+        boxes = torch.tensor([d.box for d in detections], dtype=torch.float32)
+        scores = torch.tensor([d.score for d in detections], dtype=torch.float32)
+        keep = nms(boxes, scores, self.config.nms_threshold)
+        return [detections[i] for i in keep.tolist()][: self.config.top_k]
 
     def _batch(self, images: Sequence[np.ndarray], height: int, width: int) -> torch.Tensor:
         """(N, 3, height, width) float channels-last batch, each image padded at its
@@ -115,8 +171,12 @@ class FaceDetector:
 
     def _scale_for(self, width: int, height: int) -> float:
         longest = max(width, height)
-        limit = self.config.max_side
-        return 1.0 if limit is None or longest <= limit else limit / longest
+        high, low = self.config.max_side, self.config.min_side
+        if high is not None and longest > high:
+            return high / longest
+        if low is not None and longest < low:
+            return min(MAX_UPSCALE, low / longest)
+        return 1.0
 
     def _grid(self, height: int, width: int) -> torch.Tensor:
         """(A, 3) rows of (column, row, stride) for every cell of every level."""
@@ -155,24 +215,39 @@ class FaceDetector:
 
     def _select(self, image_index: torch.Tensor, boxes: torch.Tensor,
                 landmarks: torch.Tensor, scores: torch.Tensor,
-                scales: list[tuple[float, float]]) -> list[list[Detection]]:
-        """NMS per image in one call, top-k, and back to input coordinates."""
+                placements: list[tuple[tuple[float, float], tuple[float, float]]]
+                ) -> list[list[Detection]]:
+        """NMS per image in one call, top-k, and back to input coordinates (each image's
+        (scale, offset) in ``placements``)."""
         keep = batched_nms(boxes, scores, image_index, self.config.nms_threshold)
         rows_boxes = boxes[keep].cpu().double().numpy()
         rows_landmarks = landmarks[keep].cpu().double().numpy()
         rows_scores = scores[keep].cpu().numpy()
         rows_image = image_index[keep].cpu().numpy()
-        results: list[list[Detection]] = [[] for _ in scales]
+        results: list[list[Detection]] = [[] for _ in placements]
         for box, points, score, image in zip(rows_boxes, rows_landmarks, rows_scores, rows_image):
             if len(results[image]) >= self.config.top_k:
                 continue
-            inverse = 1.0 / np.asarray(scales[image])
-            box, points = box * np.tile(inverse, 2), points * inverse
+            scale, offset = (np.asarray(v) for v in placements[image])
+            box = (box - np.tile(offset, 2)) / np.tile(scale, 2)
+            points = (points - offset) / scale
             results[image].append(Detection(
                 box=tuple(float(v) for v in box),
                 landmarks=tuple((float(x), float(y)) for x, y in points),
                 score=float(score)))
         return results
+
+
+def _resized(image: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """``image`` scaled by ``scale`` (area averaging down, cubic up), and the exact (x, y)
+    scale the rounding to whole pixels gave."""
+    if scale == 1.0:
+        return image, (1.0, 1.0)
+    height, width = image.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    method = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
+    resized = cv2.resize(image, size, interpolation=method)
+    return resized, (resized.shape[1] / width, resized.shape[0] / height)
 
 
 def _round_up(value: int, divisor: int = DIVISOR) -> int:
