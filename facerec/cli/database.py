@@ -101,6 +101,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_db_option(merge)
     merge.set_defaults(run=run_merge)
 
+    check = commands.add_parser(
+        "check", help="look for damage in a database and whether its index agrees",
+        description="Reads every page of the SQLite file (SQLite's quick_check); exit 0 "
+                    "when sound, 2 when damaged (then see `facerec repair`).")
+    add_db_option(check)
+    check.set_defaults(run=run_check)
+
+    repair = commands.add_parser(
+        "repair", help="save what is readable of a damaged database into a new one",
+        description="Copies every readable face, person and setting into a new database "
+                    "folder; the damaged one is left as it is.")
+    add_db_option(repair)
+    repair.add_argument("--out", type=Path, required=True, help="the new database folder")
+    repair.set_defaults(run=run_repair)
+
     calibrate = commands.add_parser(
         "calibrate", help="set the threshold for a target false-accept rate")
     calibrate.add_argument("--far", type=float, default=1e-3,
@@ -270,3 +285,33 @@ def run_calibrate(args: argparse.Namespace) -> int:
           f"(needs {10 / result.far:.0f} impostor and 20 genuine pairs); enroll more "
           "people and faces, or use --force", file=sys.stderr)
     return 1
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from ..db import repair
+    from ..db.gallery import Gallery
+
+    folder = db_path(args)
+    problems = repair.check(folder)
+    if problems:
+        for problem in problems:
+            print(f"damaged: {problem}")
+        print(f"facerec: the database {folder} is damaged; `facerec repair --db {folder} "
+              "--out NEW_FOLDER` saves what is readable", file=sys.stderr)
+        return 2
+    with Gallery(folder, create=False, check=False) as gallery:
+        faces, indexed = gallery.check()
+        people = len(gallery.people())
+    print(f"sound: {people} people, {faces} faces, {indexed} in the index")
+    return 0
+
+
+def run_repair(args: argparse.Namespace) -> int:
+    from ..db import repair
+
+    result = repair.salvage(db_path(args), args.out)
+    print(f"saved {result.faces} faces of {result.people} people into {args.out}; "
+          f"unreadable face ids: {result.unreadable_ids}")
+    for low, high in result.unreadable_ranges:
+        print(f"  unreadable ids {low}-{high}", file=sys.stderr)
+    return 0 if not result.unreadable_ids else 1
