@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import cv2
+import numpy as np
 import pytest
 
 from cli import assert_no_traceback, run_cli
@@ -54,3 +55,25 @@ def test_bad_sources_fail_cleanly(scene, tmp_path):
         assert done.returncode == 2, (source, done.stderr)
         assert "cannot open" in done.stderr
         assert_no_traceback(done)
+
+
+def test_a_damaged_video_is_read_past_the_damage(scene, tmp_path, analyzer, shared_faces):
+    """Noise over the middle of an mp4: frames after it are still watched, the lost ones
+    are counted and reported, and the exit code says part of the file was lost."""
+    obama = face_patch(analyzer, shared_faces / "probes" / "obama1.jpg")
+    clean = write_video(tmp_path / "clean.mp4", [(obama, 0, 119)], frames=120, codec="mp4v")
+    data = bytearray(clean.read_bytes())
+    middle = len(data) // 2
+    size = min(200_000, len(data) // 5)
+    data[middle:middle + size] = np.random.default_rng(0).integers(0, 256, size,
+                                                                   dtype=np.uint8).tobytes()
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    _, db, _ = scene
+    done = run_cli("watch", "--source", damaged, "--headless", "--db", db,
+                   "--events", tmp_path / "events.jsonl")
+    assert_no_traceback(done)
+    assert done.returncode == 1 and "could not be decoded" in done.stderr, done.stderr
+    watched = int(done.stderr.split(" frames in ")[0].rsplit(" ", 1)[-1])
+    lost = int(done.stderr.split(" frames of ")[0].rsplit(" ", 1)[-1])
+    assert watched + lost == 120 and lost > 0 and watched > 60

@@ -22,10 +22,11 @@ def face_patch(analyzer: FaceAnalyzer, photo: Path, margin: float = 0.6) -> np.n
 
 
 def write_video(path: Path, actors: list[tuple[np.ndarray, int, int]], frames: int,
-                fps: float = 15.0, size: tuple[int, int] = (640, 480)) -> Path:
+                fps: float = 15.0, size: tuple[int, int] = (640, 480),
+                codec: str = "MJPG") -> Path:
     """Each actor (patch, first frame, last frame) slides right and grows while on screen."""
     width, height = size
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, size)
     for index in range(frames):
         canvas = np.full((height, width, 3), 200, np.uint8)
         for slot, (patch, start, end) in enumerate(actors):

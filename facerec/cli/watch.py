@@ -51,4 +51,8 @@ def run_watch(args: argparse.Namespace) -> int:
     delay = max(stats.naming_delays) * 1000 if stats.naming_delays else float("nan")
     print(f"facerec: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps), "
           f"{stats.dropped} dropped, slowest naming {delay:.0f} ms", file=sys.stderr)
+    if stats.undecodable:
+        print(f"facerec: {stats.undecodable} frames of {args.source} could not be decoded "
+              "(the file is damaged); they were passed over", file=sys.stderr)
+        return 1
     return 0

@@ -2,7 +2,10 @@
 
 Live sources (a camera index or a stream URL) are read by a background thread that keeps
 only the newest frame, so a slow consumer drops frames instead of queueing them; a file
-is read frame by frame at the consumer's pace, so nothing in it is skipped.
+is read frame by frame at the consumer's pace, so nothing in it is skipped. A file damaged
+in the middle is read on past the damage: frames that cannot be decoded are counted
+(``undecodable``), and reading stops at the file's last frame or after
+``MAX_BAD_RUN`` undecodable frames in a row.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import numpy as np
 from ..errors import SourceError
 
 log = logging.getLogger(__name__)
+
+MAX_BAD_RUN = 250
+"""Undecodable frames in a row after which a file is taken to end there."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,10 @@ class FrameSource:
         self.live = is_live(source)
         self.reconnects = reconnects
         self.dropped = 0
+        self.undecodable = 0
+        """Frames of a file that could not be decoded and were passed over."""
         self._capture = self._open()
+        self._frames = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
         self._latest: Frame | None = None
         self._ended = False
@@ -104,14 +113,28 @@ class FrameSource:
             self._ended = True
             self._lock.notify()
 
+    def _read_file(self, index: int) -> Frame | None:
+        """The next decodable frame of a file, taking the next unread one as frame
+        ``index``; frames passed over count as undecodable. None at the file's end."""
+        misses = 0
+        while True:
+            frame = self._read(index + misses)
+            if frame is not None:
+                self.undecodable += misses
+                return frame
+            misses += 1
+            if index + misses >= self._frames or misses >= MAX_BAD_RUN:
+                self.undecodable += max(0, self._frames - index)
+                return None
+
     def __iter__(self):
         index = 0
         while True:
             if not self.live:
-                frame = self._read(index)
+                frame = self._read_file(index)
                 if frame is None:
                     return
-                index += 1
+                index = frame.index + 1
                 yield frame
                 continue
             with self._lock:

@@ -36,11 +36,13 @@ Emit = Callable[[dict], None]
 
 @dataclass
 class WatchStats:
-    """What a run did: frames processed, seconds, dropped frames, naming delays (s)."""
+    """What a run did: frames processed, seconds, dropped frames (a live source read
+    faster than processed), undecodable frames (a damaged file), naming delays (s)."""
 
     frames: int = 0
     seconds: float = 0.0
     dropped: int = 0
+    undecodable: int = 0
     naming_delays: list[float] = field(default_factory=list)
 
     @property
@@ -164,6 +166,7 @@ def run(source: FrameSource, watcher: Watcher, show: bool = False,
     finally:
         watcher.finish(last_time)
         watcher.stats.dropped = source.dropped
+        watcher.stats.undecodable = source.undecodable
         source.close()
         if writer is not None:
             writer.release()
