@@ -35,21 +35,26 @@ MAX_PIXELS = 120_000_000
 
 
 def load_image(source: ImageInput, order: ChannelOrder = "RGB",
-               max_pixels: int = MAX_PIXELS) -> np.ndarray:
+               max_pixels: int = MAX_PIXELS, max_side: int | None = None) -> np.ndarray:
     """Read ``source`` as an RGB uint8 array of shape (H, W, 3), C-contiguous.
 
     Args:
         source: path, bytes, PIL image, numpy array or torch tensor (see the module doc).
         order: channel order of a 3- or 4-channel numpy array; ignored for other inputs.
         max_pixels: refuse larger images (decompression-bomb guard).
+        max_side: for files and bytes, reduce a larger image so its longer side is at
+            most this, as early as the format allows (a JPEG is decoded at a reduced
+            scale); the caller scales coordinates back with ``image_size``.
 
     Raises:
         ImageError: the input cannot be read as an image.
     """
     if isinstance(source, (str, Path)):
-        return _from_pil(_open_path(Path(source), max_pixels), str(source), max_pixels)
+        return _from_pil(_open_path(Path(source), max_pixels), str(source), max_pixels,
+                         max_side)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _from_pil(_open_bytes(bytes(source), "<bytes>", max_pixels), "<bytes>", max_pixels)
+        return _from_pil(_open_bytes(bytes(source), "<bytes>", max_pixels), "<bytes>",
+                         max_pixels, max_side)
     if isinstance(source, Image.Image):
         return _from_pil(source, "<PIL image>", max_pixels)
     if isinstance(source, np.ndarray):
@@ -100,12 +105,42 @@ def _check_size(width: int, height: int, name: str, max_pixels: int) -> None:
         raise ImageError(name, f"image has no pixels ({width}x{height})")
 
 
-def _from_pil(image: Image.Image, name: str, max_pixels: int) -> np.ndarray:
+def image_size(data: bytes, name: str = "<bytes>", max_pixels: int = MAX_PIXELS
+               ) -> tuple[int, int]:
+    """(width, height) of an encoded image as ``load_image`` returns it (after EXIF
+    rotation), read from its header without decoding the pixels.
+
+    Raises:
+        ImageError: not an image, or above ``max_pixels``.
+    """
+    image = _open_bytes(data, name, max_pixels)
+    width, height = image.size
+    try:
+        turned = image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8)
+    except (OSError, ValueError, SyntaxError):
+        turned = False
+    return (height, width) if turned else (width, height)
+
+
+_ORIENTATION = 0x0112
+
+
+def _from_pil(image: Image.Image, name: str, max_pixels: int,
+              max_side: int | None = None) -> np.ndarray:
     _check_size(image.width, image.height, name, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            if max_side is not None and max(image.size) > max_side:
+                factor = max_side / max(image.size)
+                image.draft(image.mode if image.mode in ("RGB", "L") else None,
+                            (round(image.width * factor), round(image.height * factor)))
             image.load()
+            if max_side is not None and max(image.size) > max_side:
+                factor = max_side / max(image.size)
+                image = image.resize((max(1, round(image.width * factor)),
+                                      max(1, round(image.height * factor))),
+                                     Image.Resampling.BOX)
             image = ImageOps.exif_transpose(image)
             rgb = _to_rgb(image)
     except Image.DecompressionBombError:

@@ -42,6 +42,13 @@ class Detection:
     def area(self) -> float:
         return max(self.width, 0.0) * max(self.height, 0.0)
 
+    def rescaled(self, x: float, y: float) -> Detection:
+        """The same detection with x coordinates multiplied by ``x`` and y by ``y``."""
+        x1, y1, x2, y2 = self.box
+        return Detection((x1 * x, y1 * y, x2 * x, y2 * y),
+                         tuple((px * x, py * y) for px, py in self.landmarks),  # type: ignore[arg-type]
+                         self.score)
+
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready form."""
         return {"box": [round(v, 2) for v in self.box],
@@ -60,3 +67,7 @@ class Face:
 
     detection: Detection
     embedding: np.ndarray = field(repr=False)
+
+    def rescaled(self, x: float, y: float) -> Face:
+        """The same face with its detection's coordinates scaled (see Detection)."""
+        return Face(self.detection.rescaled(x, y), self.embedding)

@@ -30,6 +30,15 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="how long a batch waits for more requests (default: 2)")
     serve.add_argument("--max-queue", type=int, default=64,
                        help="images waiting beyond this get 503 (default: 64)")
+    serve.add_argument("--max-connections", type=int, default=200,
+                       help="open connections beyond this are closed (default: 200)")
+    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="time a client has to send a request's headers (default: 10)")
+    serve.add_argument("--body-timeout", type=float, default=60.0, metavar="SECONDS",
+                       help="time a client has to send a request's body (default: 60)")
+    serve.add_argument("--max-pixels-in-flight", type=float, default=120.0, metavar="MP",
+                       help="megapixels of decoded images held at once across requests "
+                            "(default: 120)")
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
     add_pipeline_options(serve)
     serve.set_defaults(run=run_serve)
@@ -53,7 +62,10 @@ def run_serve(args: argparse.Namespace) -> int:
         db=args.db or default_db_path(), host=args.host, port=args.port,
         api_key=read_api_key(args.api_key_file),
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_batch=args.max_batch,
-        max_wait=args.max_wait_ms / 1000, max_queue=args.max_queue)
+        max_wait=args.max_wait_ms / 1000, max_queue=args.max_queue,
+        max_connections=args.max_connections, header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_pixels_in_flight=int(args.max_pixels_in_flight * 1_000_000))
     config.check()  # before the networks load
     serve(config, make_analyzer(args), access_log=not args.no_access_log)
     return 0

@@ -341,9 +341,10 @@ class FaceStore:
         now = time.time()
         with self.transaction() as conn:
             model = _get_meta(conn, "model") or ""
-            gone = [row[0] for source in [*remove_sources, *(f.source for f in add)]
-                    for row in conn.execute("SELECT id FROM faces WHERE source = ?", (source,))]
-            _delete_faces(conn, gone)
+            gone = [row for source in [*remove_sources, *(f.source for f in add)]
+                    for row in conn.execute("SELECT id, person_id FROM faces WHERE source = ?",
+                                            (source,))]
+            _delete_faces(conn, [face_id for face_id, _ in gone])
             next_id = _next_face_id(conn)
             ids, rows = [], []
             for face in add:
@@ -362,7 +363,9 @@ class FaceStore:
             _log(conn, ids, added=True)
             if ids:
                 _set_meta(conn, "last_face_id", str(ids[-1]))
-            conn.execute("DELETE FROM people WHERE id NOT IN (SELECT person_id FROM faces)")
+            conn.executemany("DELETE FROM people WHERE id = ? AND NOT EXISTS "
+                             "(SELECT 1 FROM faces WHERE person_id = ?)",
+                             [(person, person) for person in {p for _, p in gone}])
         return ids
 
     def remove_person(self, name: str) -> int:

@@ -24,6 +24,7 @@ from ..errors import (DatabaseDamaged, DatabaseError, FacerecError, ImageError, 
                       NoFaceError, PersonExists, PersonNotFound, QueueFull)
 from . import schemas
 from .body_limit import BodyLimitMiddleware
+from .guards import RequestGuardMiddleware
 from .config import API_KEY_HEADER
 from .service import RecognitionService, Upload
 
@@ -59,6 +60,7 @@ def create_app(service: RecognitionService) -> FastAPI:
                   responses={400: {"model": schemas.Error}, 401: {"model": schemas.Error},
                              413: {"model": schemas.Error}, 503: {"model": schemas.Error}})
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.config.max_upload_bytes)
+    app.add_middleware(RequestGuardMiddleware, body_timeout=service.config.body_timeout)
     _add_error_handlers(app)
     app.include_router(_public_routes(service), prefix="/v1")
     app.include_router(_data_routes(service), prefix="/v1",

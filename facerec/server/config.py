@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +24,19 @@ class ServerConfig:
             it must be set to listen beyond loopback (see ``check``).
         max_upload_bytes: larger request bodies are refused with 413.
         max_pixels: larger images are refused with 400 before they are decoded.
+        max_pixels_in_flight: most decoded pixels of all requests' images at once (in
+            decoding, queued or in the networks); further requests wait for room.
+        max_decode_side: images are decoded reduced to at most this longer side (the
+            detector works at 1280; faces are cropped from this resolution).
         max_batch: most images per forward pass.
         max_wait: seconds the batcher waits for company after a request arrives.
         max_queue: most images waiting for the networks; beyond it, 503.
         top_k: candidates per face unless the request asks otherwise.
+        header_timeout: seconds a connection may take to send a request's headers.
+        body_timeout: seconds a request may take to send its body (408 after).
+        keep_alive: seconds an idle connection is kept open.
+        max_connections: most open connections; more are closed at once, and requests
+            beyond it get 503.
     """
 
     db: Path
@@ -34,10 +45,16 @@ class ServerConfig:
     api_key: str | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 40_000_000
+    max_pixels_in_flight: int = 120_000_000
+    max_decode_side: int = 4096
     max_batch: int = 16
     max_wait: float = 0.002
     max_queue: int = 64
     top_k: int = 3
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keep_alive: float = 5.0
+    max_connections: int = 200
 
     def check(self) -> None:
         """Refuse settings that would expose the database: no key beyond loopback."""
@@ -45,13 +62,34 @@ class ServerConfig:
             raise FacerecError(
                 f"listening on {self.host} makes the database reachable from other machines; "
                 "set an API key (FACEREC_API_KEY or --api-key-file) or listen on 127.0.0.1")
-        if self.api_key is not None and len(self.api_key) < 16:
-            raise FacerecError("the API key must be at least 16 characters long")
+        if self.api_key is not None:
+            check_api_key(self.api_key)
 
     def __repr__(self) -> str:  # never print the key
         key = "set" if self.api_key else "none"
         return (f"ServerConfig(db={str(self.db)!r}, host={self.host!r}, port={self.port}, "
                 f"api_key=<{key}>)")
+
+
+MIN_KEY_BITS = 64
+
+
+def check_api_key(key: str) -> None:
+    """Refuse a key that is short, has spaces, or is guessable: fewer than 64 bits by its
+    own letter frequencies, fewer than 8 different characters, or a plain run such as
+    ``abcdefgh...``. A key from ``secrets.token_urlsafe(32)`` passes easily."""
+    advice = ('; make one with: python3 -c "import secrets; '
+              'print(secrets.token_urlsafe(32))"')
+    if len(key) < 16:
+        raise FacerecError("the API key must be at least 16 characters long" + advice)
+    if any(c.isspace() or not c.isprintable() for c in key):
+        raise FacerecError("the API key must not hold spaces or control characters" + advice)
+    counts = Counter(key)
+    bits = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    steps = {ord(b) - ord(a) for a, b in zip(key, key[1:])}
+    if len(counts) < 8 or bits < MIN_KEY_BITS or len(steps) == 1:
+        raise FacerecError(f"the API key is too easy to guess (about {bits:.0f} bits; at "
+                           f"least {MIN_KEY_BITS} are needed)" + advice)
 
 
 def is_loopback(host: str) -> bool:

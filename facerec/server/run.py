@@ -10,6 +10,8 @@ from ..analyzer import FaceAnalyzer
 from ..recognizer import Recognizer
 from .app import create_app
 from .config import ServerConfig
+from .guards import guarded_protocol
+from .memory import map_large_blocks_apart
 from .service import RecognitionService
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,7 @@ def serve(config: ServerConfig, analyzer: FaceAnalyzer | None = None,
             the models cannot be opened.
     """
     config.check()
+    map_large_blocks_apart()
     service = RecognitionService(Recognizer.open(config.db, analyzer, create=True), config)
     service.warm_up()
     app = create_app(service)
@@ -32,4 +35,7 @@ def serve(config: ServerConfig, analyzer: FaceAnalyzer | None = None,
              config.db, config.host, config.port, service.analyzer.model_id,
              service.analyzer.device, key)
     uvicorn.run(app, host=config.host, port=config.port, access_log=access_log,
-                server_header=False, log_level="info")
+                server_header=False, log_level="info",
+                http=guarded_protocol(config.header_timeout, config.max_connections),
+                limit_concurrency=config.max_connections,
+                timeout_keep_alive=max(1, round(config.keep_alive)))

@@ -20,13 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from ..db.enroll import AnalyzedPhoto
 from ..db.store import FaceRecord
 from ..errors import ImageError
-from ..image import load_image
+from ..image import image_size, load_image
 from ..names import validate_name
 from ..recognizer import Incoming, Recognizer, verify_faces
 from ..results import EnrollReport, Match, Skip, Threshold, Verification
 from ..types import Face
 from .batcher import MicroBatcher
 from .config import ServerConfig
+from .memory import PixelBudget, give_memory_back
 
 T = TypeVar("T")
 
@@ -72,6 +73,7 @@ class RecognitionService:
             self.analyzer.analyze_batch, max_batch=config.max_batch,
             max_wait=config.max_wait, max_queue=config.max_queue)
         self._db_lock = threading.Lock()
+        self.budget = PixelBudget(config.max_pixels_in_flight)
 
     def warm_up(self) -> None:
         """Run the networks and load the index once, so the first request is not slow."""
@@ -83,18 +85,39 @@ class RecognitionService:
         self.recognizer.close()
 
     # the pipeline -------------------------------------------------------------------------
-    async def decode(self, upload: Upload) -> np.ndarray:
-        """(H, W, 3) RGB pixels; ImageError names the upload when it is not a usable image."""
+    async def faces_of(self, upload: Upload) -> tuple[list[Face], tuple[int, int]]:
+        """Every face of an uploaded photo, in its own pixel coordinates (after EXIF
+        rotation), and its (width, height).
+
+        The photo's decoded size is reserved from the pixel budget before it is decoded
+        (waiting for room when the budget is taken); it is decoded reduced to
+        ``max_decode_side`` and analysed in a batch with other requests' photos.
+
+        Raises:
+            ImageError: naming the upload, when it is not a usable image; QueueFull when
+                too many images already wait for the networks.
+        """
         try:
-            return await run_in_threadpool(load_image, upload.data,
-                                           max_pixels=self.config.max_pixels)
+            width, height = image_size(upload.data, upload.label, self.config.max_pixels)
         except ImageError as exc:
             raise ImageError(upload.label, exc.reason) from None
-
-    async def analyze(self, pixels: np.ndarray) -> list[Face]:
-        """Every face of one image, computed in a batch with other requests' images.
-        Raises QueueFull when too many images are already waiting."""
-        return await asyncio.wrap_future(self.batcher.submit(pixels))
+        async with self.budget.hold(width * height) as reservation:
+            try:
+                pixels = await run_in_threadpool(load_image, upload.data,
+                                                 max_pixels=self.config.max_pixels,
+                                                 max_side=self.config.max_decode_side)
+            except ImageError as exc:
+                raise ImageError(upload.label, exc.reason) from None
+            decoded_height, decoded_width = pixels.shape[:2]
+            await reservation.shrink(decoded_width * decoded_height)
+            faces = await asyncio.wrap_future(self.batcher.submit(pixels))
+            del pixels
+        if self.budget.reserved == 0:
+            give_memory_back()
+        if (decoded_width, decoded_height) != (width, height):
+            faces = [face.rescaled(width / decoded_width, height / decoded_height)
+                     for face in faces]
+        return faces, (width, height)
 
     async def _locked(self, call: Callable[..., T], *args: object) -> T:
         def run() -> T:
@@ -106,7 +129,7 @@ class RecognitionService:
     async def identify(self, upload: Upload, top_k: int,
                        threshold: float | None) -> tuple[list[Match], Threshold]:
         """Every face of the photo with its person or ``unknown``, and the threshold used."""
-        faces = await self.analyze(await self.decode(upload))
+        faces, _ = await self.faces_of(upload)
         used = await self._locked(self.recognizer.threshold, threshold)
         matches = await self._locked(self.recognizer.match, [f.embedding for f in faces],
                                      [f.detection for f in faces], top_k, used.value)
@@ -116,11 +139,9 @@ class RecognitionService:
                      threshold: float | None) -> Verification:
         """Whether the main faces of two photos are the same person, by the threshold
         rule (as ``facerec verify --db``)."""
-        pixels = [await self.decode(first), await self.decode(second)]
-        faces = await asyncio.gather(*(self.analyze(p) for p in pixels))
+        photos = await asyncio.gather(self.faces_of(first), self.faces_of(second))
         used = await self._locked(self.recognizer.threshold, threshold)
-        return verify_faces(*((f, (p.shape[1], p.shape[0])) for f, p in zip(faces, pixels)),
-                            used, self.analyzer.model_id, (first.label, second.label))
+        return verify_faces(*photos, used, self.analyzer.model_id, (first.label, second.label))
 
     async def enroll(self, name: str, uploads: Sequence[Upload], strict: bool = False,
                      move: bool = False) -> EnrollReport:
@@ -151,16 +172,19 @@ class RecognitionService:
 
     async def _analyze_uploads(self, uploads: list[tuple[Incoming, Upload]],
                                report: EnrollReport) -> list[AnalyzedPhoto]:
-        decoded: list[tuple[Incoming, np.ndarray]] = []
-        for item, upload in uploads:
-            try:
-                decoded.append((item, await self.decode(upload)))
-            except ImageError as exc:
-                report.skipped.append(Skip(upload.label, exc.reason))
-        analyzed = await asyncio.gather(*(self.analyze(pixels) for _, pixels in decoded))
-        return [AnalyzedPhoto(item.person, item.source, item.label, item.sha256, faces,
-                              (pixels.shape[1], pixels.shape[0]))
-                for (item, pixels), faces in zip(decoded, analyzed)]
+        results = await asyncio.gather(*(self.faces_of(upload) for _, upload in uploads),
+                                       return_exceptions=True)
+        photos = []
+        for (item, upload), result in zip(uploads, results):
+            if isinstance(result, ImageError):
+                report.skipped.append(Skip(upload.label, result.reason))
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                faces, size = result
+                photos.append(AnalyzedPhoto(item.person, item.source, item.label, item.sha256,
+                                            faces, size))
+        return photos
 
     async def people(self) -> list[tuple[str, int]]:
         return await self._locked(self.gallery.people)

@@ -1,0 +1,98 @@
+"""Bounding the memory that requests' images take, and giving it back after a burst.
+
+A small upload can declare a huge image (a PNG of one colour compresses 39 megapixels
+into a few kilobytes). Each request therefore reserves the pixels its image will decode
+to from one ``PixelBudget`` before decoding, and keeps them until its faces are found:
+the decoded size of everything in flight and queued stays under the budget, and further
+requests wait for room. After decoding, an image larger than the networks need is
+reduced at once, and the reservation shrinks with it.
+
+Freed memory goes back to the system: large blocks are mapped on their own
+(``mallopt``), so freeing them unmaps them, and ``malloc_trim`` returns the rest once the
+service is idle (glibc only; elsewhere both do nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+log = logging.getLogger(__name__)
+
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD = 4 * 1024 * 1024
+
+
+class PixelBudget:
+    """At most ``limit`` pixels reserved at once; a reservation above the limit is cut
+    to it (so one image at a time can still be as large as the service accepts)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.reserved = 0
+        self.peak = 0
+        self._room = asyncio.Condition()
+
+    @asynccontextmanager
+    async def hold(self, pixels: int) -> AsyncIterator[Reservation]:
+        """Reserve ``pixels`` until the block ends, waiting for room if needed."""
+        wanted = min(pixels, self.limit)
+        async with self._room:
+            await self._room.wait_for(lambda: self.reserved + wanted <= self.limit)
+            self.reserved += wanted
+            self.peak = max(self.peak, self.reserved)
+        reservation = Reservation(self, wanted)
+        try:
+            yield reservation
+        finally:
+            await reservation.shrink(0)
+
+    async def _give_back(self, pixels: int) -> None:
+        async with self._room:
+            self.reserved -= pixels
+            self._room.notify_all()
+
+
+class Reservation:
+    """Pixels reserved by one request."""
+
+    def __init__(self, budget: PixelBudget, pixels: int) -> None:
+        self._budget = budget
+        self.pixels = pixels
+
+    async def shrink(self, pixels: int) -> None:
+        """Keep only ``pixels`` of the reservation (an image was reduced, or is done)."""
+        freed = self.pixels - min(pixels, self.pixels)
+        if freed > 0:
+            self.pixels -= freed
+            await self._budget._give_back(freed)
+
+
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+    except OSError:
+        return None
+
+
+def map_large_blocks_apart() -> None:
+    """Have glibc map every block above 4 MB on its own, so freeing it unmaps it (glibc
+    otherwise raises that threshold as large blocks are freed, and keeps them)."""
+    libc = _libc()
+    if libc is not None and not libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD):
+        log.debug("mallopt(M_MMAP_THRESHOLD) refused")
+
+
+def give_memory_back() -> None:
+    """Return freed heap memory to the system (glibc's ``malloc_trim``)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
