@@ -176,7 +176,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 def _from_array(array: np.ndarray, order: ChannelOrder, name: str,
                 max_pixels: int) -> np.ndarray:
     if order not in ("RGB", "BGR"):
-        raise ValueError(f"order must be 'RGB' or 'BGR', got {order!r}")
+        raise ImageError(name, f"order must be 'RGB' or 'BGR', got {order!r}")
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from facerec.db import UNKNOWN, DatabaseError, FaceDB
+from facerec.errors import CalibrationError
 from facerec.results import Threshold
 
 
@@ -176,7 +177,7 @@ def test_calibration_on_lfw(tmp_path, analyzer, shared_faces):
         assert result.genuine_mean > result.impostor_mean + 0.3
     embeddings = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
     from facerec.db.calibrate import calibrate
-    with pytest.raises(ValueError, match="at least two people"):
+    with pytest.raises(CalibrationError, match="at least two people"):
         calibrate(embeddings, np.array(["a", "b", "c", "d"]), 1e-3)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from facerec import DetectorConfig, FaceAnalyzer, load_image
+from facerec import DetectorConfig, FaceAnalyzer, ModelError, load_image
 from facerec.nets import load_sface, load_yunet
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test dependency")
@@ -71,7 +71,7 @@ def test_yunet_takes_any_multiple_of_32(model_paths):
         out = net(torch.zeros(2, 3, 480, 640))
     assert out["cls_8"].shape == (2, 60 * 80, 1)
     assert out["kps_32"].shape == (2, 15 * 20, 10)
-    with pytest.raises(ValueError, match="multiples of 32"):
+    with pytest.raises(ModelError, match="multiples of 32"):
         net(torch.zeros(1, 3, 470, 640))
 
 

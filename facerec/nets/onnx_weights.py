@@ -11,6 +11,8 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from ..errors import ModelError
+
 
 def load_onnx(path: Path) -> onnx.ModelProto:
     """Parse an ONNX file (a protobuf; nothing in it is executed)."""
@@ -31,10 +33,10 @@ def check_and_load(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> N
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     if missing or unexpected:
-        raise ValueError(f"weights do not fit {type(module).__name__}: "
+        raise ModelError(f"weights do not fit {type(module).__name__}: "
                          f"missing {missing[:5]}, unexpected {unexpected[:5]}")
     for key, value in state.items():
         if own[key].shape != value.shape:
-            raise ValueError(f"{key}: shape {tuple(value.shape)} in file, "
+            raise ModelError(f"{key}: shape {tuple(value.shape)} in file, "
                              f"{tuple(own[key].shape)} in {type(module).__name__}")
     module.load_state_dict(state, strict=True)

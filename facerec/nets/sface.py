@@ -104,7 +104,7 @@ class SFace(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         expected = (3, self.input_size[1], self.input_size[0])
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:
-            raise ValueError(f"SFace takes (N, {', '.join(map(str, expected))}), "
+            raise ModelError(f"SFace takes (N, {', '.join(map(str, expected))}), "
                              f"got {tuple(x.shape)}")
         x = self.units(self.stem((x - self.mean) * self.scale))
         x = self.features_bn(x).flatten(1)

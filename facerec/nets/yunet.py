@@ -235,7 +235,7 @@ class YuNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] % DIVISOR or x.shape[3] % DIVISOR:
-            raise ValueError(f"YuNet takes (N, 3, H, W) with H, W multiples of {DIVISOR}, "
+            raise ModelError(f"YuNet takes (N, 3, H, W) with H, W multiples of {DIVISOR}, "
                              f"got {tuple(x.shape)}")
         return self.bbox_head(self.neck(self.backbone(x)))
 

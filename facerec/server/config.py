@@ -76,8 +76,9 @@ MIN_KEY_BITS = 64
 
 def check_api_key(key: str) -> None:
     """Refuse a key that is short, has spaces, or is guessable: fewer than 64 bits by its
-    own letter frequencies, fewer than 8 different characters, or a plain run such as
-    ``abcdefgh...``. A key from ``secrets.token_urlsafe(32)`` passes easily."""
+    own letter frequencies, fewer than 8 different characters, or mostly a run (half its
+    steps from one character to the next the same, as in ``abcdefgh...`` or ``0101...``).
+    A key from ``secrets.token_urlsafe(32)`` passes easily."""
     advice = ('; make one with: python3 -c "import secrets; '
               'print(secrets.token_urlsafe(32))"')
     if len(key) < 16:
@@ -86,8 +87,9 @@ def check_api_key(key: str) -> None:
         raise FacerecError("the API key must not hold spaces or control characters" + advice)
     counts = Counter(key)
     bits = -sum(n * math.log2(n / len(key)) for n in counts.values())
-    steps = {ord(b) - ord(a) for a, b in zip(key, key[1:])}
-    if len(counts) < 8 or bits < MIN_KEY_BITS or len(steps) == 1:
+    steps = Counter(ord(b) - ord(a) for a, b in zip(key, key[1:]))
+    mostly_a_run = steps.most_common(1)[0][1] >= (len(key) - 1) / 2
+    if len(counts) < 8 or bits < MIN_KEY_BITS or mostly_a_run:
         raise FacerecError(f"the API key is too easy to guess (about {bits:.0f} bits; at "
                            f"least {MIN_KEY_BITS} are needed)" + advice)
 
