@@ -132,3 +132,20 @@ def test_strong_api_keys_pass(key):
 def test_weak_api_keys_fail(key):
     with pytest.raises(FacerecError, match="API key"):
         check_api_key(key)
+
+
+def test_http_schemas_say_what_the_result_types_say():
+    """Every field a result's to_dict gives is in its HTTP schema, and nothing else."""
+    from facerec.results import EnrollReport, Skip, Threshold, Verification
+    from facerec.server import schemas
+
+    match = decide(box(0, 0), [Candidate("ada", 0.8)], 0.5)
+    assert set(match.to_dict()) == set(schemas.IdentifiedFace.model_fields)
+    assert set(match.candidates[0].to_dict()) == set(schemas.Candidate.model_fields)
+    verification = Verification(True, 0.8, Threshold(0.5, "model"), "m", (box(0, 0), box(1, 1)))
+    assert set(verification.to_dict()) == set(schemas.VerifyResult.model_fields)
+    assert set(Threshold(0.5, "given").to_dict()) <= set(schemas.IdentifyResult.model_fields)
+    report = EnrollReport(skipped=[Skip("a.jpg", "no face found", "bob")])
+    body = {"person": "ada", **schemas.enroll_body(report)}
+    assert set(body) == set(schemas.EnrollResult.model_fields)
+    assert set(body["skipped"][0]) == set(schemas.SkippedPhoto.model_fields)
