@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 _ERRORS = ("CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError",
            "FacerecError", "ImageError", "InvalidName", "ModelError", "NoFaceError",
-           "OutputError", "PersonExists", "PersonNotFound", "PhotoOwned", "QueueFull",
+           "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
            "ReadOnlyDatabase", "SourceError")
 
 _EXPORTS = {
@@ -30,7 +30,7 @@ __all__ = [
     "CalibrationError", "Candidate", "DatabaseDamaged", "DatabaseError", "Detection",
     "DetectorConfig", "DeviceError", "EnrollReport", "Face", "FaceAnalyzer", "FacerecError",
     "Gallery", "ImageError", "InvalidName", "Match", "ModelError", "NoFaceError",
-    "OutputError", "PersonExists", "PersonNotFound", "PhotoOwned", "QueueFull",
+    "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
     "ReadOnlyDatabase", "Recognizer", "Skip", "SourceError", "Threshold", "Verification",
     "cosine_similarity", "load_image", "select_device", "verify",
 ]
@@ -40,10 +40,23 @@ if TYPE_CHECKING:
     from .db.gallery import Gallery
     from .detector import DetectorConfig
     from .device import select_device
-    from .errors import (CalibrationError, DatabaseDamaged, DatabaseError, DeviceError,
-                         FacerecError, ImageError, InvalidName, ModelError, NoFaceError,
-                         OutputError, PersonExists, PersonNotFound, PhotoOwned, QueueFull,
-                         ReadOnlyDatabase, SourceError)
+    from .errors import (
+        CalibrationError,
+        DatabaseDamaged,
+        DatabaseError,
+        DeviceError,
+        FacerecError,
+        ImageError,
+        InvalidName,
+        ModelError,
+        NoFaceError,
+        OutputError,
+        PersonExists,
+        PersonNotFound,
+        QueueFull,
+        ReadOnlyDatabase,
+        SourceError,
+    )
     from .image import load_image
     from .recognizer import Recognizer
     from .results import Candidate, EnrollReport, Match, Skip, Threshold, Verification

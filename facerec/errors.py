@@ -80,18 +80,7 @@ class PersonExists(DatabaseError):
     """The name is already taken by another person."""
 
 
-class PhotoOwned(DatabaseError):
-    """A photo sent for one person is already enrolled as another person's.
-
-    Attributes:
-        owner: the person the photo belongs to now.
-    """
-
-    def __init__(self, message: str, owner: str) -> None:
-        super().__init__(message)
-        self.owner = owner
-
-
-__all__ = ["CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError", "FacerecError", "ImageError",
-           "InvalidName", "ModelError", "NoFaceError", "OutputError", "PersonExists",
-           "PersonNotFound", "PhotoOwned", "QueueFull", "ReadOnlyDatabase", "SourceError"]
+__all__ = ["CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError",
+           "FacerecError", "ImageError", "InvalidName", "ModelError", "NoFaceError",
+           "OutputError", "PersonExists", "PersonNotFound", "QueueFull", "ReadOnlyDatabase",
+           "SourceError"]

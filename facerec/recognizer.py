@@ -21,7 +21,7 @@ import numpy as np
 from .db.enroll import AnalyzedPhoto, file_digest, plan_folder, plan_named, source_key
 from .db.gallery import Gallery
 from .db.store import NewFace
-from .errors import FacerecError, ImageError
+from .errors import DatabaseError, FacerecError, ImageError, NoFaceError
 from .image import ImageInput, load_image
 from .names import UNKNOWN, validate_name
 from .paths import UnreadableFile
@@ -332,7 +332,6 @@ class Recognizer:
         used = self.threshold(threshold).value
         model = self.gallery.model
         if model is not None and model != self.analyzer.model_id:
-            from .errors import DatabaseError
             raise DatabaseError(f"this database holds {model} embeddings, "
                                 f"not {self.analyzer.model_id}")
         sims, ids, person_of = self.gallery.search(np.stack(embeddings),
@@ -356,14 +355,18 @@ class Recognizer:
 def verify_images(analyzer: FaceAnalyzer, first: ImageInput, second: ImageInput,
                   threshold: Threshold, labels: tuple[str, str] | None = None
                   ) -> Verification:
-    """Compare the main face of two images (see ``verify_faces``)."""
+    """Compare the main face of two images (see ``verify_faces``); a photo is named in
+    errors by its path, or as the first or second photo."""
     pixels = [load_image(first), load_image(second)]
     faces = analyzer.analyze_batch(pixels)
-    names = labels or tuple(str(x) if isinstance(x, (str, Path)) else label
-                            for x, label in zip((first, second), ("first photo",
-                                                                  "second photo")))
+    if labels is None:
+        labels = (_label(first, "first photo"), _label(second, "second photo"))
     return verify_faces(*((f, (p.shape[1], p.shape[0])) for f, p in zip(faces, pixels)),
-                        threshold, analyzer.model_id, names)
+                        threshold, analyzer.model_id, labels)
+
+
+def _label(image: ImageInput, otherwise: str) -> str:
+    return str(image) if isinstance(image, (str, Path)) else otherwise
 
 
 def verify_faces(photo_a: tuple[Sequence[Face], tuple[int, int]],
@@ -376,7 +379,6 @@ def verify_faces(photo_a: tuple[Sequence[Face], tuple[int, int]],
         NoFaceError: a photo has no face (named by ``labels``).
     """
     from .analyzer import cosine_similarity
-    from .errors import NoFaceError
 
     chosen = []
     for (faces, (width, height)), label in zip((photo_a, photo_b), labels):

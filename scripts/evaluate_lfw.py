@@ -15,10 +15,9 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
-
-import cv2
 
 from facerec import FaceAnalyzer, ImageError, load_image
 from facerec.types import Face

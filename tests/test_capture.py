@@ -9,9 +9,9 @@ import time
 
 import numpy as np
 import pytest
+from video import write_video
 
 from facerec.live.capture import FrameSource, SourceError, parse_source
-from video import write_video
 
 
 @pytest.fixture

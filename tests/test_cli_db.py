@@ -12,7 +12,6 @@ import subprocess
 import time
 
 import pytest
-
 from cli import SCRIPT, assert_no_traceback, run_cli
 
 

@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-
 from cli import assert_no_traceback, run_cli
 
 

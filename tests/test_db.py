@@ -1,4 +1,5 @@
-"""The face database through its Python API: enroll, identify, incremental runs, management, bad input."""
+"""The face database through its Python API: enroll, identify, incremental runs, people,
+thresholds, photo ownership, bad input."""
 
 from __future__ import annotations
 

@@ -116,10 +116,11 @@ def test_close_ups_and_small_photos_show_their_face(analyzer, samples):
     image = load_image(samples / "obama.jpg")
     (face,) = analyzer.detect(image)
     x1, y1, x2, y2 = (int(v) for v in face.box)
-    close_up = np.ascontiguousarray(image[y1:y2, x1:x2])
-    close_up = np.array(Image.fromarray(close_up).resize((1200, round(1200 * (y2 - y1) / (x2 - x1)))))
+    crop = Image.fromarray(np.ascontiguousarray(image[y1:y2, x1:x2]))
+    close_up = np.array(crop.resize((1200, round(1200 * (y2 - y1) / (x2 - x1)))))
     found = analyzer.detect(close_up)
     assert len(found) == 1 and found[0].width > 600
-    tiny = np.array(Image.fromarray(image).resize((96, round(96 * image.shape[0] / image.shape[1]))))
+    tiny = np.array(Image.fromarray(image).resize((96, round(96 * image.shape[0]
+                                                             / image.shape[1]))))
     (small,) = analyzer.detect(tiny)
     assert small.box[2] <= 96 + 5  # in the tiny photo's own coordinates

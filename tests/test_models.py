@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import torch
 import pytest
+import torch
 
 from facerec import DeviceError, ModelError, select_device, weights
 from facerec.nets import load_sface, load_yunet

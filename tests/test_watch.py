@@ -7,7 +7,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from cli import assert_no_traceback, run_cli
 from video import face_patch, write_video
 

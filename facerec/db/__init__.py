@@ -1,8 +1,13 @@
 """The face database: SQLite for people and faces, FAISS for search (``Gallery``), and the
 ``FaceDB`` name that opens a ``Recognizer`` over one."""
 
-from ..errors import DatabaseDamaged, DatabaseError, PersonExists, PersonNotFound
-from ..errors import ReadOnlyDatabase
+from ..errors import (
+           DatabaseDamaged,
+           DatabaseError,
+           PersonExists,
+           PersonNotFound,
+           ReadOnlyDatabase,
+)
 from ..names import UNKNOWN
 from ..results import Candidate, EnrollReport, Match, Skip
 from .enroll import AnalyzedPhoto

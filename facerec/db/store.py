@@ -24,8 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DatabaseDamaged, DatabaseError, PersonExists, PersonNotFound
-from ..errors import ReadOnlyDatabase
+from ..errors import (
+    DatabaseDamaged,
+    DatabaseError,
+    PersonExists,
+    PersonNotFound,
+    ReadOnlyDatabase,
+)
 from ..names import validate_name
 from ..types import Detection
 from .sqlite import QUICK_CHECK_LIMIT, connect, quick_check, repair_hint, translated

@@ -13,19 +13,37 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Security, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Query,
+    Request,
+    Security,
+    UploadFile,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException
 
 from .. import __version__
-from ..errors import (DatabaseDamaged, DatabaseError, FacerecError, ImageError, InvalidName,
-                      NoFaceError, PersonExists, PersonNotFound, QueueFull)
+from ..errors import (
+    DatabaseDamaged,
+    DatabaseError,
+    FacerecError,
+    ImageError,
+    InvalidName,
+    NoFaceError,
+    PersonExists,
+    PersonNotFound,
+    QueueFull,
+)
 from . import schemas
 from .body_limit import BodyLimitMiddleware
-from .guards import RequestGuardMiddleware
 from .config import API_KEY_HEADER
+from .guards import RequestGuardMiddleware
 from .service import RecognitionService, Upload
 
 log = logging.getLogger(__name__)
