@@ -9,7 +9,9 @@ reduced at once, and the reservation shrinks with it.
 
 Freed memory goes back to the system: large blocks are mapped on their own
 (``mallopt``), so freeing them unmaps them, and ``malloc_trim`` returns the rest once the
-service is idle (glibc only; elsewhere both do nothing).
+service is idle after large images went through (glibc only; elsewhere both do
+nothing). Trimming walks the whole heap, which holds the face index, so it runs off the
+request path, and only once ``TRIM_AFTER`` pixels were decoded since the last time.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 4 * 1024 * 1024
+TRIM_AFTER = 64_000_000
 
 
 class PixelBudget:
@@ -35,6 +38,8 @@ class PixelBudget:
         self.limit = limit
         self.reserved = 0
         self.peak = 0
+        self.since_trim = 0
+        """Pixels reserved since memory was last given back."""
         self._room = asyncio.Condition()
 
     @asynccontextmanager
@@ -44,6 +49,7 @@ class PixelBudget:
         async with self._room:
             await self._room.wait_for(lambda: self.reserved + wanted <= self.limit)
             self.reserved += wanted
+            self.since_trim += wanted
             self.peak = max(self.peak, self.reserved)
         reservation = Reservation(self, wanted)
         try:
@@ -55,6 +61,9 @@ class PixelBudget:
         async with self._room:
             self.reserved -= pixels
             self._room.notify_all()
+            if self.reserved == 0 and self.since_trim >= TRIM_AFTER:
+                self.since_trim = 0
+                asyncio.get_running_loop().run_in_executor(None, give_memory_back)
 
 
 class Reservation:

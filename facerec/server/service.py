@@ -27,7 +27,7 @@ from ..results import EnrollReport, Match, Skip, Threshold, Verification
 from ..types import Face
 from .batcher import MicroBatcher
 from .config import ServerConfig
-from .memory import PixelBudget, give_memory_back
+from .memory import PixelBudget
 
 T = TypeVar("T")
 
@@ -112,8 +112,6 @@ class RecognitionService:
             await reservation.shrink(decoded_width * decoded_height)
             faces = await asyncio.wrap_future(self.batcher.submit(pixels))
             del pixels
-        if self.budget.reserved == 0:
-            give_memory_back()
         if (decoded_width, decoded_height) != (width, height):
             faces = [face.rescaled(width / decoded_width, height / decoded_height)
                      for face in faces]
