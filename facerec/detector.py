@@ -1,8 +1,9 @@
-"""Face detection: YuNet's raw outputs turned into boxes, landmarks and scores.
+"""Face detection: a detector network's outputs turned into boxes, landmarks and scores.
 
 Preprocess (scale to the working size: large photos down, small ones up; pad to
-multiples of 32; batch) -> YuNet -> decode every grid cell in torch -> score threshold ->
-``torchvision.ops.batched_nms`` -> coordinates back in the input image.
+multiples of the network's divisor; batch) -> the network (YuNet) -> its own decoding
+of the cells above the score threshold -> ``torchvision.ops.batched_nms`` ->
+coordinates back in the input image.
 
 YuNet's anchors cover faces from about 10 to about 300 pixels. A face that fills a large
 photo (a close-up portrait) is beyond that at the working size, so a photo in which the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -22,8 +24,21 @@ import torch
 from torchvision.ops import batched_nms, nms
 
 from .compiled import CompiledNetwork
-from .nets.yunet import DIVISOR, STRIDES, YuNet
 from .types import Detection
+
+
+class DetectorNetwork(Protocol):
+    """What a detector network (``facerec.nets.yunet.YuNet``) offers the detector: its
+    input sizes are multiples of ``divisor``; ``for_inference()`` readies it for RGB
+    (N, 3, H, W) float 0..255 input; ``decode`` turns its raw outputs into image index
+    (K,), boxes (K, 4), landmarks (K, 5, 2) and scores (K,) in batch pixels."""
+
+    divisor: int
+
+    def for_inference(self) -> Any: ...
+
+    def decode(self, raw: Any, height: int, width: int, score_threshold: float
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]: ...
 
 
 @dataclass(frozen=True)
@@ -67,27 +82,27 @@ offset of the input's top-left corner in it."""
 
 
 class FaceDetector:
-    """Batched YuNet detection on a device.
+    """Batched face detection on a device.
 
-    The network is prepared for inference: head branches merged, RGB input folded into
-    the stem, channels-last memory (an RGB uint8 (H, W, 3) frame already is that layout).
+    The network is prepared for inference (for YuNet: head branches merged, RGB input
+    folded into the stem) in channels-last memory (an RGB uint8 (H, W, 3) frame already
+    is that layout).
 
     Args:
-        net: a YuNet with loaded weights.
+        net: a detector network with loaded weights (see ``DetectorNetwork``).
         device: where to run it.
         config: thresholds and sizes.
         compile: run the network through ``torch.compile`` (see ``facerec.compiled``).
     """
 
-    def __init__(self, net: YuNet, device: torch.device,
+    def __init__(self, net: DetectorNetwork, device: torch.device,
                  config: DetectorConfig = DetectorConfig(), compile: bool = False) -> None:
-        self.net = net.eval().fuse().take_rgb().to(device, memory_format=torch.channels_last)
+        self.net = net.eval().for_inference().to(device, memory_format=torch.channels_last)
         self._forward = CompiledNetwork(self.net, "the detector") if compile else self.net
         self.device = device
         self.config = config
         self.batch_pixels = config.batch_pixels or (
             CPU_BATCH_PIXELS if device.type == "cpu" else ACCELERATOR_BATCH_PIXELS)
-        self._priors: dict[tuple[int, int], torch.Tensor] = {}
 
     @torch.inference_mode()
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
@@ -110,7 +125,8 @@ class FaceDetector:
         """Detections of each prepared image, in input coordinates."""
         groups: dict[tuple[int, int], list[int]] = {}
         for index, (image, _, _) in enumerate(prepared):
-            size = (_round_up(image.shape[0]), _round_up(image.shape[1]))
+            divisor = self.net.divisor
+            size = (_round_up(image.shape[0], divisor), _round_up(image.shape[1], divisor))
             groups.setdefault(size, []).append(index)
         results: list[list[Detection]] = [[] for _ in prepared]
         for (height, width), same_size in groups.items():
@@ -118,7 +134,9 @@ class FaceDetector:
             for start in range(0, len(same_size), per_batch):
                 members = same_size[start:start + per_batch]
                 batch = self._batch([prepared[i][0] for i in members], height, width)
-                found = self._select(*self._decode(self._forward(batch), height, width),
+                raw = self._forward(batch)
+                found = self._select(*self.net.decode(raw, height, width,
+                                                      self.config.score_threshold),
                                      [prepared[i][1:] for i in members])
                 for index, detections in zip(members, found):
                     results[index] = detections
@@ -178,41 +196,6 @@ class FaceDetector:
             return min(MAX_UPSCALE, low / longest)
         return 1.0
 
-    def _grid(self, height: int, width: int) -> torch.Tensor:
-        """(A, 3) rows of (column, row, stride) for every cell of every level."""
-        key = (height, width)
-        if key not in self._priors:
-            levels = []
-            for stride in STRIDES:
-                rows, cols = height // stride, width // stride
-                r, c = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
-                s = torch.full_like(r, stride)
-                levels.append(torch.stack([c, r, s], dim=-1).reshape(-1, 3))
-            self._priors[key] = torch.cat(levels).float().to(self.device)
-        return self._priors[key]
-
-    def _decode(self, raw: dict[str, torch.Tensor], height: int, width: int
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Faces scoring at least the threshold, in batch pixels.
-
-        Returns image index (K,), boxes (K, 4) xyxy, landmarks (K, 5, 2), scores (K,);
-        only the K cells above the threshold are decoded.
-        """
-        def cat(kind: str) -> torch.Tensor:
-            return torch.cat([raw[f"{kind}_{s}"] for s in STRIDES], dim=1)
-
-        scores = (cat("cls").clamp(0, 1) * cat("obj").clamp(0, 1)).sqrt().squeeze(-1)
-        image, anchor = torch.nonzero(scores >= self.config.score_threshold, as_tuple=True)
-        grid = self._grid(height, width)[anchor]
-        cell, stride = grid[:, :2], grid[:, 2:]
-        bbox = cat("bbox")[image, anchor]
-        centre = (bbox[:, :2] + cell) * stride
-        size = bbox[:, 2:].exp() * stride
-        boxes = torch.cat([centre - size / 2, centre + size / 2], dim=1)
-        kps = cat("kps")[image, anchor].reshape(-1, 5, 2)
-        landmarks = (kps + cell[:, None, :]) * stride[:, None, :]
-        return image, boxes, landmarks, scores[image, anchor]
-
     def _select(self, image_index: torch.Tensor, boxes: torch.Tensor,
                 landmarks: torch.Tensor, scores: torch.Tensor,
                 placements: list[tuple[tuple[float, float], tuple[float, float]]]
@@ -250,5 +233,5 @@ def _resized(image: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[float, 
     return resized, (resized.shape[1] / width, resized.shape[0] / height)
 
 
-def _round_up(value: int, divisor: int = DIVISOR) -> int:
+def _round_up(value: int, divisor: int) -> int:
     return max(divisor, -(-value // divisor) * divisor)

@@ -21,7 +21,7 @@ class FaceEmbedder:
 
     def __init__(self, net: SFace, device: torch.device, batch_size: int = 16,
                  flip: bool = False) -> None:
-        self.net = net.eval().fuse().to(device, memory_format=torch.channels_last)
+        self.net = net.eval().for_inference().to(device, memory_format=torch.channels_last)
         self.device = device
         self.batch_size = batch_size
         self.flip = flip

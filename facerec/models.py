@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 
 
 class Network(Protocol):
-    """What a registry entry's ``network`` class provides."""
+    """What a registry entry's ``network`` class provides to be built: the architecture
+    from the entry, and the weights file's tensors by parameter name. Once built, a
+    network has ``for_inference()``; a detector also ``divisor`` and ``decode`` (see
+    ``facerec.detector.DetectorNetwork``), an embedder maps (N, 3, H, W) crops to (N, D)."""
 
     @classmethod
     def from_spec(cls, spec: ModelSpec) -> torch.nn.Module: ...

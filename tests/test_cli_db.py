@@ -56,6 +56,14 @@ def test_table_csv_people_and_errors(shared_faces, tmp_path):
     renamed = run_cli("rename", "obama", "barack", "--db", db)
     assert renamed.returncode == 0
     assert run_cli("remove", "nobody", "--db", db).returncode == 2
+    for command in (("rename", "barack", "unknown"), ("merge", "barack", "barack"),
+                    ("enroll", "--name", "unknown", shared_faces / "probes" / "obama1.jpg")):
+        refused = run_cli(*command, "--db", db)
+        assert refused.returncode == 2 and ("reserved" in refused.stderr
+                                            or "into itself" in refused.stderr), refused.stderr
+        assert_no_traceback(refused)
+    assert {p["name"] for p in json.loads(run_cli("people", "--db", db, "--json").stdout)} \
+        >= {"barack", "biden"}
 
 
 def lfw_folder(shared_faces, dest, people: int):

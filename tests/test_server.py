@@ -170,6 +170,9 @@ def test_bad_requests_get_json_errors(server, samples):
     assert_error(identify(url, good, top_k=0), 422)
     assert_error(enroll(url, "%07bell", ("a.jpg", good)), 400)  # a control character
     assert_error(enroll(url, "x" * 300, ("a.jpg", good)), 400)
+    assert "reserved" in assert_error(enroll(url, "Unknown", ("a.jpg", good)), 400)
+    assert "reserved" in assert_error(httpx.patch(url + "/v1/people/obama", timeout=60,
+                                                  json={"name": "unknown"}), 400)
     assert_error(httpx.patch(url + "/v1/people/obama", content=b"{", timeout=60,
                              headers={"content-type": "application/json"}), 422)
     assert_error(httpx.get(url + "/v1/nothing-here"), 404)

@@ -110,6 +110,10 @@ class SFace(nn.Module):
         x = self.features_bn(x).flatten(1)
         return self.embedding_bn(self.fc(x))
 
+    def for_inference(self) -> SFace:
+        """Fold the BatchNorms (see ``fuse``); returns self. What the embedder runs."""
+        return self.fuse()
+
     def fuse(self) -> SFace:
         """Fold every BatchNorm into the layer before it; returns self (eval mode only)."""
         for module in self.modules():

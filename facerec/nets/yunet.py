@@ -223,6 +223,54 @@ class YuNet(nn.Module):
             self.bbox_head = self.bbox_head.fused()
         return self
 
+    divisor = DIVISOR
+    """Input heights and widths must be multiples of this."""
+
+    def for_inference(self) -> YuNet:
+        """Merge the head branches and take RGB input (see ``fuse`` and ``take_rgb``);
+        returns self. This is what ``facerec.detector`` runs."""
+        return self.fuse().take_rgb()
+
+    @torch.inference_mode()
+    def decode(self, raw: dict[str, torch.Tensor], height: int, width: int,
+               score_threshold: float
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Faces scoring at least ``score_threshold`` in a (N, 3, height, width) batch's
+        outputs, in batch pixels.
+
+        Returns image index (K,), boxes (K, 4) xyxy, landmarks (K, 5, 2) in the order
+        of ``facerec.types``, scores (K,); only the K cells above the threshold are
+        decoded. A face's score is the geometric mean of its class and objectness scores.
+        """
+        def cat(kind: str) -> torch.Tensor:
+            return torch.cat([raw[f"{kind}_{s}"] for s in STRIDES], dim=1)
+
+        scores = (cat("cls").clamp(0, 1) * cat("obj").clamp(0, 1)).sqrt().squeeze(-1)
+        image, anchor = torch.nonzero(scores >= score_threshold, as_tuple=True)
+        grid = self._grid(height, width, scores.device)[anchor]
+        cell, stride = grid[:, :2], grid[:, 2:]
+        bbox = cat("bbox")[image, anchor]
+        centre = (bbox[:, :2] + cell) * stride
+        size = bbox[:, 2:].exp() * stride
+        boxes = torch.cat([centre - size / 2, centre + size / 2], dim=1)
+        kps = cat("kps")[image, anchor].reshape(-1, 5, 2)
+        landmarks = (kps + cell[:, None, :]) * stride[:, None, :]
+        return image, boxes, landmarks, scores[image, anchor]
+
+    def _grid(self, height: int, width: int, device: torch.device) -> torch.Tensor:
+        """(A, 3) rows of (column, row, stride) for every cell of every level, cached."""
+        cache = self.__dict__.setdefault("_grids", {})
+        key = (height, width, str(device))
+        if key not in cache:
+            levels = []
+            for stride in STRIDES:
+                rows, cols = height // stride, width // stride
+                r, c = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij")
+                s = torch.full_like(r, stride)
+                levels.append(torch.stack([c, r, s], dim=-1).reshape(-1, 3))
+            cache[key] = torch.cat(levels).float().to(device)
+        return cache[key]
+
     def take_rgb(self) -> YuNet:
         """Fold the RGB -> BGR channel swap into the stem; afterwards the network takes
         **RGB** input and gives the same outputs, saving a copy of every frame. Calling
