@@ -69,6 +69,10 @@ class Gallery:
     def has_people(self) -> bool:
         return self.store.has_people()
 
+    def counts(self) -> tuple[int, int]:
+        """(people, faces), without listing them."""
+        return self.store.count_people(), self.store.count()
+
     def faces_of(self, name: str) -> list[FaceRecord]:
         """Every enrolled face of person ``name``; PersonNotFound if there is none."""
         return self.store.faces_of(name)

@@ -225,6 +225,9 @@ class FaceStore:
         rows = self._rows("SELECT length(embedding) FROM faces LIMIT 1")
         return rows[0][0] // 4 if rows else None
 
+    def count_people(self) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM people")[0][0])
+
     def count(self) -> int:
         """How many faces are enrolled."""
         return int(self._rows("SELECT COUNT(*) FROM faces")[0][0])

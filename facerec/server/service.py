@@ -128,10 +128,13 @@ class RecognitionService:
                        threshold: float | None) -> tuple[list[Match], Threshold]:
         """Every face of the photo with its person or ``unknown``, and the threshold used."""
         faces, _ = await self.faces_of(upload)
-        used = await self._locked(self.recognizer.threshold, threshold)
-        matches = await self._locked(self.recognizer.match, [f.embedding for f in faces],
-                                     [f.detection for f in faces], top_k, used.value)
-        return matches, used
+
+        def name_them() -> tuple[list[Match], Threshold]:
+            used = self.recognizer.threshold(threshold)
+            return self.recognizer.match([f.embedding for f in faces],
+                                         [f.detection for f in faces], top_k, used.value), used
+
+        return await self._locked(name_them)
 
     async def verify(self, first: Upload, second: Upload,
                      threshold: float | None) -> Verification:
@@ -197,7 +200,6 @@ class RecognitionService:
         return await self._locked(self.gallery.remove, name)
 
     async def health(self) -> Health:
-        people = await self.people()
-        return Health(self.analyzer.model_id, str(self.analyzer.device), len(people),
-                      sum(count for _, count in people), self.batcher.waiting,
-                      self.batcher.items, self.batcher.batches)
+        people, faces = await self._locked(self.gallery.counts)
+        return Health(self.analyzer.model_id, str(self.analyzer.device), people, faces,
+                      self.batcher.waiting, self.batcher.items, self.batcher.batches)
