@@ -147,3 +147,25 @@ def test_a_kill_during_in_place_updates_leaves_a_consistent_database(tmp_path):
             ids, vectors = next(gallery.store.embedding_batches())[1:]
             found = gallery.search(vectors[-1:], 1)[1]
             assert found[0, 0] == ids[-1]
+
+
+def test_an_outgrown_index_is_rebuilt_in_the_background_and_swapped_in(tmp_path, monkeypatch):
+    from facerec.db import index as index_module
+
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 20)
+    with Gallery(tmp_path / "db") as gallery:
+        gallery.add_faces(faces("ada", unit(10, 1)))
+        gallery.search(unit(1, 0), 1)
+        assert gallery.index.current().kind == "exact"
+        query = unit(1, 11)
+        gallery.add_faces(faces("bob", unit(60, 2)) + faces("cy", query))
+        old = gallery.index.current()          # caught up in place, and found outgrown
+        assert old.kind == "exact" and len(old) == 71 and old.stale
+        assert gallery.search(query, 1)[2][int(gallery.search(query, 1)[1][0, 0])] == "cy"
+        deadline = time.monotonic() + 30
+        while gallery.index.current().kind != "approximate" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        swapped = gallery.index.current()
+        assert swapped is not old and swapped.kind == "approximate" and len(swapped) == 71
+        sims, ids, person_of = gallery.search(query, 1)
+        assert person_of[int(ids[0, 0])] == "cy"

@@ -260,3 +260,21 @@ def test_upload_names_never_reach_the_filesystem(server, samples):
     assert face["source"].startswith("upload:") and "passwd" not in face["source"]
     assert httpx.delete(server.url + "/v1/people/path test").status_code == 200
 
+
+
+def test_a_photo_of_one_person_is_not_taken_by_another(server, samples):
+    """The same bytes sent for another person are refused with 409, naming the owner;
+    move=true moves them."""
+    encoded = io.BytesIO()
+    Image.open(samples / "obama2.jpg").save(encoded, "JPEG", quality=83)  # bytes of its own
+    photo = ("mine.jpg", encoded.getvalue())
+    first = enroll(server.url, "owner-test", photo)
+    assert first.status_code == 201
+    refused = enroll(server.url, "someone-else", photo)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["skipped"][0]["owner"] == "owner-test"
+    assert httpx.get(server.url + "/v1/people/someone-else").status_code == 404
+    moved = enroll(server.url, "someone-else", photo, move="true")
+    assert moved.status_code == 201 and moved.json()["replaced"] == 1
+    assert httpx.get(server.url + "/v1/people/owner-test").status_code == 404
+    httpx.delete(server.url + "/v1/people/someone-else")
