@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -63,9 +65,14 @@ class BodyLimitMiddleware:
 
 
 async def _send_413(send: Send, limit: int) -> None:
-    body = (b'{"error":{"status":413,"message":"the request body is larger than '
-            + str(limit).encode() + b' bytes"}}')
-    await send({"type": "http.response.start", "status": 413,
+    await send_error(send, 413, f"the request body is larger than {limit} bytes")
+
+
+async def send_error(send: Send, status: int, message: str) -> None:
+    """Answer with facerec's JSON error and close the connection (for middleware that
+    answers before, or instead of, the app)."""
+    body = json.dumps({"error": {"status": status, "message": message}}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})

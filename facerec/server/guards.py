@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .body_limit import send_error
+
 KEY_PARAMETERS = frozenset({"api_key", "apikey", "api-key", "key", "x-api-key", "token",
                             "access_token"})
 
@@ -86,7 +88,7 @@ class RequestGuardMiddleware:
             return
         if _has_key(scope.get("query_string", b"")):
             scope["query_string"] = b""  # the access log reads the URL from the scope
-            await _answer(send, 400, "an API key was sent in the URL, where logs and "
+            await send_error(send, 400, "an API key was sent in the URL, where logs and "
                                      "browser histories keep it; send it in the X-API-Key "
                                      "header, and replace that key")
             return
@@ -108,14 +110,14 @@ class RequestGuardMiddleware:
                 await send(message)
             elif not answered:
                 answered = True
-                await _answer(send, 408, "the request body did not arrive in time")
+                await send_error(send, 408, "the request body did not arrive in time")
 
         try:
             await self.app(scope, timed_receive, guarded_send)
         except BodyTimeout:
             if not answered:
                 answered = True
-                await _answer(send, 408, "the request body did not arrive in time")
+                await send_error(send, 408, "the request body did not arrive in time")
 
 
 class BodyTimeout(Exception):
@@ -128,12 +130,3 @@ def _has_key(query: bytes) -> bool:
     except ValueError:
         return False
     return any(name.strip().lower() in KEY_PARAMETERS for name, _ in pairs)
-
-
-async def _answer(send: Send, status: int, message: str) -> None:
-    body = ('{"error":{"status":%d,"message":"%s"}}' % (status, message)).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
