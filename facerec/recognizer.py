@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from tqdm import tqdm
 
 from .db.enroll import AnalyzedPhoto, file_digest, plan_folder, plan_named, source_key
 from .db.gallery import Gallery
@@ -130,7 +131,23 @@ class Recognizer:
         report.photos += len(refused)
         report.skipped += [Skip(str(path), reason) for path, reason in refused]
         settings = self._skip_settings(strict)
-        skipped_before = self.gallery.store.skips(settings)
+        incoming = self._offered(plan, self.gallery.store.skips(settings), report)
+        todo, moving = self.triage(incoming, move, report)
+        if sync and root is not None:
+            report.removed = self._remove_missing(root)
+        bar = tqdm(total=len(todo), desc="enrolling", unit="photo", disable=not progress)
+        for start in range(0, len(todo), ENROLL_BATCH):
+            batch = todo[start:start + ENROLL_BATCH]
+            self._enroll_files(batch, strict, report, settings, moving)
+            bar.update(len(batch))
+        bar.close()
+        report.suspicious = self.suspicious_faces({item.source for item in todo})
+        return report
+
+    def _offered(self, plan: list[tuple[str, Path]], skipped_before: dict[str, tuple[str, str]],
+                 report: EnrollReport) -> list[Incoming]:
+        """The planned photos that can be read, with their digests; unreadable ones, and
+        ones skipped before with the same bytes and settings, go to ``report``."""
         incoming: list[Incoming] = []
         for person, path in plan:
             report.photos += 1
@@ -150,18 +167,7 @@ class Recognizer:
                                                        "last run)"))
             else:
                 incoming.append(item)
-        todo, moving = self.triage(incoming, move, report)
-        if sync and root is not None:
-            report.removed = self._remove_missing(root)
-        from tqdm import tqdm
-        bar = tqdm(total=len(todo), desc="enrolling", unit="photo", disable=not progress)
-        for start in range(0, len(todo), ENROLL_BATCH):
-            batch = todo[start:start + ENROLL_BATCH]
-            self._enroll_files(batch, strict, report, settings, moving)
-            bar.update(len(batch))
-        bar.close()
-        report.suspicious = self.suspicious_faces({item.source for item in todo})
-        return report
+        return incoming
 
     def triage(self, incoming: Sequence[Incoming], move: bool, report: EnrollReport
                ) -> tuple[list[Incoming], dict[str, list[str]]]:
