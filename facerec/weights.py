@@ -101,13 +101,27 @@ def has_digest(path: Path, sha256: str) -> bool:
     return True
 
 
-def weights_path(spec: ModelSpec, download: bool = False) -> Path:
+ACCEPT_ENV = "FACEREC_ACCEPT_LICENSES"
+"""Comma-separated names of models whose non-commercial licence the user accepts (for
+scripts; the command line has ``facerec models fetch NAME --accept-license``)."""
+
+
+def accepted(spec: ModelSpec) -> bool:
+    """Whether ``spec``'s weights may be fetched: a licence that allows any use, or the
+    user's acceptance of it in ``$FACEREC_ACCEPT_LICENSES``."""
+    names = {n.strip() for n in os.environ.get(ACCEPT_ENV, "").split(",")}
+    return spec.commercial or spec.name in names
+
+
+def weights_path(spec: ModelSpec, download: bool = False,
+                 accept_license: bool = False) -> Path:
     """Path of verified weights for ``spec``.
 
     Args:
         spec: the registry entry.
         download: fetch the file from its sources when it is missing or corrupt (logged).
             When False, a missing file raises ModelError telling how to fetch it.
+        accept_license: the user accepts a non-commercial licence (see ``fetch``).
     """
     current = status(spec)
     if current.state == "ready":
@@ -115,13 +129,22 @@ def weights_path(spec: ModelSpec, download: bool = False) -> Path:
     if not download:
         raise ModelError(
             f"weights of {spec.name} are {current.state} at {current.path}; "
-            "run `facerec models fetch` (or `facerec models import FILE` offline)"
+            f"run `facerec models fetch {spec.name}` (or `facerec models import FILE` "
+            "offline)"
         )
-    return fetch(spec)
+    return fetch(spec, accept_license)
 
 
-def fetch(spec: ModelSpec) -> Path:
-    """Fetch ``spec``'s weights from its sources in order, verify, and cache them."""
+def fetch(spec: ModelSpec, accept_license: bool = False) -> Path:
+    """Fetch ``spec``'s weights from its sources in order, verify, and cache them.
+
+    Raises:
+        ModelError: the weights' licence forbids commercial use and the user has not
+            accepted it (``accept_license``, or ``$FACEREC_ACCEPT_LICENSES``); or no
+            source gave a file with the right sha256.
+    """
+    if not (accept_license or accepted(spec)):
+        raise ModelError(license_refusal(spec))
     target = cache_dir() / spec.file
     target.parent.mkdir(parents=True, exist_ok=True)
     errors = []
@@ -136,6 +159,12 @@ def fetch(spec: ModelSpec) -> Path:
             errors.append(f"{source.describe()}: {exc}")
             log.warning("could not fetch %s from %s: %s", spec.name, source.describe(), exc)
     raise ModelError(f"could not fetch {spec.name}: " + "; ".join(errors))
+
+
+def license_refusal(spec: ModelSpec) -> str:
+    return (f"{spec.name} is licensed {spec.license}: {spec.terms}. It is fetched only if "
+            f"your use is allowed and you say so: `facerec models fetch {spec.name} "
+            f"--accept-license`, or {ACCEPT_ENV}={spec.name} for scripts")
 
 
 def import_file(path: Path) -> ModelSpec:

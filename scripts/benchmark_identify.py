@@ -62,6 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=Path, default=REPO.parent / "shared" / "faces")
     parser.add_argument("--limit", type=int, help="use only the first N people (quick runs)")
+    parser.add_argument("--embedder", default="sface-2021dec", help="embedding model")
     parser.add_argument("--flip", action="store_true",
                         help="embed mirrored crops too (FaceAnalyzer(flip=True))")
     args = parser.parse_args()
@@ -74,7 +75,7 @@ def main() -> int:
         for person, photo in gallery.items():
             (known / person).mkdir(parents=True)
             (known / person / photo.name).symlink_to(photo)
-        analyzer = FaceAnalyzer(download=True, flip=args.flip)
+        analyzer = FaceAnalyzer(download=True, flip=args.flip, embedder=args.embedder)
         with FaceDB(Path(tmp) / "db", analyzer) as db:
             started = time.perf_counter()
             report = db.enroll(known, progress=True)

@@ -115,6 +115,7 @@ def main() -> int:
     parser.add_argument("--faces", type=Path, default=REPO.parent / "shared" / "faces")
     parser.add_argument("--device", default=None)
     parser.add_argument("--flip", action="store_true", help="add mirrored-crop embeddings")
+    parser.add_argument("--embedder", default="sface-2021dec", help="embedding model")
     parser.add_argument("--opencv", action="store_true", help="also run OpenCV's pipeline")
     args = parser.parse_args()
     if not (args.faces / "lfw_view1_pairs.csv").is_file():
@@ -122,7 +123,7 @@ def main() -> int:
         return 2
     pairs = read_pairs(args.faces)
     names = sorted({p[k] for p in pairs for k in ("image_a", "image_b")})
-    analyzer = FaceAnalyzer(args.device, download=True, flip=args.flip)
+    analyzer = FaceAnalyzer(args.device, download=True, flip=args.flip, embedder=args.embedder)
     train = [p for p in pairs if p["split"] == "DevTrain"]
     test = [p for p in pairs if p["split"] == "DevTest"]
     print(f"model: {analyzer.model_id} on {analyzer.device}, flip={args.flip}; "

@@ -16,4 +16,9 @@ if [ "$(uname -m)" = "x86_64" ]; then
 fi
 $py -m pip install --quiet -e ".${extras}"
 .venv/bin/facerec models fetch
+if [ -n "$extras" ]; then
+  # The parity tests of w600k-mbf need its weights. They are for non-commercial research
+  # only: fetched here for testing, never by the plain install.
+  .venv/bin/facerec models fetch w600k-mbf --accept-license
+fi
 .venv/bin/facerec samples

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from facerec import weights
-from facerec.registry import SFACE, YUNET
+from facerec.registry import SFACE, W600K_MBF, YUNET
 from facerec.samples import default_dir, missing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +37,17 @@ def model_paths() -> dict[str, Path]:
             _unavailable(f"weights of {spec.name} are {state.state}; run `facerec models fetch`")
         paths[spec.name] = state.path
     return paths
+
+
+@pytest.fixture(scope="session")
+def mbf_path() -> Path:
+    """The non-commercial w600k_mbf weights, fetched for the tests by ``setup.sh --test``
+    (with the licence accepted for testing only)."""
+    state = weights.status(W600K_MBF)
+    if state.state != "ready":
+        _unavailable(f"weights of {W600K_MBF.name} are {state.state}; run "
+                     f"`facerec models fetch {W600K_MBF.name} --accept-license`")
+    return state.path
 
 
 @pytest.fixture(scope="session")

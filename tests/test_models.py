@@ -10,12 +10,14 @@ from facerec.nets import load_sface, load_yunet
 from facerec.registry import MODELS, SFACE, YUNET
 
 
-def test_registry_entries_describe_the_real_files(model_paths):
+def test_registry_entries_describe_the_real_files(model_paths, mbf_path):
+    paths = {**model_paths, "w600k-mbf": mbf_path}
     for spec in MODELS.values():
-        path = model_paths[spec.name]
+        path = paths[spec.name]
         assert path.stat().st_size == spec.size
         assert weights.sha256_of(path) == spec.sha256
         assert spec.license and spec.sources and spec.accuracy
+        assert spec.commercial or spec.terms  # a restricted licence is spelled out
     sface = load_sface(model_paths[SFACE.name])
     with torch.inference_mode():
         out = sface(torch.zeros(1, 3, *SFACE.input_size))
@@ -106,3 +108,40 @@ def test_networks_are_built_from_their_entries(model_paths, tmp_path, monkeypatc
     with torch.inference_mode():
         assert torch.equal(again(crops), reference(crops))
     assert prepared.stat().st_size > 1_000_000
+
+
+def test_a_non_commercial_model_is_fetched_only_on_acceptance(tmp_path, monkeypatch):
+    """Refused before anything is downloaded: by the library, and by `facerec models
+    fetch` without names, which lists it as not fetched with how to accept."""
+    from cli import run_cli
+
+    from facerec import FaceAnalyzer
+    from facerec.registry import W600K_MBF
+
+    monkeypatch.setenv("FACEREC_MODELS_DIR", str(tmp_path))
+    monkeypatch.delenv(weights.ACCEPT_ENV, raising=False)
+    assert not W600K_MBF.commercial and W600K_MBF.name not in (YUNET.name, SFACE.name)
+    with pytest.raises(ModelError, match="non-commercial"):
+        weights.fetch(W600K_MBF)
+    with pytest.raises(ModelError, match="--accept-license"):
+        FaceAnalyzer("cpu", embedder=W600K_MBF.name, download=True)
+    assert not (tmp_path / W600K_MBF.file).exists()
+    listed = run_cli("models", env={"FACEREC_MODELS_DIR": str(tmp_path)})
+    line = next(row for row in listed.stdout.splitlines() if row.startswith(W600K_MBF.name))
+    assert "NON-COMMERCIAL" in line and "missing" in line
+    named = run_cli("models", "fetch", W600K_MBF.name, env={"FACEREC_MODELS_DIR": str(tmp_path)})
+    assert named.returncode == 2 and "--accept-license" in named.stderr
+    assert not (tmp_path / W600K_MBF.file).exists()
+
+
+def test_w600k_mbf_tells_people_apart(mbf_path, model_paths, samples):
+    from facerec import FaceAnalyzer
+    from facerec.registry import W600K_MBF
+    from facerec.verification import verify
+
+    analyzer = FaceAnalyzer("cpu", embedder=W600K_MBF.name)
+    assert analyzer.model_id == W600K_MBF.name and analyzer.embedder.dim == 512
+    same = verify(samples / "obama.jpg", samples / "obama3.jpg", analyzer=analyzer)
+    other = verify(samples / "obama.jpg", samples / "biden.jpg", analyzer=analyzer)
+    assert same.same_person and not other.same_person
+    assert same.threshold.value == W600K_MBF.threshold

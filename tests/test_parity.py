@@ -12,6 +12,7 @@ import torch
 
 from facerec import DetectorConfig, FaceAnalyzer, ModelError, load_image
 from facerec.nets import load_sface, load_yunet
+from facerec.nets.mobilefacenet import load_mobilefacenet
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test dependency")
 
@@ -63,6 +64,27 @@ def test_sface_raw_outputs_match_onnxruntime(model_paths, analyzer, samples, fus
     with torch.inference_mode():
         ours = net(crops).numpy()
     assert np.abs(ours - expected).max() <= 1e-4
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_mobilefacenet_raw_outputs_match_onnxruntime(mbf_path, analyzer, samples, fused):
+    """w600k_mbf at batch 1 and 8, on real aligned crops."""
+    net = load_mobilefacenet(mbf_path)
+    if fused:
+        net.for_inference()
+    crops = []
+    for name in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"):
+        image = load_image(samples / name)
+        face = analyzer.align(image, analyzer.detect(image))
+        crops += [face, face.flip(-1)]
+    batch = torch.cat(crops)
+    session = ort_session(mbf_path)
+    for rows in (batch[:1], batch[:8]):
+        expected = session.run(None, {"input.1": ((rows - 127.5) / 127.5).numpy()})[0]
+        with torch.inference_mode():
+            ours = net(rows).numpy()
+        assert ours.shape == (len(rows), 512)
+        assert np.abs(ours - expected).max() <= 1e-4
 
 
 def test_yunet_takes_any_multiple_of_32(model_paths):

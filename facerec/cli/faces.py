@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # the networks load only when a command runs them
     from ..types import Face
 
 BATCH = 8
+EMBEDDER_ENV = "FACEREC_EMBEDDER"
 
 
 def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +29,9 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                         help="cpu, cuda, cuda:N or mps (default: best available)")
     parser.add_argument("--min-score", type=float, default=None,
                         help="detector score threshold, 0..1 (default: 0.8)")
+    parser.add_argument("--embedder", default=None,
+                        help="embedding model (default: $FACEREC_EMBEDDER, else the default "
+                             "in `facerec models`); a database keeps the model it was made with")
     parser.add_argument("--compile", action="store_true",
                         help="compile the detector: the first photo of each size takes about "
                              "15 s more, later ones run faster (for video and servers)")
@@ -39,7 +44,14 @@ def make_analyzer(args: argparse.Namespace) -> FaceAnalyzer:
     config = DetectorConfig() if args.min_score is None else DetectorConfig(
         score_threshold=args.min_score)
     return FaceAnalyzer(args.device, detector_config=config, download=True,
-                        compile_detector=args.compile)
+                        compile_detector=args.compile, embedder=chosen_embedder(args))
+
+
+def chosen_embedder(args: argparse.Namespace) -> str:
+    """``--embedder``, else ``$FACEREC_EMBEDDER``, else the registry's default."""
+    from ..registry import DEFAULT_EMBEDDER
+
+    return args.embedder or os.environ.get(EMBEDDER_ENV) or DEFAULT_EMBEDDER
 
 
 def register(commands: argparse._SubParsersAction) -> None:

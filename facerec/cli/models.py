@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from .. import weights
-from ..registry import MODELS
+from ..registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MODELS
 from ..samples import fetch_samples
+
+DEFAULTS = (DEFAULT_DETECTOR, DEFAULT_EMBEDDER)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -17,8 +20,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(run=list_models)
 
-    fetch = actions.add_parser("fetch", help="download and verify weights")
-    fetch.add_argument("names", nargs="*", metavar="NAME", help="models (default: all)")
+    fetch = actions.add_parser(
+        "fetch", help="download and verify weights",
+        description="Without names, fetches every model whose licence allows any use; a "
+                    "model for non-commercial use only is fetched when named with "
+                    "--accept-license.")
+    fetch.add_argument("names", nargs="*", metavar="NAME",
+                       help="models (default: all that need no licence acceptance)")
+    fetch.add_argument("--accept-license", action="store_true",
+                       help="accept the non-commercial licence of the models named")
     fetch.set_defaults(run=fetch_models)
 
     imported = actions.add_parser("import", help="copy weights files handed over by hand")
@@ -35,30 +45,46 @@ def list_models(args: argparse.Namespace) -> int:
     for spec in MODELS.values():
         state = weights.status(spec)
         rows.append({"name": spec.name, "role": spec.role, "state": state.state,
-                     "license": spec.license, "size": spec.size, "sha256": spec.sha256,
+                     "license": spec.license, "commercial_use": spec.commercial,
+                     "terms": spec.terms, "default": spec.name in DEFAULTS,
+                     "size": spec.size, "sha256": spec.sha256,
                      "accuracy": spec.accuracy, "threshold": spec.threshold,
                      "path": str(state.path),
                      "sources": [s.describe() for s in spec.sources]})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'name':<16}{'role':<10}{'state':<9}{'license':<12}{'size':>10}  accuracy")
-    for row in rows:
-        print(f"{row['name']:<16}{row['role']:<10}{row['state']:<9}{row['license']:<12}"
-              f"{row['size'] / 1e6:>8.1f}MB  {row['accuracy']}")
+    licenses = [row["license"] + ("" if row["commercial_use"] else " (NON-COMMERCIAL)")
+                for row in rows]
+    width = max(map(len, licenses)) + 2
+    print(f"{'name':<16}{'role':<10}{'state':<9}{'license':<{width}}{'size':>9}  "
+          f"{'threshold':>9}  accuracy")
+    for row, license_text in zip(rows, licenses):
+        threshold = "" if row["threshold"] is None else f"{row['threshold']:.3f}"
+        default = " [default]" if row["default"] else ""
+        print(f"{row['name']:<16}{row['role']:<10}{row['state']:<9}{license_text:<{width}}"
+              f"{row['size'] / 1e6:>7.1f}MB  {threshold:>9}  {row['accuracy']}{default}")
+        if row["terms"]:
+            print(f"{'':<16}{row['terms']}")
     print(f"cache: {weights.cache_dir()}")
     return 0
 
 
 def fetch_models(args: argparse.Namespace) -> int:
-    names = args.names or list(MODELS)
+    names = args.names or [name for name, spec in MODELS.items() if weights.accepted(spec)]
     unknown = [n for n in names if n not in MODELS]
     if unknown:
-        print(f"facerec: error: unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
+        print(f"facerec: error: unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}",
+              file=sys.stderr)
         return 2
     for name in names:
-        path = weights.weights_path(MODELS[name], download=True)
+        path = weights.weights_path(MODELS[name], download=True,
+                                    accept_license=args.accept_license and bool(args.names))
         print(f"{name}: ready ({path})")
+    for name, spec in MODELS.items():
+        if not args.names and not weights.accepted(spec):
+            print(f"{name}: not fetched: {spec.license} ({spec.terms}); "
+                  f"`facerec models fetch {name} --accept-license` fetches it")
     return 0
 
 
