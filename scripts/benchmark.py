@@ -4,7 +4,7 @@ Embedding: faces per second at batch 1, 8 and 32 on real aligned 112x112 crops.
 Detection: frames per second on 640x480 frames made from real photos (facerec and
 OpenCV include decoding and NMS; onnxruntime is the network alone).
 
-    python scripts/benchmark.py [--device cpu] [--compile] [--seconds 3]
+    python scripts/benchmark.py [--device cpu] [--compile] [--seconds 3] [--embedder NAME]
 
 The exported ONNX files fix the batch (and YuNet's input size); for onnxruntime those
 dimensions are made symbolic in memory, nothing else is changed.
@@ -97,23 +97,33 @@ def frames_640x480(photos: list[Path], count: int = 8) -> list[np.ndarray]:
 
 
 def bench_embedding(analyzer: FaceAnalyzer, crops: torch.Tensor, seconds: float) -> None:
-    path = weights_path(analyzer.embedder_spec)
+    """facerec's embedder beside onnxruntime on the same file (and OpenCV for SFace)."""
+    spec = analyzer.embedder_spec
+    path = weights_path(spec)
     session = ort_session(path, {0: "batch"})
-    recognizer = cv2.FaceRecognizerSF.create(str(path), "")
+    input_name = session.get_inputs()[0].name
+    graph = onnx.load(str(path)).graph
+    normalised_outside = graph.node[0].op_type == "Conv"  # no Sub/Mul in the graph
+    recognizer = cv2.FaceRecognizerSF.create(str(path), "") if spec.name == "sface-2021dec" \
+        else None
     bgr_crops = [np.ascontiguousarray(c.permute(1, 2, 0).numpy()[:, :, ::-1].astype(np.uint8))
                  for c in crops]
-    print("\nembedding (faces/s, higher is better)")
+    print(f"\nembedding with {spec.name} (faces/s, higher is better)")
     print(f"{'batch':>6} {'facerec':>10} {'onnxruntime':>12} {'opencv':>10}")
     for batch in BATCHES:
         x = crops[:batch].to(analyzer.device)
-        feed = {"data": crops[:batch].numpy()}
-        took = compare({
+        raw = crops[:batch].numpy()
+        feed = {input_name: (raw - spec.mean) * spec.scale if normalised_outside else raw}
+        contenders = {
             "facerec": lambda: analyzer.embedder.embed(x),
             "onnxruntime": lambda: session.run(None, feed),
-            "opencv": lambda: [recognizer.feature(c) for c in bgr_crops[:batch]],
-        }, seconds)
-        rates = [batch / took[k] for k in ("facerec", "onnxruntime", "opencv")]
-        print(f"{batch:>6} {rates[0]:>10.1f} {rates[1]:>12.1f} {rates[2]:>10.1f}")
+        }
+        if recognizer is not None:
+            contenders["opencv"] = lambda: [recognizer.feature(c) for c in bgr_crops[:batch]]
+        took = compare(contenders, seconds)
+        rates = {k: batch / v for k, v in took.items()}
+        opencv = f"{rates['opencv']:>10.1f}" if "opencv" in rates else f"{'-':>10}"
+        print(f"{batch:>6} {rates['facerec']:>10.1f} {rates['onnxruntime']:>12.1f} {opencv}")
 
 
 def bench_detection(analyzer: FaceAnalyzer, frames: list[np.ndarray], seconds: float,
@@ -161,8 +171,10 @@ def main() -> int:
                         help="also measure the compiled detector "
                              "(FaceAnalyzer(compile_detector=True))")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--embedder", default="sface-2021dec", help="embedding model")
+    parser.add_argument("--embedding-only", action="store_true", help="skip detection")
     args = parser.parse_args()
-    analyzer = FaceAnalyzer(args.device, download=True)
+    analyzer = FaceAnalyzer(args.device, download=True, embedder=args.embedder)
     compiled = None
     if args.compile:
         compiled = FaceAnalyzer(args.device, compile_detector=True)
@@ -175,7 +187,8 @@ def main() -> int:
           f"{platform.processor() or platform.machine()}")
     photos = real_photos()
     bench_embedding(analyzer, aligned_crops(analyzer, photos, max(BATCHES)), args.seconds)
-    bench_detection(analyzer, frames_640x480(photos), args.seconds, compiled)
+    if not args.embedding_only:
+        bench_detection(analyzer, frames_640x480(photos), args.seconds, compiled)
     return 0
 
 
