@@ -116,6 +116,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     repair.add_argument("--out", type=Path, required=True, help="the new database folder")
     repair.set_defaults(run=run_repair)
 
+    reindex = commands.add_parser(
+        "reindex", help="move a database to another embedding model",
+        description="Embeds every face again from its photo with the model of --embedder, "
+                    "in a new file beside the database, and switches to it only when every "
+                    "face was embedded (or --drop-missing). The old file is kept as "
+                    "faces.sqlite.<model>.bak. Stop servers using the database first.")
+    add_db_option(reindex)
+    reindex.add_argument("--drop-missing", action="store_true",
+                         help="switch even if some photos are gone or changed, leaving "
+                              "their faces out")
+    add_pipeline_options(reindex)
+    reindex.set_defaults(run=run_reindex)
+
     calibrate = commands.add_parser(
         "calibrate", help="set the threshold for a target false-accept rate")
     calibrate.add_argument("--far", type=float, default=1e-3,
@@ -315,3 +328,27 @@ def run_repair(args: argparse.Namespace) -> int:
     for low, high in result.unreadable_ranges:
         print(f"  unreadable ids {low}-{high}", file=sys.stderr)
     return 0 if not result.unreadable_ids else 1
+
+
+def run_reindex(args: argparse.Namespace) -> int:
+    from ..db.reindex import reindex
+
+    if not args.embedder:
+        raise FacerecError("give the model to move to with --embedder NAME")
+    report = reindex(db_path(args), make_analyzer(args), args.drop_missing,
+                     progress=sys.stderr.isatty())
+    for skip in report.missing:
+        print(f"  not embedded again: {skip.path} ({skip.owner}): {skip.reason}",
+              file=sys.stderr)
+    if not report.switched:
+        print(f"facerec: not switched: {len(report.missing)} of {report.faces} faces could "
+              f"not be embedded again; the database still holds {report.previous} "
+              "embeddings. Restore those photos, or use --drop-missing to leave them out",
+              file=sys.stderr)
+        return 2
+    print(f"reindexed {report.embedded} of {report.faces} faces: {report.previous} -> "
+          f"{report.model}; the old database is kept at {report.backup}")
+    if report.previous:
+        print("the calibrated threshold belonged to the old model; run `facerec calibrate` "
+              "again if you used one")
+    return 1 if report.missing else 0
