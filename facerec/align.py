@@ -1,4 +1,5 @@
-"""Face alignment: a 5-point similarity transform onto the ArcFace 112x112 template.
+"""Face alignment: a 5-point similarity transform onto an embedder's landmark template
+(ArcFace's 112x112 one unless the model's registry entry gives another).
 
 The transform (rotation, uniform scale, translation) is the least-squares fit of Umeyama
 (1991), computed for a whole batch at once; crops are sampled bilinearly with zeros
@@ -84,8 +85,8 @@ def _invert_affine(matrices: torch.Tensor) -> torch.Tensor:
     return torch.cat([inverse_linear, -inverse_linear @ translation], dim=2)
 
 
-def align_faces(image: torch.Tensor, landmarks: torch.Tensor,
-                size: int = CROP_SIZE) -> torch.Tensor:
+def align_faces(image: torch.Tensor, landmarks: torch.Tensor, size: int = CROP_SIZE,
+                template: torch.Tensor | None = None) -> torch.Tensor:
     """Aligned crops of every face of one image.
 
     Only the part of the image the crops cover is converted to float, so a face in a
@@ -94,14 +95,18 @@ def align_faces(image: torch.Tensor, landmarks: torch.Tensor,
     Args:
         image: (H, W, 3) uint8 RGB tensor, on the device to work on.
         landmarks: (N, 5, 2) points in image pixels.
-        size: side of the crop; the 112-pixel ArcFace template is scaled to it.
+        size: side of the crop.
+        template: (5, 2) where the landmarks land in the crop; by default the 112-pixel
+            ArcFace template scaled to ``size``.
 
     Returns:
         (N, 3, size, size) float32 RGB crops with values in 0..255.
     """
     if landmarks.shape[0] == 0:
         return torch.zeros((0, 3, size, size), dtype=torch.float32, device=image.device)
-    transforms = similarity_transforms(landmarks, ARCFACE_TEMPLATE * (size / CROP_SIZE))
+    if template is None:
+        template = ARCFACE_TEMPLATE * (size / CROP_SIZE)
+    transforms = similarity_transforms(landmarks, template)
     x0, y0, x1, y1 = _covered_region(transforms, size, image.shape[1], image.shape[0])
     region = image[y0:y1, x0:x1].permute(2, 0, 1).float()
     shift = transforms[:, :, :2] @ torch.tensor([[x0], [y0]], dtype=torch.float64,

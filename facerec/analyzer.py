@@ -57,6 +57,8 @@ class FaceAnalyzer:
         self.embedder = FaceEmbedder(build_network(embedder, "embedder", download),
                                      self.device, batch_size, flip)
         self.crop_size = self.embedder_spec.input_size[0]
+        template = self.embedder_spec.template
+        self.template = None if template is None else torch.tensor(template, dtype=torch.float64)
         log.debug("FaceAnalyzer on %s", self.device)
 
     @property
@@ -80,8 +82,8 @@ class FaceAnalyzer:
         return self.detector.detect([load_image(image) for image in images])
 
     def align(self, image: ImageInput, detections: Sequence[Detection]) -> torch.Tensor:
-        """(N, 3, S, S) float32 RGB 0..255 crops aligned to the ArcFace template, S the
-        embedder's input size (112)."""
+        """(N, 3, S, S) float32 RGB 0..255 crops aligned to the embedder's landmark
+        template (ArcFace's for SFace), S the embedder's input size (112)."""
         return self._crops(load_image(image), detections)
 
     def embed(self, image: ImageInput, detections: Sequence[Detection]) -> np.ndarray:
@@ -113,7 +115,8 @@ class FaceAnalyzer:
     def _crops(self, pixels: np.ndarray, detections: Sequence[Detection]) -> torch.Tensor:
         points = torch.tensor([d.landmarks for d in detections], dtype=torch.float64,
                               device=self.device).reshape(-1, 5, 2)
-        return align_faces(torch.from_numpy(pixels).to(self.device), points, self.crop_size)
+        return align_faces(torch.from_numpy(pixels).to(self.device), points, self.crop_size,
+                           self.template)
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:

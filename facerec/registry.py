@@ -15,6 +15,11 @@ from .errors import ModelError
 
 Role = Literal["detector", "embedder"]
 
+ARCFACE_TEMPLATE = ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366),
+                    (41.5493, 92.3655), (70.7299, 92.2041))
+"""Where the five landmarks land in a 112x112 crop (ArcFace's template), in the order of
+``facerec.types.Detection``: the eyes, the nose tip, the mouth corners."""
+
 
 @dataclass(frozen=True)
 class WheelSource:
@@ -69,6 +74,8 @@ class ModelSpec:
         threshold: cosine similarity at or above which two faces are the same person
             (embedders only), chosen on LFW View 1 DevTrain by ``scripts/evaluate_lfw.py``.
         accuracy: the published accuracy, as text.
+        template: embedders only: where the five landmarks land in the aligned crop of
+            ``input_size``, in pixels of that crop (the aligner fits each face onto it).
         commercial: whether the weights' licence allows commercial use. Weights that do
             not are never a default and are fetched only on the user's explicit
             acceptance (see ``weights.fetch``).
@@ -90,6 +97,7 @@ class ModelSpec:
     embedding_size: int | None = None
     threshold: float | None = None
     accuracy: str = ""
+    template: tuple[tuple[float, float], ...] | None = None
     commercial: bool = True
     terms: str = ""
 
@@ -132,6 +140,7 @@ SFACE = ModelSpec(
     embedding_size=128,
     threshold=0.319,
     accuracy="LFW 99.40%",
+    template=ARCFACE_TEMPLATE,
 )
 
 W600K_MBF = ModelSpec(
@@ -151,6 +160,7 @@ W600K_MBF = ModelSpec(
     embedding_size=512,
     threshold=0.205,
     accuracy="LFW 99.53% (View 2, measured with InsightFace's pipeline)",
+    template=ARCFACE_TEMPLATE,
     commercial=False,
     terms="InsightFace's pretrained models are for non-commercial research only, whatever "
           "the licence of the package that carries the file",

@@ -40,3 +40,16 @@ def test_align_faces_crops_only_the_covered_region():
     expected = image[150:262, 250:362].permute(2, 0, 1).float()
     torch.testing.assert_close(crops[0], expected, atol=0.01, rtol=0)
     assert align_faces(image, landmarks[:0]).shape == (0, 3, 112, 112)
+
+
+def test_the_registry_template_is_the_one_the_aligner_uses():
+    from facerec.registry import ARCFACE_TEMPLATE as REGISTRY_TEMPLATE
+    from facerec.registry import MODELS
+
+    torch.testing.assert_close(torch.tensor(REGISTRY_TEMPLATE, dtype=torch.float64),
+                               ARCFACE_TEMPLATE)
+    for spec in MODELS.values():
+        if spec.role == "embedder":
+            assert spec.template is not None and len(spec.template) == 5
+            assert all(0 < x < spec.input_size[0] and 0 < y < spec.input_size[1]
+                       for x, y in spec.template)
