@@ -3,6 +3,8 @@
 Embedding: faces per second at batch 1, 8 and 32 on real aligned 112x112 crops.
 Detection: frames per second on 640x480 frames made from real photos (facerec and
 OpenCV include decoding and NMS; onnxruntime is the network alone).
+End to end (default models): whole photos to embeddings, facerec beside OpenCV's own
+YuNet + alignCrop + SFace on the same decoded pixels.
 
     python scripts/benchmark.py [--device cpu] [--compile] [--seconds 3] [--embedder NAME]
 
@@ -164,6 +166,47 @@ def bench_detection(analyzer: FaceAnalyzer, frames: list[np.ndarray], seconds: f
               f"{1000 / rate:.2f} ms per frame, {rate / opencv:.2f}x opencv")
 
 
+def bench_end_to_end(analyzer: FaceAnalyzer, photos: list[Path], seconds: float) -> None:
+    """Whole photos to embeddings: facerec's pipeline beside OpenCV's (FaceDetectorYN,
+    alignCrop, FaceRecognizerSF) on the same decoded pixels (photos scaled to at most
+    1280 px, so neither side scales), the same score threshold, one photo at a time."""
+    if analyzer.embedder_spec.name != "sface-2021dec":
+        return
+    images = []
+    for path in photos:
+        image = load_image(path)
+        scale = min(1.0, 1280 / max(image.shape[:2]))
+        if scale < 1.0:
+            image = cv2.resize(image, (round(image.shape[1] * scale),
+                                       round(image.shape[0] * scale)),
+                               interpolation=cv2.INTER_AREA)
+        images.append(image)
+    bgr = [np.ascontiguousarray(image[:, :, ::-1]) for image in images]
+    detector = cv2.FaceDetectorYN.create(str(weights_path(analyzer.detector_spec)), "",
+                                         (320, 320), analyzer.detector.config.score_threshold,
+                                         analyzer.detector.config.nms_threshold)
+    recognizer = cv2.FaceRecognizerSF.create(str(weights_path(analyzer.embedder_spec)), "")
+
+    def opencv_all() -> int:
+        found = 0
+        for image in bgr:
+            detector.setInputSize((image.shape[1], image.shape[0]))
+            _, faces = detector.detect(image)
+            for face in faces if faces is not None else []:
+                recognizer.feature(recognizer.alignCrop(image, face))
+                found += 1
+        return found
+
+    def facerec_all() -> int:
+        return sum(len(analyzer.analyze(image)) for image in images)
+
+    took = compare({"facerec": facerec_all, "opencv": opencv_all}, seconds * 2, rounds=3)
+    ours, theirs = len(images) / took["facerec"], len(images) / took["opencv"]
+    print(f"\nend to end on {len(images)} photos (photos/s, higher is better): "
+          f"facerec {ours:.1f} ({facerec_all()} faces), opencv {theirs:.1f} "
+          f"({opencv_all()} faces); facerec / opencv: {ours / theirs:.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None)
@@ -189,6 +232,7 @@ def main() -> int:
     bench_embedding(analyzer, aligned_crops(analyzer, photos, max(BATCHES)), args.seconds)
     if not args.embedding_only:
         bench_detection(analyzer, frames_640x480(photos), args.seconds, compiled)
+        bench_end_to_end(analyzer, photos, args.seconds)
     return 0
 
 
