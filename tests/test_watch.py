@@ -76,3 +76,13 @@ def test_a_damaged_video_is_read_past_the_damage(scene, tmp_path, analyzer, shar
     watched = int(done.stderr.split(" frames in ")[0].rsplit(" ", 1)[-1])
     lost = int(done.stderr.split(" frames of ")[0].rsplit(" ", 1)[-1])
     assert watched + lost == 120 and lost > 0 and watched > 60
+
+
+def test_outputs_are_checked_before_watching(scene, tmp_path):
+    _, db, video = scene
+    for option, target in (("--events", tmp_path / "no" / "events.jsonl"),
+                           ("--out", tmp_path / "no" / "named.mp4"),
+                           ("--out", tmp_path / "named.gif")):
+        done = run_cli("watch", "--source", video, "--headless", "--db", db, option, target)
+        assert done.returncode == 2, (option, target, done.stderr)
+        assert_no_traceback(done)

@@ -11,13 +11,14 @@ from pathlib import Path
 from ..errors import OutputError
 
 
-def prepare_report(path: Path, suffixes: Sequence[str]) -> None:
-    """Check that a result file can be written at ``path``.
+def prepare_report(path: Path, suffixes: Sequence[str] = ()) -> None:
+    """Check that a result file can be written at ``path`` (ending in one of
+    ``suffixes`` when given).
 
     Raises:
         OutputError: a wrong suffix, a folder in the way, a missing or unwritable folder.
     """
-    if path.suffix.lower() not in suffixes:
+    if suffixes and path.suffix.lower() not in suffixes:
         raise OutputError(f"{path}: the output must end in {' or '.join(suffixes)}")
     if path.is_dir():
         raise OutputError(f"{path} is a folder; give a file name")

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import FacerecError
 from .database import add_db_option, open_recognizer
 from .faces import add_pipeline_options
+from .outputs import prepare_report
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -34,8 +35,10 @@ def run_watch(args: argparse.Namespace) -> int:
     from ..live.capture import FrameSource, parse_source
     from ..live.watch import Watcher, json_lines, run
 
-    if args.out and args.out.suffix.lower() not in (".mp4", ".avi"):
-        raise FacerecError(f"{args.out}: the annotated video must end in .mp4 or .avi")
+    if args.out:
+        prepare_report(args.out, (".mp4", ".avi"))
+    if args.events:
+        prepare_report(args.events)
     with open_recognizer(args, create=False) as recognizer:
         if not recognizer.gallery.has_people():
             raise FacerecError(f"the database at {recognizer.path} has no one enrolled")
