@@ -22,13 +22,15 @@ from tqdm import tqdm
 from .db.enroll import AnalyzedPhoto, file_digest, plan_folder, plan_named, source_key
 from .db.gallery import Gallery
 from .db.store import NewFace
-from .errors import DatabaseError, FacerecError, ImageError, NoFaceError
+from .errors import DatabaseError, FacerecError, ImageError
 from .image import ImageInput, load_image
-from .names import UNKNOWN, validate_name
+from .matching import decide, rank_people
+from .names import validate_name
 from .paths import UnreadableFile
-from .results import Candidate, EnrollReport, Match, Skip, Threshold, Verification
+from .results import EnrollReport, Match, Skip, Threshold, Verification
 from .subject import main_face
 from .types import Detection, Face
+from .verification import verify_images
 
 if TYPE_CHECKING:
     from .analyzer import FaceAnalyzer
@@ -356,68 +358,6 @@ class Recognizer:
     def calibrate(self, far: float, force: bool = False) -> Calibration:
         """See ``Gallery.calibrate``."""
         return self.gallery.calibrate(far, force)
-
-
-def verify_images(analyzer: FaceAnalyzer, first: ImageInput, second: ImageInput,
-                  threshold: Threshold, labels: tuple[str, str] | None = None
-                  ) -> Verification:
-    """Compare the main face of two images (see ``verify_faces``); a photo is named in
-    errors by its path, or as the first or second photo."""
-    pixels = [load_image(first), load_image(second)]
-    faces = analyzer.analyze_batch(pixels)
-    if labels is None:
-        labels = (_label(first, "first photo"), _label(second, "second photo"))
-    return verify_faces(*((f, (p.shape[1], p.shape[0])) for f, p in zip(faces, pixels)),
-                        threshold, analyzer.model_id, labels)
-
-
-def _label(image: ImageInput, otherwise: str) -> str:
-    return str(image) if isinstance(image, (str, Path)) else otherwise
-
-
-def verify_faces(photo_a: tuple[Sequence[Face], tuple[int, int]],
-                 photo_b: tuple[Sequence[Face], tuple[int, int]], threshold: Threshold,
-                 model: str, labels: tuple[str, str] = ("first photo", "second photo")
-                 ) -> Verification:
-    """Compare the main face of each photo, given as (faces, (width, height)).
-
-    Raises:
-        NoFaceError: a photo has no face (named by ``labels``).
-    """
-    from .analyzer import cosine_similarity
-
-    chosen = []
-    for (faces, (width, height)), label in zip((photo_a, photo_b), labels):
-        face = main_face(faces, width, height)
-        if face is None:
-            raise NoFaceError(f"{label}: no face found")
-        chosen.append(face)
-    similarity = cosine_similarity(chosen[0].embedding, chosen[1].embedding)
-    return Verification(similarity >= threshold.value, similarity, threshold, model,
-                        (chosen[0].detection, chosen[1].detection))
-
-
-def rank_people(similarities: np.ndarray, face_ids: np.ndarray, person_of: dict[int, str],
-                top_k: int) -> list[Candidate]:
-    """Best similarity per person among one query's neighbours, top-k people first.
-    A person's score is their nearest enrolled face: one good photo is enough, and a bad
-    one cannot drag a correct match down; ``facerec calibrate`` measures this same rule."""
-    best: dict[str, float] = {}
-    for sim, face_id in zip(similarities, face_ids):
-        person = person_of.get(int(face_id)) if face_id >= 0 else None
-        if person is not None and float(sim) > best.get(person, -2.0):
-            best[person] = float(sim)
-    ranked = sorted(best.items(), key=lambda item: -item[1])[:top_k]
-    return [Candidate(person, sim) for person, sim in ranked]
-
-
-def decide(detection: Detection, candidates: list[Candidate], threshold: float) -> Match:
-    """Name the face after its best candidate if that one reaches the threshold."""
-    if not candidates:
-        return Match(detection, UNKNOWN, -1.0, ())
-    top = candidates[0]
-    person = top.person if top.similarity >= threshold else UNKNOWN
-    return Match(detection, person, top.similarity, tuple(candidates))
 
 
 def _owned(item: Incoming, owner: str, what: str) -> Skip:

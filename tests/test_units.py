@@ -12,8 +12,8 @@ import pytest
 from facerec.db.calibrate import calibrate
 from facerec.errors import CalibrationError, FacerecError, QueueFull
 from facerec.live.tracker import IouTracker
+from facerec.matching import decide, rank_people
 from facerec.names import UNKNOWN
-from facerec.recognizer import decide, rank_people
 from facerec.results import Candidate, Match
 from facerec.server.batcher import MicroBatcher
 from facerec.server.config import check_api_key

@@ -141,9 +141,6 @@ class Gallery:
         result = calibrate(np.stack([r.embedding for r in records]),
                            np.array([r.person for r in records]), far)
         if result.reliable or force:
-            with self.store.transaction() as conn:
-                for key, value in (("threshold", repr(result.threshold)),
-                                   ("calibration", json.dumps(result.to_dict()))):
-                    conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) "
-                                 "DO UPDATE SET value = excluded.value", (key, value))
+            self.store.set_meta_items({"threshold": repr(result.threshold),
+                                       "calibration": json.dumps(result.to_dict())})
         return result

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from ..errors import DatabaseError
 from .gallery import Gallery
+from .rows import FACE_COLUMNS, NewFace, face_record
 from .sqlite import connect, quick_check
-from .store import NewFace, _record
 
 SETTINGS = ("model", "threshold", "calibration")
 _RANGE = 1024
@@ -102,10 +102,9 @@ def _read_range(conn: sqlite3.Connection, start: int, stop: int
     smallest unreadable ranges."""
     try:
         rows = conn.execute(
-            "SELECT f.id, p.name, f.source, f.sha256, f.x1, f.y1, f.x2, f.y2, f.landmarks, "
-            "f.score, f.quality, f.embedding FROM faces f JOIN people p ON p.id = f.person_id "
+            f"SELECT {FACE_COLUMNS} FROM faces f JOIN people p ON p.id = f.person_id "
             "WHERE f.id >= ? AND f.id < ? ORDER BY f.id", (start, stop)).fetchall()
-        records = [_record(row) for row in rows]
+        records = [face_record(row) for row in rows]
         return [NewFace(r.person, r.source, r.sha256, r.detection, r.quality, r.embedding)
                 for r in records], 0, []
     except (sqlite3.DatabaseError, ValueError):

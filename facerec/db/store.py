@@ -32,67 +32,10 @@ from ..errors import (
     ReadOnlyDatabase,
 )
 from ..names import validate_name
-from ..types import Detection
+from .rows import FACE_COLUMNS, SCHEMA, FaceRecord, NewFace, face_record, vectors
 from .sqlite import QUICK_CHECK_LIMIT, connect, quick_check, repair_hint, translated
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS people (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS faces (
-    id INTEGER PRIMARY KEY,
-    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-    source TEXT NOT NULL UNIQUE,
-    sha256 TEXT NOT NULL,
-    x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
-    landmarks TEXT NOT NULL,
-    score REAL NOT NULL,
-    quality REAL NOT NULL,
-    embedding BLOB NOT NULL,
-    model TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id);
-CREATE INDEX IF NOT EXISTS faces_sha256 ON faces(sha256);
-CREATE TABLE IF NOT EXISTS skips (
-    source TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    settings TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    face_id INTEGER NOT NULL,
-    added INTEGER NOT NULL
-);
-"""
-
-_FACE_COLUMNS = ("f.id, p.name, f.source, f.sha256, f.x1, f.y1, f.x2, f.y2, f.landmarks, "
-                 "f.score, f.quality, f.embedding")
 _CHUNK = 500
-
-
-@dataclass(frozen=True)
-class NewFace:
-    """A face to add: which person, from which file, what the pipeline found.
-    ``embedding`` is (D,) float32, unit length."""
-
-    person: str
-    source: str
-    sha256: str
-    detection: Detection
-    quality: float
-    embedding: np.ndarray
-
-
-@dataclass(frozen=True)
-class FaceRecord(NewFace):
-    """One enrolled face: a NewFace with its database id."""
-
-    id: int
 
 
 @dataclass(frozen=True)
@@ -190,8 +133,13 @@ class FaceStore:
         return rows[0][0] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
+        self.set_meta_items({key: value})
+
+    def set_meta_items(self, items: dict[str, str]) -> None:
+        """Set several settings in one transaction."""
         with self.transaction() as conn:
-            _set_meta(conn, key, value)
+            for key, value in items.items():
+                _set_meta(conn, key, value)
 
     @property
     def generation(self) -> int:
@@ -265,7 +213,7 @@ class FaceStore:
                     if not rows:
                         return
                     last = rows[-1][0]
-                    yield seq, *_vectors(rows)
+                    yield seq, *vectors(rows)
             finally:
                 self.conn.execute("COMMIT")
 
@@ -279,7 +227,7 @@ class FaceStore:
             drawn = np.unique(np.random.default_rng(seed).integers(low, high + 1, size))
         rows = self._chunked("SELECT id, embedding FROM faces WHERE id IN ({})",
                              [int(i) for i in drawn])
-        return _vectors(rows)[1]
+        return vectors(rows)[1]
 
     def delta(self, after: int) -> Delta | None:
         """What changed after log position ``after``; None when the log no longer reaches
@@ -301,25 +249,25 @@ class FaceStore:
                                         added)
             finally:
                 self.conn.execute("COMMIT")
-        ids, embeddings = _vectors(present)
+        ids, embeddings = vectors(present)
         gone = sorted(touched - added - {int(i) for i in ids})
         return Delta(seq, ids, embeddings, np.array(gone, dtype=np.int64))
 
     def faces(self, ids: Iterable[int] | None = None) -> list[FaceRecord]:
         """Face records, all or those with the given ids (in id order)."""
-        query = f"SELECT {_FACE_COLUMNS} FROM faces f JOIN people p ON p.id = f.person_id"
+        query = f"SELECT {FACE_COLUMNS} FROM faces f JOIN people p ON p.id = f.person_id"
         if ids is None:
-            return [_record(row) for row in self._rows(query + " ORDER BY f.id")]
+            return [face_record(row) for row in self._rows(query + " ORDER BY f.id")]
         rows = self._chunked(query + " WHERE f.id IN ({})", [int(i) for i in ids])
-        return [_record(row) for row in sorted(rows)]
+        return [face_record(row) for row in sorted(rows)]
 
     def faces_of(self, name: str) -> list[FaceRecord]:
         """Every face of person ``name``, in id order (PersonNotFound if there is none)."""
         with translated(self.path):
             self._existing_person(self.conn, name)
-        rows = self._rows(f"SELECT {_FACE_COLUMNS} FROM faces f JOIN people p "
+        rows = self._rows(f"SELECT {FACE_COLUMNS} FROM faces f JOIN people p "
                           "ON p.id = f.person_id WHERE p.name = ? ORDER BY f.id", (name,))
-        return [_record(row) for row in rows]
+        return [face_record(row) for row in rows]
 
     def person_of(self, ids: Iterable[int]) -> dict[int, str]:
         """face id -> person name, for the ids that are enrolled."""
@@ -452,22 +400,6 @@ def _delete_faces(conn: sqlite3.Connection, ids: list[int]) -> None:
 def _log(conn: sqlite3.Connection, ids: list[int], added: bool) -> None:
     conn.executemany("INSERT INTO changes(face_id, added) VALUES(?, ?)",
                      [(i, int(added)) for i in ids])
-
-
-def _vectors(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    return ids, np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-
-
-def _record(row: tuple) -> FaceRecord:
-    (face_id, person, source, digest, x1, y1, x2, y2, landmarks, score, quality,
-     blob) = row
-    points = tuple(tuple(p) for p in json.loads(landmarks))
-    return FaceRecord(person=person, source=source, sha256=digest,
-                      detection=Detection((x1, y1, x2, y2), points, score), quality=quality,
-                      embedding=np.frombuffer(blob, dtype=np.float32), id=face_id)
 
 
 __all__ = ["DatabaseError", "Delta", "FaceRecord", "FaceStore", "NewFace", "PersonExists",

@@ -22,9 +22,10 @@ from ..db.store import FaceRecord
 from ..errors import ImageError
 from ..image import image_size, load_image
 from ..names import validate_name
-from ..recognizer import Incoming, Recognizer, verify_faces
+from ..recognizer import Incoming, Recognizer
 from ..results import EnrollReport, Match, Skip, Threshold, Verification
 from ..types import Face
+from ..verification import verify_faces
 from .batcher import MicroBatcher
 from .config import ServerConfig
 from .memory import PixelBudget
