@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _ERRORS = ("CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError",
-           "FacerecError", "ImageError", "InvalidName", "ModelError", "NoFaceError",
-           "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
+           "EncodingsError", "FacerecError", "ImageError", "InvalidName", "ModelError",
+           "NoFaceError", "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
            "ReadOnlyDatabase", "SourceError")
 
 _EXPORTS = {
@@ -28,9 +28,9 @@ _EXPORTS = {
 
 __all__ = [
     "CalibrationError", "Candidate", "DatabaseDamaged", "DatabaseError", "Detection",
-    "DetectorConfig", "DeviceError", "EnrollReport", "Face", "FaceAnalyzer", "FacerecError",
-    "Gallery", "ImageError", "InvalidName", "Match", "ModelError", "NoFaceError",
-    "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
+    "DetectorConfig", "DeviceError", "EncodingsError", "EnrollReport", "Face", "FaceAnalyzer",
+    "FacerecError", "Gallery", "ImageError", "InvalidName", "Match", "ModelError",
+    "NoFaceError", "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
     "ReadOnlyDatabase", "Recognizer", "Skip", "SourceError", "Threshold", "Verification",
     "cosine_similarity", "load_image", "select_device", "verify",
 ]
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         DatabaseDamaged,
         DatabaseError,
         DeviceError,
+        EncodingsError,
         FacerecError,
         ImageError,
         InvalidName,

@@ -18,7 +18,7 @@ from .embedder import FaceEmbedder
 from .errors import ModelError
 from .image import ImageInput, load_image
 from .models import build_network
-from .registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, ModelSpec, get_model
+from .registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, FLIP_SUFFIX, ModelSpec, get_model
 from .types import Detection, Face
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class FaceAnalyzer:
     def model_id(self) -> str:
         """Identifies the embedding space: embeddings of different ids never mix
         (flip-averaged embeddings are marked ``+flip``)."""
-        return self.embedder_spec.name + ("+flip" if self.embedder.flip else "")
+        return self.embedder_spec.name + (FLIP_SUFFIX if self.embedder.flip else "")
 
     def detect(self, image: ImageInput) -> list[Detection]:
         """Faces in one image, best score first."""

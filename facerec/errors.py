@@ -60,6 +60,11 @@ class CalibrationError(FacerecError, ValueError):
     """A threshold cannot be measured from what is enrolled, or was asked for wrongly."""
 
 
+class EncodingsError(FacerecError):
+    """A file of face encodings that cannot be read as a whole (a pickle, an unknown
+    format, names and encodings that do not pair up)."""
+
+
 class DatabaseError(FacerecError):
     """The database cannot be opened or used as asked."""
 

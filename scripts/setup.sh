@@ -15,6 +15,10 @@ if [ "$(uname -m)" = "x86_64" ]; then
   $py -m pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
 fi
 $py -m pip install --quiet -e ".${extras}"
+if [ -n "$extras" ]; then
+  # face_recognition, for the tests only; its dependencies come from the test extras
+  $py -m pip install --quiet --no-deps "face_recognition==1.3.0"
+fi
 .venv/bin/facerec models fetch
 if [ -n "$extras" ]; then
   # The parity tests of w600k-mbf need its weights. They are for non-commercial research

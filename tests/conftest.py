@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from facerec import weights
-from facerec.registry import SFACE, W600K_MBF, YUNET
+from facerec.registry import DLIB_RESNET, SFACE, W600K_MBF, YUNET
 from facerec.samples import default_dir, missing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,6 +48,26 @@ def mbf_path() -> Path:
         _unavailable(f"weights of {W600K_MBF.name} are {state.state}; run "
                      f"`facerec models fetch {W600K_MBF.name} --accept-license`")
     return state.path
+
+
+@pytest.fixture(scope="session")
+def dlib_path() -> Path:
+    """dlib's face recognition ResNet weights (CC0), fetched by ``facerec models fetch``."""
+    state = weights.status(DLIB_RESNET)
+    if state.state != "ready":
+        _unavailable(f"weights of {DLIB_RESNET.name} are {state.state}; run "
+                     f"`facerec models fetch {DLIB_RESNET.name}`")
+    return state.path
+
+
+@pytest.fixture(scope="session")
+def dlib_module():
+    """dlib itself (the ``dlib-bin`` wheel), a test dependency for parity checks only."""
+    try:
+        import dlib
+    except ImportError:
+        _unavailable("dlib is not installed; `pip install -e .[test]` installs dlib-bin")
+    return dlib
 
 
 @pytest.fixture(scope="session")

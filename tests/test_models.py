@@ -10,8 +10,8 @@ from facerec.nets import load_sface, load_yunet
 from facerec.registry import MODELS, SFACE, YUNET
 
 
-def test_registry_entries_describe_the_real_files(model_paths, mbf_path):
-    paths = {**model_paths, "w600k-mbf": mbf_path}
+def test_registry_entries_describe_the_real_files(model_paths, mbf_path, dlib_path):
+    paths = {**model_paths, "w600k-mbf": mbf_path, "dlib-resnet-v1": dlib_path}
     for spec in MODELS.values():
         path = paths[spec.name]
         assert path.stat().st_size == spec.size

@@ -35,7 +35,8 @@ def open_recognizer(args: argparse.Namespace, create: bool) -> Recognizer:
     """The database of ``--db`` with the networks the command's options ask for."""
     from ..recognizer import Recognizer
 
-    return Recognizer.open(db_path(args), make_analyzer(args), create=create)
+    folder = db_path(args)
+    return Recognizer.open(folder, make_analyzer(args, folder), create=create)
 
 
 def open_gallery(args: argparse.Namespace) -> Gallery:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import FacerecError, ImageError
 from ..paths import expand_inputs
+from ..registry import FLIP_SUFFIX
 from .outputs import prepare_report
 
 if TYPE_CHECKING:  # the networks load only when a command runs them
@@ -37,21 +38,30 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                              "15 s more, later ones run faster (for video and servers)")
 
 
-def make_analyzer(args: argparse.Namespace) -> FaceAnalyzer:
+def make_analyzer(args: argparse.Namespace, database: Path | None = None) -> FaceAnalyzer:
+    """The networks the options ask for; with ``database``, its model unless the options
+    or ``$FACEREC_EMBEDDER`` name one."""
     from ..analyzer import FaceAnalyzer
+    from ..db.gallery import stored_model
     from ..detector import DetectorConfig
 
     config = DetectorConfig() if args.min_score is None else DetectorConfig(
         score_threshold=args.min_score)
+    recorded = stored_model(database) if database is not None else None
+    embedder = chosen_embedder(args, recorded)
     return FaceAnalyzer(args.device, detector_config=config, download=True,
-                        compile_detector=args.compile, embedder=chosen_embedder(args))
+                        compile_detector=args.compile, embedder=embedder,
+                        flip=recorded == f"{embedder}{FLIP_SUFFIX}")
 
 
-def chosen_embedder(args: argparse.Namespace) -> str:
-    """``--embedder``, else ``$FACEREC_EMBEDDER``, else the registry's default."""
+def chosen_embedder(args: argparse.Namespace, recorded: str | None = None) -> str:
+    """``--embedder``, else ``$FACEREC_EMBEDDER``, else the model a database ``recorded``,
+    else the registry's default."""
     from ..registry import DEFAULT_EMBEDDER
 
-    return args.embedder or os.environ.get(EMBEDDER_ENV) or DEFAULT_EMBEDDER
+    from_database = recorded.removesuffix(FLIP_SUFFIX) if recorded else None
+    return (args.embedder or os.environ.get(EMBEDDER_ENV) or from_database
+            or DEFAULT_EMBEDDER)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -196,7 +206,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from ..recognizer import Recognizer
     from ..verification import verify
 
-    analyzer = make_analyzer(args)
+    analyzer = make_analyzer(args, args.db)
     if args.db is not None:
         with Recognizer.open(args.db, analyzer, create=False) as recognizer:
             result = recognizer.verify(args.photo_a, args.photo_b, args.threshold)

@@ -67,5 +67,5 @@ def run_serve(args: argparse.Namespace) -> int:
         body_timeout=args.body_timeout,
         max_pixels_in_flight=int(args.max_pixels_in_flight * 1_000_000))
     config.check()  # before the networks load
-    serve(config, make_analyzer(args), access_log=not args.no_access_log)
+    serve(config, make_analyzer(args, config.db), access_log=not args.no_access_log)
     return 0

@@ -29,6 +29,19 @@ def default_db_path() -> Path:
     return Path(os.environ.get("FACEREC_DB") or DEFAULT_DB)
 
 
+def stored_model(path: str | Path) -> str | None:
+    """The model id recorded by the database in folder ``path`` (None when there is no
+    database there or it holds no faces yet); nothing is loaded but that setting."""
+    file = Path(path) / "faces.sqlite"
+    if not file.is_file():
+        return None
+    store = FaceStore(file, create=False, check=False)
+    try:
+        return store.get_meta("model")
+    finally:
+        store.close()
+
+
 class Gallery:
     """The people and faces of the database in folder ``path``.
 
@@ -141,6 +154,10 @@ class Gallery:
         result = calibrate(np.stack([r.embedding for r in records]),
                            np.array([r.person for r in records]), far)
         if result.reliable or force:
-            self.store.set_meta_items({"threshold": repr(result.threshold),
-                                       "calibration": json.dumps(result.to_dict())})
+            self.set_threshold(result.threshold, result.to_dict())
         return result
+
+    def set_threshold(self, value: float, how: dict[str, object]) -> None:
+        """Store ``value`` as this database's threshold, with ``how`` it was chosen."""
+        self.store.set_meta_items({"threshold": repr(float(value)),
+                                   "calibration": json.dumps(how)})

@@ -1,0 +1,146 @@
+"""Encodings stored by face_recognition users: reading them safely, and identifying the
+same people after the import."""
+
+from __future__ import annotations
+
+import csv
+import json
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+from facerec import EncodingsError, FaceAnalyzer, Recognizer
+from facerec.cli import main
+from facerec.db.gallery import Gallery
+from facerec.db.imports import similarity_for_tolerance
+from facerec.encodings_file import read_encodings
+
+RNG = np.random.default_rng(0)
+
+
+def _vectors(count: int) -> np.ndarray:
+    return RNG.normal(0.0, 0.12, (count, 128)).astype(np.float32)
+
+
+def test_npz_csv_json_and_npy_read_alike(tmp_path):
+    vectors, names = _vectors(3), ["ann", "bob", "ann"]
+    np.savez(tmp_path / "e.npz", encodings=vectors, names=np.array(names))
+    with open(tmp_path / "e.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["name", *[f"v{i}" for i in range(128)]])
+        writer.writerows([[n, *map(repr, v.tolist())] for n, v in zip(names, vectors)])
+    (tmp_path / "e.json").write_text(json.dumps(
+        [{"name": n, "encoding": v.tolist()} for n, v in zip(names, vectors)]))
+    np.save(tmp_path / "e.npy", vectors)
+    (tmp_path / "names.txt").write_text("\n".join(names) + "\n")
+    for path, names_file in ((tmp_path / "e.npz", None), (tmp_path / "e.csv", None),
+                             (tmp_path / "e.json", None),
+                             (tmp_path / "e.npy", tmp_path / "names.txt")):
+        read = read_encodings(path, names_file)
+        assert read.names == names and read.rows == [1, 2, 3] and not read.skipped, path
+        np.testing.assert_allclose(read.vectors, vectors, rtol=1e-6)
+
+
+def test_bad_rows_are_skipped_with_their_reason(tmp_path):
+    good = _vectors(1)[0].tolist()
+    items = [{"name": "ann", "encoding": good},
+             {"name": "bob", "encoding": good[:100]},
+             {"name": "cat", "encoding": [0.0] * 128},
+             {"name": "unknown", "encoding": good},
+             {"name": "dan", "encoding": [*good[:127], "x"]}]
+    (tmp_path / "e.json").write_text(json.dumps(items))
+    read = read_encodings(tmp_path / "e.json")
+    assert read.names == ["ann"]
+    reasons = {skip.path.rsplit("#", 1)[1]: skip.reason for skip in read.skipped}
+    assert set(reasons) == {"2", "3", "4", "5"}
+    assert "100 values" in reasons["2"] and "zeros" in reasons["3"]
+    assert "reserved" in reasons["4"] or "unknown" in reasons["4"]
+
+
+def test_pickles_are_refused_unopened(tmp_path):
+    """A pickle can run code when loaded: refused by suffix and by content, with the
+    conversion a user can run on a file they trust."""
+    payload = pickle.dumps({"encodings": _vectors(2), "names": ["a", "b"]})
+    for name in ("encodings.pickle", "encodings.npz"):
+        path = tmp_path / name
+        path.write_bytes(payload)
+        with pytest.raises(EncodingsError, match="run any code") as caught:
+            read_encodings(path)
+        assert "np.savez" in str(caught.value)
+
+
+def test_unpairable_files_are_errors(tmp_path):
+    np.savez(tmp_path / "e.npz", encodings=_vectors(3), names=np.array(["a", "b"]))
+    with pytest.raises(EncodingsError, match="2 names for 3 encodings"):
+        read_encodings(tmp_path / "e.npz")
+    np.save(tmp_path / "e.npy", _vectors(2))
+    with pytest.raises(EncodingsError, match="--names"):
+        read_encodings(tmp_path / "e.npy")
+    (tmp_path / "e.txt").write_text("hello")
+    with pytest.raises(EncodingsError, match="unknown format"):
+        read_encodings(tmp_path / "e.txt")
+
+
+def test_tolerance_maps_to_similarity():
+    a = np.zeros(128)
+    a[0] = 1.4
+    b = np.zeros(128)
+    b[0], b[1] = 1.4 * np.cos(0.3), 1.4 * np.sin(0.3)
+    distance = float(np.linalg.norm(a - b))
+    assert similarity_for_tolerance(distance, 1.4) == pytest.approx(np.cos(0.3))
+
+
+@pytest.fixture(scope="module")
+def face_recognition():
+    """The real face_recognition package (a test dependency, with dlib-bin)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # its models package uses pkg_resources
+        return pytest.importorskip("face_recognition",
+                                   reason="face_recognition is a test dependency")
+
+
+def _nearest(known: np.ndarray, names: list[str], encoding: np.ndarray,
+             tolerance: float) -> str:
+    distances = np.linalg.norm(known - encoding, axis=1)
+    best = int(np.argmin(distances))
+    return names[best] if distances[best] <= tolerance else "unknown"
+
+
+def test_face_recognition_encodings_identify_the_same_people(
+        face_recognition, shared_faces, dlib_path, model_paths, tmp_path):
+    """Encodings made by face_recognition itself are imported through the command line;
+    facerec, embedding the probes with its own port of the network, then names every
+    probe face as face_recognition does with its own encodings and tolerance 0.6."""
+    names, encodings = [], []
+    for photo in sorted((shared_faces / "gallery").glob("*/*")):
+        found = face_recognition.face_encodings(face_recognition.load_image_file(photo))
+        assert len(found) == 1, photo
+        names.append(photo.parent.name)
+        encodings.append(found[0])
+    known = np.array(encodings)
+    np.savez(tmp_path / "known.npz", encodings=known, names=np.array(names))
+    db = tmp_path / "db"
+    assert main(["import-encodings", str(tmp_path / "known.npz"), "--db", str(db),
+                 "--tolerance", "0.6"]) == 0
+
+    analyzer = FaceAnalyzer("cpu", embedder="dlib-resnet-v1")
+    compared = 0
+    with Recognizer(Gallery(db, create=False), analyzer) as recognizer:
+        assert recognizer.gallery.model == "dlib-resnet-v1"
+        assert sorted(p for p, _ in recognizer.gallery.people()) == sorted(set(names))
+        for probe in sorted((shared_faces / "probes").glob("*.jpg")):
+            image = face_recognition.load_image_file(probe)
+            locations = face_recognition.face_locations(image)
+            theirs = [(_nearest(known, names, e, 0.6), loc) for e, loc in
+                      zip(face_recognition.face_encodings(image, locations), locations)]
+            ours = recognizer.identify(probe)
+            for person, (top, right, bottom, left) in theirs:
+                centre = np.array([(left + right) / 2, (top + bottom) / 2])
+                match = min(ours, key=lambda m: np.linalg.norm(
+                    np.array([(m.detection.box[0] + m.detection.box[2]) / 2,
+                              (m.detection.box[1] + m.detection.box[3]) / 2]) - centre))
+                assert match.person == person, (probe.name, person, match)
+                compared += 1
+    assert compared >= 8
