@@ -1,10 +1,12 @@
 """Speed of facerec beside onnxruntime and OpenCV running the same models, same inputs.
 
-Embedding: faces per second at batch 1, 8 and 32 on real aligned 112x112 crops.
+Embedding: faces per second at batch 1, 8 and 32 on real aligned crops, beside the
+model's reference runtime (onnxruntime; dlib for dlib's ResNet).
 Detection: frames per second on 640x480 frames made from real photos (facerec and
 OpenCV include decoding and NMS; onnxruntime is the network alone).
-End to end (default models): whole photos to embeddings, facerec beside OpenCV's own
-YuNet + alignCrop + SFace on the same decoded pixels.
+End to end: whole photos to embeddings, facerec beside OpenCV's own YuNet + alignCrop +
+SFace (default models) or beside face_recognition (``--embedder dlib-resnet-v1``) on the
+same decoded pixels.
 
     python scripts/benchmark.py [--device cpu] [--compile] [--seconds 3] [--embedder NAME]
 
@@ -29,6 +31,7 @@ import onnxruntime as ort
 import torch
 
 from facerec import FaceAnalyzer, load_image
+from facerec.registry import get_model
 from facerec.weights import weights_path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,34 +101,50 @@ def frames_640x480(photos: list[Path], count: int = 8) -> list[np.ndarray]:
             for p in photos[:count]]
 
 
-def bench_embedding(analyzer: FaceAnalyzer, crops: torch.Tensor, seconds: float) -> None:
-    """facerec's embedder beside onnxruntime on the same file (and OpenCV for SFace)."""
-    spec = analyzer.embedder_spec
-    path = weights_path(spec)
+def reference_embedder(spec_name: str, path: Path, crops: torch.Tensor
+                       ) -> tuple[str, Callable[[int], object]]:
+    """The reference runtime of a model's original file: onnxruntime for ONNX files, dlib
+    itself for dlib's ResNet. Returns its name and a function embedding the first N crops."""
+    if spec_name == "dlib-resnet-v1":
+        import dlib
+        model = dlib.face_recognition_model_v1(str(path))
+        chips = [np.ascontiguousarray(c.permute(1, 2, 0).numpy().round().astype(np.uint8))
+                 for c in crops]
+        return "dlib", lambda n: model.compute_face_descriptor(chips[:n])
     session = ort_session(path, {0: "batch"})
     input_name = session.get_inputs()[0].name
-    graph = onnx.load(str(path)).graph
-    normalised_outside = graph.node[0].op_type == "Conv"  # no Sub/Mul in the graph
+    normalised_outside = onnx.load(str(path)).graph.node[0].op_type == "Conv"
+    spec = get_model(spec_name)
+    raw = crops.numpy()
+    feeds = {n: {input_name: (raw[:n] - spec.mean) * spec.scale if normalised_outside
+                 else raw[:n]} for n in BATCHES}
+    return "onnxruntime", lambda n: session.run(None, feeds[n])
+
+
+def bench_embedding(analyzer: FaceAnalyzer, crops: torch.Tensor, seconds: float) -> None:
+    """facerec's embedder beside the model's reference runtime on the same crops (and
+    OpenCV for SFace)."""
+    spec = analyzer.embedder_spec
+    path = weights_path(spec)
+    reference, run_reference = reference_embedder(spec.name, path, crops)
     recognizer = cv2.FaceRecognizerSF.create(str(path), "") if spec.name == "sface-2021dec" \
         else None
     bgr_crops = [np.ascontiguousarray(c.permute(1, 2, 0).numpy()[:, :, ::-1].astype(np.uint8))
                  for c in crops]
     print(f"\nembedding with {spec.name} (faces/s, higher is better)")
-    print(f"{'batch':>6} {'facerec':>10} {'onnxruntime':>12} {'opencv':>10}")
+    print(f"{'batch':>6} {'facerec':>10} {reference:>12} {'opencv':>10}")
     for batch in BATCHES:
         x = crops[:batch].to(analyzer.device)
-        raw = crops[:batch].numpy()
-        feed = {input_name: (raw - spec.mean) * spec.scale if normalised_outside else raw}
         contenders = {
             "facerec": lambda: analyzer.embedder.embed(x),
-            "onnxruntime": lambda: session.run(None, feed),
+            reference: lambda: run_reference(batch),
         }
         if recognizer is not None:
             contenders["opencv"] = lambda: [recognizer.feature(c) for c in bgr_crops[:batch]]
         took = compare(contenders, seconds)
         rates = {k: batch / v for k, v in took.items()}
         opencv = f"{rates['opencv']:>10.1f}" if "opencv" in rates else f"{'-':>10}"
-        print(f"{batch:>6} {rates['facerec']:>10.1f} {rates['onnxruntime']:>12.1f} {opencv}")
+        print(f"{batch:>6} {rates['facerec']:>10.1f} {rates[reference]:>12.1f} {opencv}")
 
 
 def bench_detection(analyzer: FaceAnalyzer, frames: list[np.ndarray], seconds: float,
@@ -166,12 +185,8 @@ def bench_detection(analyzer: FaceAnalyzer, frames: list[np.ndarray], seconds: f
               f"{1000 / rate:.2f} ms per frame, {rate / opencv:.2f}x opencv")
 
 
-def bench_end_to_end(analyzer: FaceAnalyzer, photos: list[Path], seconds: float) -> None:
-    """Whole photos to embeddings: facerec's pipeline beside OpenCV's (FaceDetectorYN,
-    alignCrop, FaceRecognizerSF) on the same decoded pixels (photos scaled to at most
-    1280 px, so neither side scales), the same score threshold, one photo at a time."""
-    if analyzer.embedder_spec.name != "sface-2021dec":
-        return
+def photos_up_to_1280(photos: list[Path]) -> list[np.ndarray]:
+    """The photos decoded and scaled to at most 1280 px, so no contender scales them."""
     images = []
     for path in photos:
         image = load_image(path)
@@ -181,30 +196,55 @@ def bench_end_to_end(analyzer: FaceAnalyzer, photos: list[Path], seconds: float)
                                        round(image.shape[0] * scale)),
                                interpolation=cv2.INTER_AREA)
         images.append(image)
-    bgr = [np.ascontiguousarray(image[:, :, ::-1]) for image in images]
+    return images
+
+
+def bench_end_to_end(analyzer: FaceAnalyzer, photos: list[Path], seconds: float) -> None:
+    """Whole photos to embeddings, one photo at a time, on the same decoded pixels: for
+    SFace beside OpenCV's own pipeline (FaceDetectorYN, alignCrop, FaceRecognizerSF at the
+    same score threshold); for dlib's ResNet beside face_recognition (dlib's HOG detector,
+    5-point landmarks, the same network)."""
+    images = photos_up_to_1280(photos)
+    if analyzer.embedder_spec.name == "sface-2021dec":
+        name, theirs = "opencv", opencv_pipeline(analyzer)
+    elif analyzer.embedder_spec.name == "dlib-resnet-v1":
+        import face_recognition
+        name = "face_recognition"
+
+        def theirs(image: np.ndarray) -> int:
+            return len(face_recognition.face_encodings(image))
+    else:
+        return
+
+    def facerec_all() -> int:
+        return sum(len(analyzer.analyze(image)) for image in images)
+
+    def theirs_all() -> int:
+        return sum(theirs(image) for image in images)
+
+    took = compare({"facerec": facerec_all, name: theirs_all}, seconds * 2, rounds=3)
+    ours, peer = len(images) / took["facerec"], len(images) / took[name]
+    print(f"\nend to end on {len(images)} photos (photos/s, higher is better): "
+          f"facerec {ours:.1f} ({facerec_all()} faces), {name} {peer:.1f} "
+          f"({theirs_all()} faces); facerec / {name}: {ours / peer:.2f}x")
+
+
+def opencv_pipeline(analyzer: FaceAnalyzer) -> Callable[[np.ndarray], int]:
+    """OpenCV's YuNet + alignCrop + SFace on one RGB photo; returns the faces embedded."""
     detector = cv2.FaceDetectorYN.create(str(weights_path(analyzer.detector_spec)), "",
                                          (320, 320), analyzer.detector.config.score_threshold,
                                          analyzer.detector.config.nms_threshold)
     recognizer = cv2.FaceRecognizerSF.create(str(weights_path(analyzer.embedder_spec)), "")
 
-    def opencv_all() -> int:
-        found = 0
-        for image in bgr:
-            detector.setInputSize((image.shape[1], image.shape[0]))
-            _, faces = detector.detect(image)
-            for face in faces if faces is not None else []:
-                recognizer.feature(recognizer.alignCrop(image, face))
-                found += 1
-        return found
+    def run(image: np.ndarray) -> int:
+        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        detector.setInputSize((bgr.shape[1], bgr.shape[0]))
+        _, faces = detector.detect(bgr)
+        for face in faces if faces is not None else []:
+            recognizer.feature(recognizer.alignCrop(bgr, face))
+        return 0 if faces is None else len(faces)
 
-    def facerec_all() -> int:
-        return sum(len(analyzer.analyze(image)) for image in images)
-
-    took = compare({"facerec": facerec_all, "opencv": opencv_all}, seconds * 2, rounds=3)
-    ours, theirs = len(images) / took["facerec"], len(images) / took["opencv"]
-    print(f"\nend to end on {len(images)} photos (photos/s, higher is better): "
-          f"facerec {ours:.1f} ({facerec_all()} faces), opencv {theirs:.1f} "
-          f"({opencv_all()} faces); facerec / opencv: {ours / theirs:.2f}x")
+    return run
 
 
 def main() -> int:
