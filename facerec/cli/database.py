@@ -136,6 +136,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                            help="false-accept rate to allow (default: %(default)s)")
     calibrate.add_argument("--force", action="store_true",
                            help="store the threshold even when too few pairs back it")
+    calibrate.add_argument("--set", type=float, default=None, metavar="T",
+                           help="store threshold T as it is (e.g. the one `facerec evaluate` "
+                                "recommends) instead of measuring one")
     add_db_option(calibrate)
     add_pipeline_options(calibrate)
     calibrate.set_defaults(run=run_calibrate)
@@ -286,6 +289,14 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
+    if args.set is not None:
+        if not -1.0 <= args.set <= 1.0:
+            print("facerec: error: --set takes a cosine similarity, -1 to 1", file=sys.stderr)
+            return 2
+        with open_gallery(args) as gallery:
+            gallery.set_threshold(args.set, {"method": "set", "threshold": args.set})
+        print(f"stored: identify uses the threshold {args.set:.4f} from now on")
+        return 0
     with open_gallery(args) as gallery:
         result = gallery.calibrate(args.far, force=args.force)
     print(f"threshold {result.threshold:.4f} for FAR {result.far:g} "

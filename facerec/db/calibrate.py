@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import CalibrationError
-
-MAX_PAIRS = 2_000_000
+from ..evaluation.metrics import threshold_for_far
+from ..evaluation.pairs import all_pairs
 
 
 @dataclass(frozen=True)
@@ -42,33 +42,14 @@ def calibrate(embeddings: np.ndarray, labels: np.ndarray, far: float,
     """
     if not 0.0 < far < 1.0:
         raise CalibrationError("far must be between 0 and 1")
-    genuine, impostor = _pair_similarities(embeddings, labels, np.random.default_rng(seed))
+    pairs = all_pairs(embeddings, labels, seed)
+    genuine, impostor = pairs.genuine, pairs.impostor
     if len(impostor) == 0 or len(genuine) == 0:
         raise CalibrationError("calibration needs at least two people, one with two faces")
-    ordered = np.sort(impostor)[::-1]
-    allowed = int(np.floor(far * len(ordered)))
-    threshold = float(np.nextafter(ordered[allowed], np.float32(np.inf))) \
-        if allowed < len(ordered) else float(ordered[-1])
+    threshold = threshold_for_far(impostor, far)
     return Calibration(
         threshold=threshold, far=far, genuine_pairs=len(genuine),
         impostor_pairs=len(impostor),
         true_accept_rate=float(np.mean(genuine >= threshold)),
         genuine_mean=float(genuine.mean()), impostor_mean=float(impostor.mean()),
         reliable=len(impostor) >= 10 / far and len(genuine) >= 20)
-
-
-def _pair_similarities(embeddings: np.ndarray, labels: np.ndarray,
-                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    n = len(labels)
-    if n * (n - 1) // 2 <= MAX_PAIRS:
-        sims = embeddings @ embeddings.T
-        upper = np.triu_indices(n, k=1)
-        same = labels[upper[0]] == labels[upper[1]]
-        values = sims[upper]
-        return values[same], values[~same]
-    a, b = rng.integers(0, n, MAX_PAIRS), rng.integers(0, n, MAX_PAIRS)
-    keep = a != b
-    a, b = a[keep], b[keep]
-    values = np.einsum("ij,ij->i", embeddings[a], embeddings[b])
-    same = labels[a] == labels[b]
-    return values[same], values[~same]

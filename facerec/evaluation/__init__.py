@@ -1,0 +1,1 @@
+"""How well a model recognises the faces of a labelled folder: split, metrics, report."""

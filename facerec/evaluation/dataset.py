@@ -1,0 +1,112 @@
+"""A folder of labelled photos (``DIR/<person>/*.jpg``), split by person and embedded.
+
+The split is by person with a fixed seed: nobody is in two sets, so a threshold chosen on
+the validation set is reported on people it never saw, and a rerun gives the same split.
+Each photo is taken to show one person; its main face (``facerec.subject``) is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..analyzer import FaceAnalyzer
+from ..errors import ImageError
+from ..image import load_image
+from ..paths import scan_folder
+from ..results import Skip
+from ..subject import main_face
+from ..types import Detection
+
+BATCH = 16
+
+
+def labelled_photos(root: Path) -> dict[str, list[Path]]:
+    """person -> their photos (sorted) for every ``root/<person>/`` folder with images."""
+    people: dict[str, list[Path]] = {}
+    for folder in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+        photos, _ = scan_folder(folder)
+        if photos:
+            people[folder.name] = photos
+    return people
+
+
+@dataclass(frozen=True)
+class Split:
+    """People of the validation set (the threshold is chosen there) and the test set (the
+    figures are reported there); disjoint."""
+
+    validation: tuple[str, ...]
+    test: tuple[str, ...]
+
+
+def split_people(people: Sequence[str], seed: int = 0, validation_share: float = 0.5
+                 ) -> Split:
+    """Shuffle ``people`` with ``seed`` and cut them into validation and test sets; each
+    gets at least one person when there are two or more."""
+    order = sorted(people)
+    np.random.default_rng(seed).shuffle(order)
+    cut = int(round(validation_share * len(order)))
+    if len(order) >= 2:
+        cut = min(max(cut, 1), len(order) - 1)
+    return Split(tuple(sorted(order[:cut])), tuple(sorted(order[cut:])))
+
+
+@dataclass
+class FaceSet:
+    """The main face of each labelled photo that has one.
+
+    Attributes:
+        labels: (N,) person of each face; ``paths`` (N,) its photo; ``detections`` where.
+        embeddings: (N, D) float32 unit embeddings.
+        skipped: photos without a usable face, with the reason.
+    """
+
+    labels: np.ndarray
+    paths: list[Path]
+    detections: list[Detection]
+    embeddings: np.ndarray
+    skipped: list[Skip] = field(default_factory=list)
+
+    def subset(self, people: Sequence[str]) -> FaceSet:
+        keep = np.flatnonzero(np.isin(self.labels, list(people)))
+        return FaceSet(self.labels[keep], [self.paths[i] for i in keep],
+                       [self.detections[i] for i in keep], self.embeddings[keep])
+
+
+def embed_photos(analyzer: FaceAnalyzer, photos: Sequence[tuple[str, Path]],
+                 progress: Callable[[int], None] | None = None) -> FaceSet:
+    """Embed the main face of each (person, photo); ``progress(n)`` after each batch."""
+    labels: list[str] = []
+    paths: list[Path] = []
+    detections: list[Detection] = []
+    vectors: list[np.ndarray] = []
+    skipped: list[Skip] = []
+    for start in range(0, len(photos), BATCH):
+        chunk = photos[start:start + BATCH]
+        pixels, readable = [], []
+        for person, path in chunk:
+            try:
+                pixels.append(load_image(path))
+                readable.append((person, path))
+            except ImageError as exc:
+                skipped.append(Skip(str(path), exc.reason))
+        found = analyzer.analyze_batch(pixels) if pixels else []
+        for (person, path), image, faces in zip(readable, pixels, found):
+            face = main_face(faces, image.shape[1], image.shape[0])
+            if face is None:
+                skipped.append(Skip(str(path), "no face found"))
+                continue
+            labels.append(person)
+            paths.append(path)
+            detections.append(face.detection)
+            vectors.append(face.embedding)
+        if progress is not None:
+            progress(len(chunk))
+    dim = analyzer.embedder.dim
+    embeddings = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dim),
+                                                                               np.float32)
+    return FaceSet(np.array(labels, dtype=object), paths, detections, embeddings, skipped)

@@ -1,0 +1,160 @@
+"""One model on a labelled folder: threshold chosen on the validation people, figures
+reported on the test people (verification and open-set identification), and the most
+confident mistakes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..types import Detection
+from .dataset import FaceSet
+from .metrics import (
+    OpenSet,
+    RocCurve,
+    accept_rate,
+    accuracy,
+    best_accuracy_threshold,
+    equal_error_rate,
+    open_set,
+    roc_curve,
+    tar_at_far,
+    threshold_for_far,
+)
+from .pairs import all_pairs
+
+FARS = (1e-1, 1e-2, 1e-3, 1e-4)
+FPIRS = (1e-2, 1e-3)
+MISTAKES = 8
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A pair judged wrong at the recommended threshold."""
+
+    kind: str  # "false accept" or "false reject"
+    similarity: float
+    people: tuple[str, str]
+    photos: tuple[Path, Path]
+    detections: tuple[Detection, Detection]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "similarity": round(self.similarity, 4),
+                "people": list(self.people), "photos": [str(p) for p in self.photos]}
+
+
+@dataclass
+class ModelEvaluation:
+    """Everything measured for one model (see ``evaluate``)."""
+
+    model: str
+    default_threshold: float
+    target_far: float
+    figures: dict[str, object] = field(default_factory=dict)
+    roc: RocCurve | None = None
+    identification: OpenSet | None = None
+    genuine: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    impostor: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    recommended_threshold: float = 0.0
+    mistakes: list[Mistake] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"model": self.model, "default_threshold": self.default_threshold,
+                "target_far": self.target_far,
+                "recommended_threshold": round(self.recommended_threshold, 4),
+                **self.figures, "mistakes": [m.to_dict() for m in self.mistakes]}
+
+
+def evaluate(model: str, default_threshold: float, validation: FaceSet, test: FaceSet,
+             target_far: float = 1e-3, stranger_share: float = 0.2, seed: int = 0
+             ) -> ModelEvaluation:
+    """Choose thresholds on ``validation`` and report ``test``.
+
+    Two thresholds come from the validation pairs: the one with the best accuracy, and
+    the *recommended* one, the lowest that keeps the false-accept rate at ``target_far``.
+    On the test set: TAR at FAR 1e-1..1e-4 (where there are enough impostor pairs), the
+    equal error rate, accuracy at the model's default and at the chosen threshold, the
+    FAR and TAR at the recommended one; and open-set identification, with each known
+    person's first photo enrolled and ``stranger_share`` of the people with two or more
+    photos held out as strangers (with everyone who has one photo).
+    """
+    result = ModelEvaluation(model, default_threshold, target_far)
+    held = all_pairs(validation.embeddings, validation.labels, seed)
+    pairs = all_pairs(test.embeddings, test.labels, seed)
+    genuine, impostor = pairs.genuine, pairs.impostor
+    result.genuine, result.impostor = genuine, impostor
+    if not (len(held.genuine) and len(held.impostor) and len(genuine) and len(impostor)):
+        result.figures["error"] = "each set needs two people and a person with two photos"
+        return result
+    chosen = best_accuracy_threshold(held.genuine, held.impostor)
+    result.recommended_threshold = threshold_for_far(held.impostor, target_far)
+    eer, eer_threshold = equal_error_rate(genuine, impostor)
+    result.roc = roc_curve(genuine, impostor)
+    result.figures["verification"] = {
+        "validation_pairs": {"genuine": len(held.genuine), "impostor": len(held.impostor)},
+        "test_pairs": {"genuine": len(genuine), "impostor": len(impostor)},
+        "tar_at_far": {f"{far:g}": tar_at_far(genuine, impostor, far) for far in FARS},
+        "eer": eer, "eer_threshold": eer_threshold,
+        "accuracy_at_default": accuracy(genuine, impostor, default_threshold),
+        "chosen_threshold": chosen,
+        "accuracy_at_chosen": accuracy(genuine, impostor, chosen),
+        "recommended": {"threshold": result.recommended_threshold,
+                        "far_on_test": accept_rate(impostor, result.recommended_threshold),
+                        "tar_on_test": accept_rate(genuine, result.recommended_threshold),
+                        "reliable": len(held.impostor) >= 10 / target_far},
+    }
+    result.identification = identify_test(test, stranger_share, seed)
+    ident = result.identification
+    result.figures["identification"] = {
+        "known_probes": len(ident.known_best), "strangers": len(ident.stranger_best),
+        "rank1": ident.rank1, "cmc": [round(float(v), 4) for v in ident.cmc],
+        "dir_at_fpir": {f"{fpir:g}": _dir(ident, fpir) for fpir in FPIRS},
+    }
+    result.mistakes = worst_mistakes(test, pairs, result.recommended_threshold)
+    return result
+
+
+def _dir(ident: OpenSet, fpir: float) -> dict[str, float] | None:
+    found = ident.dir_at_fpir(fpir)
+    return None if found is None else {"dir": found[0], "threshold": found[1]}
+
+
+def identify_test(test: FaceSet, stranger_share: float, seed: int) -> OpenSet:
+    """Open-set identification inside the test set (see ``evaluate``)."""
+    people, counts = np.unique(test.labels, return_counts=True)
+    several = sorted(people[counts >= 2])
+    rng = np.random.default_rng(seed + 1)
+    held_out = set(rng.choice(several, int(round(stranger_share * len(several))),
+                              replace=False)) if several else set()
+    known = [p for p in several if p not in held_out]
+    order = sorted(range(len(test.labels)), key=lambda i: str(test.paths[i]))
+    gallery, probes, seen = [], [], set()
+    for i in order:
+        person = test.labels[i]
+        if person in known and person not in seen:
+            gallery.append(i)
+            seen.add(person)
+        else:
+            probes.append(i)
+    return open_set(test.embeddings[gallery], test.labels[gallery],
+                    test.embeddings[probes], test.labels[probes])
+
+
+def worst_mistakes(test: FaceSet, pairs, threshold: float, count: int = MISTAKES
+                   ) -> list[Mistake]:
+    """The false accepts with the highest similarity and the false rejects with the
+    lowest, at ``threshold``."""
+    out = []
+    accepts = np.flatnonzero(~pairs.same & (pairs.similarity >= threshold))
+    rejects = np.flatnonzero(pairs.same & (pairs.similarity < threshold))
+    for kind, chosen in (("false accept", accepts[np.argsort(-pairs.similarity[accepts])]),
+                         ("false reject", rejects[np.argsort(pairs.similarity[rejects])])):
+        for k in chosen[:count]:
+            a, b = pairs.first[k], pairs.second[k]
+            out.append(Mistake(kind, float(pairs.similarity[k]),
+                               (str(test.labels[a]), str(test.labels[b])),
+                               (test.paths[a], test.paths[b]),
+                               (test.detections[a], test.detections[b])))
+    return out
