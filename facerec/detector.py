@@ -40,6 +40,8 @@ class DetectorNetwork(Protocol):
     def decode(self, raw: Any, height: int, width: int, score_threshold: float
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]: ...
 
+    def score_maps(self, raw: Any, height: int, width: int) -> torch.Tensor: ...
+
 
 @dataclass(frozen=True)
 class DetectorConfig:
@@ -120,6 +122,20 @@ class FaceDetector:
             for index, extra in zip(again, coarse):
                 results[index] = self._merge(results[index] + extra)
         return results
+
+    @torch.inference_mode()
+    def score_map(self, image: np.ndarray) -> np.ndarray:
+        """(H, W) float32 face score in 0..1 around each pixel of an RGB (H, W, 3) image:
+        where the network sees faces, before any threshold."""
+        working, _, _ = self._working(image)
+        divisor = self.net.divisor
+        height = _round_up(working.shape[0], divisor)
+        width = _round_up(working.shape[1], divisor)
+        raw = self._forward(self._batch([working], height, width))
+        scores = self.net.score_maps(raw, height, width)[0]
+        scores = scores[: working.shape[0], : working.shape[1]].float().cpu().numpy()
+        return cv2.resize(scores, (image.shape[1], image.shape[0]),
+                          interpolation=cv2.INTER_LINEAR)
 
     def _run(self, prepared: Sequence[Prepared]) -> list[list[Detection]]:
         """Detections of each prepared image, in input coordinates."""

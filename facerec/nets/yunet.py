@@ -257,6 +257,19 @@ class YuNet(nn.Module):
         landmarks = (kps + cell[:, None, :]) * stride[:, None, :]
         return image, boxes, landmarks, scores[image, anchor]
 
+    def score_maps(self, raw: dict[str, torch.Tensor], height: int, width: int
+                   ) -> torch.Tensor:
+        """(N, height, width) face score of the cell covering each pixel of a (N, 3,
+        height, width) batch, the highest over the levels (for pictures of where the
+        detector fires)."""
+        maps = []
+        for stride in STRIDES:
+            rows, columns = height // stride, width // stride
+            level = (raw[f"cls_{stride}"].clamp(0, 1) * raw[f"obj_{stride}"].clamp(0, 1))
+            level = level.sqrt().reshape(-1, 1, rows, columns)
+            maps.append(F.interpolate(level, size=(height, width), mode="nearest"))
+        return torch.stack(maps).amax(dim=0)[:, 0]
+
     def _grid(self, height: int, width: int, device: torch.device) -> torch.Tensor:
         """(A, 3) rows of (column, row, stride) for every cell of every level, cached."""
         cache = self.__dict__.setdefault("_grids", {})
