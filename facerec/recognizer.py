@@ -233,7 +233,7 @@ class Recognizer:
             face = _choose_face(photo, strict, report)
             if face is not None:
                 new_faces.append(NewFace(photo.person, photo.source, photo.sha256,
-                                         face.detection, _quality(face.detection),
+                                         face.detection, face_quality(face.detection),
                                          face.embedding))
                 remove += (moving or {}).get(photo.source, [])
         if new_faces:
@@ -381,7 +381,7 @@ def _choose_face(photo: AnalyzedPhoto, strict: bool, report: EnrollReport) -> Fa
     return main_face(photo.faces, *photo.size)
 
 
-def _quality(detection: Detection) -> float:
+def face_quality(detection: Detection) -> float:
     """Detector score times how near the face is to the 112-pixel crop size (0..1)."""
     side = min(detection.width, detection.height)
     return float(detection.score * min(1.0, side / 112.0))

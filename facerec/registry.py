@@ -79,6 +79,9 @@ class ModelSpec:
         accuracy: the published accuracy, as text.
         template: embedders only: where the five landmarks land in the aligned crop of
             ``input_size``, in pixels of that crop (the aligner fits each face onto it).
+        cluster_threshold: embedders only: the similarity that joins two faces when
+            ``facerec cluster`` groups them, chosen on LFW by
+            ``scripts/evaluate_clustering.py`` for a pairwise precision of at least 0.99.
         commercial: whether the weights' licence allows commercial use. Weights that do
             not are never a default and are fetched only on the user's explicit
             acceptance (see ``weights.fetch``).
@@ -101,6 +104,7 @@ class ModelSpec:
     threshold: float | None = None
     accuracy: str = ""
     template: tuple[tuple[float, float], ...] | None = None
+    cluster_threshold: float | None = None
     commercial: bool = True
     terms: str = ""
 
@@ -144,6 +148,7 @@ SFACE = ModelSpec(
     threshold=0.319,
     accuracy="LFW 99.40%",
     template=ARCFACE_TEMPLATE,
+    cluster_threshold=0.53,
 )
 
 W600K_MBF = ModelSpec(

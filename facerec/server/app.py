@@ -136,6 +136,17 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         result = await service.verify(await _read(image_a), await _read(image_b), threshold)
         return result.to_dict()
 
+    @router.post("/clusters", tags=["recognition"])
+    async def clusters(
+        images: Annotated[list[UploadFile] | None,
+                          File(description="photos whose faces to group; none: the "
+                                           "unknown faces identify has seen")] = None,
+        threshold: Annotated[float | None, Query(ge=-1, le=1)] = None,
+    ) -> dict[str, object]:
+        """Group faces by person without names: every face of the photos sent, or, with
+        none, the most recent faces identify called unknown (kept in memory only)."""
+        return await service.clusters([await _read(i) for i in images or []], threshold)
+
     @router.get("/people", response_model=schemas.PeopleList, tags=["people"])
     async def people() -> dict[str, object]:
         """Everyone enrolled, by name, with their number of faces."""

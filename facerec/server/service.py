@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -21,12 +22,13 @@ from ..db.enroll import AnalyzedPhoto
 from ..db.store import FaceRecord
 from ..errors import ImageError
 from ..image import image_size, load_image
-from ..names import validate_name
+from ..names import UNKNOWN, validate_name
 from ..recognizer import Incoming, Recognizer
 from ..results import EnrollReport, Match, Skip, Threshold, Verification
 from ..types import Face
 from ..verification import verify_faces
 from .batcher import MicroBatcher
+from .clusters import SeenFace, UnknownFaces, cluster_body
 from .config import ServerConfig
 from .memory import PixelBudget
 
@@ -75,6 +77,7 @@ class RecognitionService:
             max_wait=config.max_wait, max_queue=config.max_queue)
         self._db_lock = threading.Lock()
         self.budget = PixelBudget(config.max_pixels_in_flight)
+        self.unknown = UnknownFaces()
 
     def warm_up(self) -> None:
         """Run the networks and load the index once, so the first request is not slow."""
@@ -135,7 +138,27 @@ class RecognitionService:
             return self.recognizer.match([f.embedding for f in faces],
                                          [f.detection for f in faces], top_k, used.value), used
 
-        return await self._locked(name_them)
+        matches, used = await self._locked(name_them)
+        strangers = [i for i, m in enumerate(matches) if m.person == UNKNOWN]
+        self.unknown.add(upload.label, [faces[i].detection for i in strangers],
+                         [faces[i].embedding for i in strangers])
+        return matches, used
+
+    async def clusters(self, uploads: Sequence[Upload], threshold: float | None
+                       ) -> dict[str, object]:
+        """Group every face of ``uploads`` by person, or, with no uploads, the unknown
+        faces ``identify`` has seen lately (see ``facerec.server.clusters``)."""
+        if uploads:
+            found = await asyncio.gather(*(self.faces_of(upload) for upload in uploads))
+            now = time.time()
+            faces = [SeenFace(upload.label, face.detection, face.embedding, now)
+                     for upload, (photo_faces, _) in zip(uploads, found)
+                     for face in photo_faces]
+        else:
+            faces = self.unknown.snapshot()
+        used = threshold if threshold is not None else \
+            float(self.analyzer.embedder_spec.cluster_threshold)
+        return await run_in_threadpool(cluster_body, faces, used, self.analyzer.model_id)
 
     async def verify(self, first: Upload, second: Upload,
                      threshold: float | None) -> Verification:

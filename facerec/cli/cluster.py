@@ -1,0 +1,90 @@
+"""``facerec cluster``: group the faces of unnamed photos; ``facerec name-group``: enroll a
+group as a person."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .database import add_db_option, db_path
+from .faces import add_pipeline_options, expand_or_report, make_analyzer, require_some
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    cluster = commands.add_parser(
+        "cluster", help="group the faces of photos by person, without names",
+        description="Detects every face of the photos, groups faces of the same person "
+                    "(a mutual nearest-neighbour graph built with FAISS, then Chinese "
+                    "whispers), and writes groups.json, embeddings.npy and a contact sheet "
+                    "per group into --out. Faces that fit no group stay ungrouped. Name a "
+                    "group with `facerec name-group OUT GROUP NAME`.")
+    cluster.add_argument("inputs", nargs="+", metavar="PATH", help="photos, folders or globs")
+    cluster.add_argument("--out", type=Path, required=True, help="folder for the groups")
+    cluster.add_argument("--threshold", type=float, default=None,
+                         help="similarity that joins two faces (default: the model's "
+                              "clustering threshold in `facerec models --json`)")
+    cluster.add_argument("--algorithm", default="chinese-whispers",
+                         choices=("chinese-whispers", "components"))
+    cluster.add_argument("--neighbours", type=int, default=20,
+                         help="neighbours per face in the graph (default: 20)")
+    add_pipeline_options(cluster)
+    cluster.set_defaults(run=run_cluster)
+
+    name = commands.add_parser(
+        "name-group", help="enroll one group made by `facerec cluster` as a person")
+    name.add_argument("groups", type=Path, metavar="GROUPS", help="the folder of --out")
+    name.add_argument("group", type=int, metavar="GROUP", help="its number (group-NNN.png)")
+    name.add_argument("name", metavar="NAME", help="the person's name")
+    add_db_option(name)
+    name.set_defaults(run=run_name_group)
+
+
+def run_cluster(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..clustering.groups import write_groups
+    from ..clustering.photos import cluster_photos
+    from ..image import load_image
+
+    failed: list[str] = []
+    photos = expand_or_report(args.inputs, failed)
+    require_some(photos, failed, "photos")
+    analyzer = make_analyzer(args)
+    threshold = args.threshold if args.threshold is not None else \
+        analyzer.embedder_spec.cluster_threshold
+    with tqdm(total=len(photos), desc="faces", unit="photo",
+              disable=not sys.stderr.isatty()) as bar:
+        grouping = cluster_photos(analyzer, photos, threshold, args.algorithm,
+                                  args.neighbours, bar.update)
+
+    def crop(photo: str, detection):
+        aligned = analyzer.align(load_image(photo), [detection])[0]
+        return aligned.permute(1, 2, 0).clamp(0, 255).byte().cpu().numpy()
+
+    sheets = write_groups(grouping, args.out, crop)
+    for skip in grouping.skipped:
+        print(f"  skipped {skip.path}: {skip.reason}", file=sys.stderr)
+    ungrouped = sum(1 for face in grouping.faces if face.group < 0)
+    print(f"{len(grouping.faces)} faces in {len(photos)} photos: {len(sheets)} groups, "
+          f"{ungrouped} ungrouped (threshold {threshold:.3f}, {args.algorithm})")
+    for number, sheet in enumerate(sheets, start=1):
+        print(f"  group {number}: {len(grouping.members(number - 1))} faces, {sheet}")
+    if sheets:
+        print(f"name one: facerec name-group {args.out} 1 NAME --db DIR")
+    return 1 if failed or grouping.skipped else 0
+
+
+def run_name_group(args: argparse.Namespace) -> int:
+    from ..clustering.groups import read_groups
+    from ..clustering.naming import name_group
+    from ..db.gallery import Gallery
+
+    grouping = read_groups(args.groups)
+    with Gallery(db_path(args)) as gallery:
+        report = name_group(gallery, grouping, args.group, args.name)
+    for skip in report.skipped:
+        owner = f" ({skip.owner})" if skip.owner else ""
+        print(f"  skipped {skip.path}{owner}: {skip.reason}", file=sys.stderr)
+    print(f"enrolled {report.added} faces as {report.person} into {db_path(args)}")
+    return 1 if report.skipped else 0
