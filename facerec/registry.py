@@ -169,6 +169,7 @@ W600K_MBF = ModelSpec(
     threshold=0.205,
     accuracy="LFW 99.53% (View 2, measured with InsightFace's pipeline)",
     template=ARCFACE_TEMPLATE,
+    cluster_threshold=0.40,
     commercial=False,
     terms="InsightFace's pretrained models are for non-commercial research only, whatever "
           "the licence of the package that carries the file",
@@ -194,6 +195,7 @@ DLIB_RESNET = ModelSpec(
     accuracy="LFW 99.38% (dlib's figure, with dlib's own detector and landmarks)",
     template=((46.43, 44.85), (102.32, 45.32), (73.63, 77.56), (50.84, 101.85),
               (98.57, 102.06)),
+    cluster_threshold=0.965,
     terms="CC0: no rights reserved, any use allowed (the model face_recognition uses)",
 )
 """dlib's ResNet normalises its input itself with per-channel means stored in its file,

@@ -54,7 +54,7 @@ def lfw_embeddings(faces: Path, embedder: str) -> tuple[np.ndarray, np.ndarray]:
 def report(name: str, labels: np.ndarray, truth: np.ndarray, took: float,
            threshold: float, mutual: bool) -> None:
     s = score_clustering(labels, truth)
-    print(f"{name:>17} {threshold:>6.2f} {'yes' if mutual else 'no':>6} "
+    print(f"{name:>17} {threshold:>6.3f} {'yes' if mutual else 'no':>6} "
           f"{s.pairwise_precision:>8.4f} {s.pairwise_recall:>7.4f} {s.bcubed_precision:>8.4f} "
           f"{s.bcubed_recall:>7.4f} {s.bcubed_f:>7.4f} {s.clusters:>8} {s.ungrouped:>9} "
           f"{took:>7.2f}s", flush=True)

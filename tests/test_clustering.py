@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from facerec import Gallery, Recognizer
 from facerec.cli import main
 from facerec.clustering.algorithms import chinese_whispers, connected_components
 from facerec.clustering.graph import Graph, neighbour_graph
@@ -61,7 +62,6 @@ def test_cluster_and_name_a_group_of_real_faces(shared_faces, model_paths, tmp_p
     assert (out / f"group-{obama + 1:03d}.png").is_file()
 
     assert main(["name-group", str(out), str(obama + 1), "Barack Obama", "--db", str(db)]) == 0
-    from facerec import Gallery, Recognizer
     with Recognizer(Gallery(db, create=False)) as recognizer:
         assert recognizer.gallery.people() == [("Barack Obama", 2)]
         names = {m.person for m in recognizer.identify(shared_faces / "probes" / "obama1.jpg")}

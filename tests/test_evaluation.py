@@ -78,13 +78,13 @@ def test_pairs_sampled_when_too_many_keep_every_genuine_pair():
 def test_evaluate_writes_a_self_contained_report(shared_faces, model_paths, tmp_path):
     out = tmp_path / "report"
     assert main(["evaluate", str(shared_faces / "gallery"), "--out", str(out),
-                 "--seed", "1"]) == 0
+                 "--seed", "1", "--compare", "flip"]) == 0
     for name in ("roc.png", "det.png", "cmc.png", "similarities.png", "report.json"):
         assert (out / name).stat().st_size > 0
     report = json.loads((out / "report.json").read_text())
     assert report["split"]["validation_people"] + report["split"]["test_people"] == 5
     model = report["models"][0]
-    assert model["model"] == "sface-2021dec"
+    assert [m["model"] for m in report["models"]] == ["sface-2021dec", "sface-2021dec+flip"]
     assert 0 <= model["verification"]["eer"] <= 1
     page = (out / "report.html").read_text()
     assert "data:image/png;base64," in page and "facerec calibrate" in page

@@ -18,6 +18,8 @@ def test_registry_entries_describe_the_real_files(model_paths, mbf_path, dlib_pa
         assert weights.sha256_of(path) == spec.sha256
         assert spec.license and spec.sources and spec.accuracy
         assert spec.commercial or spec.terms  # a restricted licence is spelled out
+        if spec.role == "embedder":
+            assert spec.threshold is not None and spec.cluster_threshold is not None
     sface = load_sface(model_paths[SFACE.name])
     with torch.inference_mode():
         out = sface(torch.zeros(1, 3, *SFACE.input_size))

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import FacerecError
 from .database import add_db_option, db_path
 from .faces import add_pipeline_options, expand_or_report, make_analyzer, require_some
 
@@ -53,6 +54,9 @@ def run_cluster(args: argparse.Namespace) -> int:
     analyzer = make_analyzer(args)
     threshold = args.threshold if args.threshold is not None else \
         analyzer.embedder_spec.cluster_threshold
+    if threshold is None:
+        raise FacerecError(f"{analyzer.embedder_spec.name} has no clustering threshold; "
+                           "give one with --threshold")
     with tqdm(total=len(photos), desc="faces", unit="photo",
               disable=not sys.stderr.isatty()) as bar:
         grouping = cluster_photos(analyzer, photos, threshold, args.algorithm,
