@@ -49,6 +49,7 @@ def list_models(args: argparse.Namespace) -> int:
                      "terms": spec.terms, "default": spec.name in DEFAULTS,
                      "size": spec.size, "sha256": spec.sha256,
                      "accuracy": spec.accuracy, "threshold": spec.threshold,
+                     "cluster_threshold": spec.cluster_threshold,
                      "path": str(state.path),
                      "sources": [s.describe() for s in spec.sources]})
     if args.json:
@@ -66,6 +67,7 @@ def list_models(args: argparse.Namespace) -> int:
               f"{row['size'] / 1e6:>7.1f}MB  {threshold:>9}  {row['accuracy']}{default}")
         if row["terms"]:
             print(f"{'':<16}{row['terms']}")
+        print(f"{'':<16}from {row['sources'][0]}")
     print(f"cache: {weights.cache_dir()}")
     return 0
 
