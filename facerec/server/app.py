@@ -1,7 +1,8 @@
 """The HTTP API (FastAPI): routes, the API key, and errors as JSON.
 
 Every data route is under ``/v1`` and needs the ``X-API-Key`` header when the server
-has a key; ``/v1/health`` and the API description (``/docs``, ``/openapi.json``) do not.
+has a key; ``/v1/health`` and the API description (``/docs``, served offline, and
+``/openapi.json``) do not. Every response carries the headers of ``headers.py``.
 Errors are ``{"error": {"status": N, "message": "..."}}`` and never carry a traceback.
 """
 
@@ -43,7 +44,9 @@ from ..errors import (
 from . import schemas
 from .body_limit import BodyLimitMiddleware
 from .config import API_KEY_HEADER
+from .docs import add_offline_docs
 from .guards import RequestGuardMiddleware
+from .headers import SecurityHeadersMiddleware
 from .service import RecognitionService, Upload
 
 log = logging.getLogger(__name__)
@@ -74,11 +77,14 @@ def create_app(service: RecognitionService) -> FastAPI:
         service.close()
 
     app = FastAPI(title="facerec", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Face recognition: identify, verify and enroll faces.",
                   responses={400: {"model": schemas.Error}, 401: {"model": schemas.Error},
                              413: {"model": schemas.Error}, 503: {"model": schemas.Error}})
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.config.max_upload_bytes)
     app.add_middleware(RequestGuardMiddleware, body_timeout=service.config.body_timeout)
+    app.add_middleware(SecurityHeadersMiddleware)
+    add_offline_docs(app)
     _add_error_handlers(app)
     app.include_router(_public_routes(service), prefix="/v1")
     app.include_router(_data_routes(service), prefix="/v1",
