@@ -41,3 +41,97 @@ def test_every_answer_carries_security_headers(server):
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert httpx.get(f"{server.url}/v1/health").headers["content-security-policy"] \
         .startswith("default-src 'none'")
+
+
+def _wait(driver, condition, seconds: float = 60):
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, seconds).until(condition)
+
+
+def _texts(driver, selector: str) -> list[str]:
+    """The text of every element matching ``selector``, read in one go (the page may
+    redraw between two reads)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent)",
+        selector)
+
+
+def _enroll_through_page(driver, url: str, name: str, photo) -> None:
+    from selenium.webdriver.common.by import By
+    driver.get(f"{url}/#/enroll")
+    field = driver.find_element(By.ID, "enroll-name")
+    field.clear()
+    field.send_keys(name)
+    driver.find_element(By.ID, "enroll-files").send_keys(str(photo))
+    _wait(driver, lambda d: any(f"enrolled as {name}" in t
+                                for t in _texts(d, "#enroll-progress li")))
+
+
+def test_page_enrolls_identifies_renames_and_deletes(server, samples, shared_faces):
+    from selenium.webdriver.common.by import By
+
+    with headless_chromium() as driver:
+        _enroll_through_page(driver, server.url, "obama", samples / "obama.jpg")
+        _enroll_through_page(driver, server.url, "biden", samples / "biden.jpg")
+        driver.get(f"{server.url}/#/people")
+        _wait(driver, lambda d: sorted(_texts(d, ".person-name")) == ["biden", "obama"])
+
+        driver.get(f"{server.url}/#/identify")
+        driver.find_element(By.ID, "identify-file").send_keys(
+            str(shared_faces / "probes" / "obama_and_biden.jpg"))
+        _wait(driver, lambda d: len(_texts(d, ".box span")) == 3)
+        labels = " ".join(_texts(driver, ".box span"))
+        assert "obama" in labels and "biden" in labels and "unknown" in labels
+        assert loaded_from(driver, server.url) == []  # nothing beyond the server
+
+        driver.get(f"{server.url}/#/person/obama")
+        _wait(driver, lambda d: d.find_element(By.ID, "person-name").text == "obama")
+        field = driver.find_element(By.ID, "rename-input")
+        field.clear()
+        field.send_keys("Barack Obama")
+        driver.find_element(By.ID, "rename-button").click()
+        _wait(driver, lambda d: d.find_element(By.ID, "person-name").text == "Barack Obama")
+
+        driver.find_element(By.ID, "delete-person").click()
+        _wait(driver, lambda d: d.switch_to.alert).accept()
+        _wait(driver, lambda d: _texts(d, ".person-name") == ["biden"])
+    assert [p["name"] for p in httpx.get(f"{server.url}/v1/people").json()["people"]] \
+        == ["biden"]
+
+
+def test_names_are_shown_as_text_never_as_markup(server, samples):
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+
+    hostile = "<img src=x onerror=alert(1)>"
+    answer = httpx.post(f"{server.url}/v1/people/{hostile}/faces", timeout=120,
+                        files=[("images", ("a.jpg", (samples / "obama2.jpg").read_bytes(),
+                                           "image/jpeg"))])
+    assert answer.status_code == 201, answer.text
+    with headless_chromium() as driver:
+        driver.get(f"{server.url}/#/people")
+        _wait(driver, lambda d: hostile in _texts(d, ".person-name"))
+        driver.find_element(By.CSS_SELECTOR, ".cards a").click()
+        _wait(driver, lambda d: d.find_element(By.ID, "person-name").text in (hostile,
+                                                                             "biden"))
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert.text
+        assert not driver.find_elements(By.CSS_SELECTOR, "img[src='x']")
+
+
+def test_page_asks_for_the_api_key_once(model_paths, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    key = "a-long-enough-test-key-0123456789"
+    with running_server(tmp_path / "db", env={"FACEREC_API_KEY": key}) as keyed, \
+            headless_chromium() as driver:
+        driver.get(f"{keyed.url}/#/people")
+        dialog = _wait(driver, lambda d: d.find_element(By.ID, "key-dialog"))
+        _wait(driver, lambda d: dialog.get_attribute("open") is not None)
+        driver.find_element(By.ID, "key-input").send_keys(key)
+        driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
+        _wait(driver, lambda d: "Nobody is enrolled yet." in _texts(d, "#people-list li"))
+        driver.get(f"{keyed.url}/#/health")  # the key is kept for the tab
+        _wait(driver, lambda d: "sface-2021dec" in _texts(d, "#health-list dd"))
+        assert key not in driver.current_url
+        assert driver.get_cookies() == []

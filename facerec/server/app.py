@@ -8,6 +8,7 @@ Errors are ``{"error": {"status": N, "message": "..."}}`` and never carry a trac
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -25,7 +26,7 @@ from fastapi import (
     UploadFile,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException
 
@@ -48,6 +49,7 @@ from .docs import add_offline_docs
 from .guards import RequestGuardMiddleware
 from .headers import SecurityHeadersMiddleware
 from .service import RecognitionService, Upload
+from .web import add_web_page
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ def create_app(service: RecognitionService) -> FastAPI:
     app.add_middleware(RequestGuardMiddleware, body_timeout=service.config.body_timeout)
     app.add_middleware(SecurityHeadersMiddleware)
     add_offline_docs(app)
+    add_web_page(app)
     _add_error_handlers(app)
     app.include_router(_public_routes(service), prefix="/v1")
     app.include_router(_data_routes(service), prefix="/v1",
@@ -152,6 +155,29 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         """Group faces by person without names: every face of the photos sent, or, with
         none, the most recent faces identify called unknown (kept in memory only)."""
         return await service.clusters([await _read(i) for i in images or []], threshold)
+
+    @router.get("/faces/{face_id}/thumbnail", tags=["people"],
+                response_class=Response,
+                responses={200: {"content": {"image/jpeg": {}},
+                                 "description": "a JPEG crop of the face"},
+                           404: {"model": schemas.Error}})
+    async def thumbnail(face_id: int, request: Request) -> Response:
+        """A small JPEG of an enrolled face (its box with a margin), for pages that show
+        people. Cached by the browser; the ETag is the photo's sha256."""
+        jpeg = await service.thumbnail(face_id)
+        if jpeg is None:
+            raise HTTPException(404, f"face {face_id} has no thumbnail: its photo is gone")
+        tag = '"' + hashlib.sha256(jpeg).hexdigest()[:32] + '"'
+        headers = {"Cache-Control": "private, max-age=86400", "ETag": tag}
+        if request.headers.get("if-none-match") == tag:
+            return Response(status_code=304, headers=headers)
+        return Response(jpeg, media_type="image/jpeg", headers=headers)
+
+    @router.delete("/faces/{face_id}", response_model=schemas.RemovedFace, tags=["people"])
+    async def remove_face(face_id: int) -> dict[str, object]:
+        """Delete one enrolled face; the person goes too when it was their last."""
+        face = await service.remove_face(face_id)
+        return {"id": face_id, "person": face.person}
 
     @router.get("/people", response_model=schemas.PeopleList, tags=["people"])
     async def people() -> dict[str, object]:

@@ -2,8 +2,10 @@
 
 The server handles photos of people, so nothing it sends may be framed by another site,
 sniffed into another type, or leak its address in a Referer. Content-Security-Policy:
-API answers may load nothing at all; the API description page (``/docs``, Swagger UI,
-which starts itself with an inline script) may load only from this server.
+API answers may load nothing at all; the web page (``/``) only its own scripts, styles
+and images from this server (no inline script, no plug-ins, no forms posted elsewhere);
+the API description page (``/docs``, Swagger UI, which starts itself with an inline
+script) only from this server.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 DOCS_PATHS = ("/docs", "/docs-assets/")
+PAGE_POLICY = ("default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
+               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+PAGE_PATHS = ("/static/",)
 
 
 class SecurityHeadersMiddleware:
@@ -36,7 +41,12 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else API_POLICY
+        if path.startswith(DOCS_PATHS):
+            policy = DOCS_POLICY
+        elif path == "/" or path.startswith(PAGE_PATHS):
+            policy = PAGE_POLICY
+        else:
+            policy = API_POLICY
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -115,6 +115,11 @@ class Removed(BaseModel):
     removed_faces: int
 
 
+class RemovedFace(BaseModel):
+    id: int
+    person: str
+
+
 class Health(BaseModel):
     status: str
     model: str

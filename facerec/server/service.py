@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,17 +21,21 @@ from starlette.concurrency import run_in_threadpool
 
 from ..db.enroll import AnalyzedPhoto
 from ..db.store import FaceRecord
-from ..errors import ImageError
+from ..errors import ImageError, PersonNotFound
 from ..image import image_size, load_image
 from ..names import UNKNOWN, validate_name
 from ..recognizer import Incoming, Recognizer
 from ..results import EnrollReport, Match, Skip, Threshold, Verification
+from ..subject import main_face
 from ..types import Face
 from ..verification import verify_faces
 from .batcher import MicroBatcher
 from .clusters import SeenFace, UnknownFaces, cluster_body
 from .config import ServerConfig
 from .memory import PixelBudget
+from .thumbnails import Thumbnails, face_jpeg
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -78,6 +83,7 @@ class RecognitionService:
         self._db_lock = threading.Lock()
         self.budget = PixelBudget(config.max_pixels_in_flight)
         self.unknown = UnknownFaces()
+        self.thumbnails = Thumbnails(self.gallery.path)
 
     def warm_up(self) -> None:
         """Run the networks and load the index once, so the first request is not slow."""
@@ -209,7 +215,47 @@ class RecognitionService:
                 faces, size = result
                 photos.append(AnalyzedPhoto(item.person, item.source, item.label, item.sha256,
                                             faces, size))
+                await run_in_threadpool(self._keep_thumbnail, upload, faces, size,
+                                        item.sha256)
         return photos
+
+    def _keep_thumbnail(self, upload: Upload, faces: list[Face], size: tuple[int, int],
+                        sha256: str) -> None:
+        """Keep a crop of the face an uploaded photo is enrolled for (its main face), as
+        the photo itself is not kept."""
+        face = main_face(faces, *size)
+        if face is None:
+            return
+        try:
+            pixels = load_image(upload.data, max_pixels=self.config.max_pixels,
+                                max_side=self.config.max_decode_side)
+            scale = pixels.shape[1] / size[0], pixels.shape[0] / size[1]
+            self.thumbnails.keep(sha256, face_jpeg(pixels, face.detection.rescaled(*scale)))
+        except (ImageError, OSError) as exc:
+            log.warning("no thumbnail for %s: %s", upload.label, exc)
+
+    async def thumbnail(self, face_id: int) -> bytes | None:
+        """The JPEG thumbnail of enrolled face ``face_id`` (None when it cannot be made).
+
+        Raises:
+            PersonNotFound: no face has that id.
+        """
+        face = await self._locked(self._face, face_id)
+        return await run_in_threadpool(self.thumbnails.of, face)
+
+    def _face(self, face_id: int) -> FaceRecord:
+        found = self.gallery.store.faces([face_id])
+        if not found:
+            raise PersonNotFound(f"no face {face_id}")
+        return found[0]
+
+    async def remove_face(self, face_id: int) -> FaceRecord:
+        """Delete one enrolled face (its person goes too when it was their last)."""
+        def remove() -> FaceRecord:
+            face = self._face(face_id)
+            self.gallery.add_faces([], remove_sources=[face.source])
+            return face
+        return await self._locked(remove)
 
     async def people(self) -> list[tuple[str, int]]:
         return await self._locked(self.gallery.people)

@@ -1,0 +1,82 @@
+"""Small face crops for the web page, kept beside the database.
+
+A database keeps one face per photo, so a thumbnail is named after its photo's sha256:
+``DIR/thumbnails/<sha256>.jpg``, a JPEG of the face's box widened by a margin, at most
+``SIDE`` pixels. Photos enrolled over HTTP are not kept, so their thumbnail is made when
+they are enrolled; photos enrolled from files get theirs on first request, from the file
+(if it is still there with the same bytes). Only the crop is stored, never the photo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..db.store import FaceRecord
+from ..errors import ImageError
+from ..image import load_image
+from ..paths import read_file
+from ..types import Detection
+from ..weights import atomic_write
+
+SIDE = 160
+MARGIN = 0.3
+
+
+def face_jpeg(pixels: np.ndarray, detection: Detection) -> bytes:
+    """A JPEG of the face at ``detection`` in RGB ``pixels``, with a margin, square-ish."""
+    x1, y1, x2, y2 = detection.box
+    pad = MARGIN * max(x2 - x1, y2 - y1)
+    height, width = pixels.shape[:2]
+    left, top = max(0, int(x1 - pad)), max(0, int(y1 - pad))
+    right, bottom = min(width, int(x2 + pad)), min(height, int(y2 + pad))
+    crop = Image.fromarray(pixels[top:max(bottom, top + 1), left:max(right, left + 1)])
+    crop.thumbnail((SIDE, SIDE))
+    buffer = io.BytesIO()
+    crop.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+class Thumbnails:
+    """The thumbnails of the database in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder) / "thumbnails"
+
+    def _path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256: {sha256!r}")
+        return self.folder / f"{sha256}.jpg"
+
+    def keep(self, sha256: str, jpeg: bytes) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(self._path(sha256), jpeg)
+
+    def of(self, face: FaceRecord) -> bytes | None:
+        """The face's thumbnail, made from its photo file when missing (None when neither
+        is there)."""
+        path = self._path(face.sha256)
+        if path.is_file():
+            return path.read_bytes()
+        source = Path(face.source)
+        if not source.is_absolute():
+            return None
+        try:
+            data = read_file(source)
+        except OSError:
+            return None
+        if hashlib.sha256(data).hexdigest() != face.sha256:
+            return None  # the file changed since it was enrolled
+        try:
+            jpeg = face_jpeg(load_image(data), face.detection)
+        except ImageError:
+            return None
+        try:
+            self.keep(face.sha256, jpeg)
+        except OSError:
+            pass  # a read-only database still answers, making it each time
+        return jpeg

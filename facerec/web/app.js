@@ -1,0 +1,277 @@
+// The facerec web page: plain JavaScript over the HTTP API, no build step.
+// Every name and file name reaches the page through textContent, never as HTML.
+"use strict";
+
+const KEY_STORE = "facerec-api-key"; // sessionStorage: this tab only, never a cookie or URL
+const $ = (id) => document.getElementById(id);
+
+function element(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (name === "text") node.textContent = value;
+    else if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+function say(message) { $("status").textContent = message || ""; }
+
+// --- the API, with the key asked for once per tab -------------------------------------
+function askForKey() {
+  return new Promise((resolve) => {
+    const dialog = $("key-dialog");
+    $("key-form").onsubmit = (event) => {
+      event.preventDefault();
+      sessionStorage.setItem(KEY_STORE, $("key-input").value);
+      $("key-input").value = "";
+      dialog.close();
+      resolve();
+    };
+    dialog.showModal();
+    $("key-input").focus();
+  });
+}
+
+async function api(path, options = {}) {
+  for (;;) {
+    const headers = new Headers(options.headers || {});
+    const key = sessionStorage.getItem(KEY_STORE);
+    if (key) headers.set("X-API-Key", key);
+    const response = await fetch(path, { ...options, headers });
+    if (response.status === 401) { await askForKey(); continue; }
+    return response;
+  }
+}
+
+async function json(path, options) {
+  const response = await api(path, options);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok && !(body && body.skipped)) {
+    throw new Error((body.error && body.error.message) || `${response.status}`);
+  }
+  return body;
+}
+
+async function thumbnail(faceId) {
+  const response = await api(`/v1/faces/${faceId}/thumbnail`);
+  if (!response.ok) return null;
+  return URL.createObjectURL(await response.blob());
+}
+
+const person = (name) => `/v1/people/${encodeURIComponent(name)}`;
+
+// --- views ----------------------------------------------------------------------------
+const views = { people: showPeople, person: showPerson, enroll: showEnroll,
+                identify: () => {}, groups: () => {}, health: showHealth };
+
+async function route() {
+  const [, view = "people", arg = ""] = location.hash.split("/");
+  const name = views[view] ? view : "people";
+  for (const section of document.querySelectorAll("main > section")) {
+    section.hidden = section.id !== `view-${name}`;
+  }
+  for (const link of document.querySelectorAll("nav a")) {
+    if (link.dataset.view === name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  say("");
+  try { await views[name](decodeURIComponent(arg)); } catch (error) { say(error.message); }
+}
+
+let everyone = [];
+
+async function showPeople() {
+  everyone = (await json("/v1/people")).people;
+  drawPeople();
+}
+
+function drawPeople() {
+  const wanted = $("people-search").value.trim().toLowerCase();
+  const list = $("people-list");
+  list.replaceChildren();
+  const shown = everyone.filter((p) => p.name.toLowerCase().includes(wanted));
+  for (const p of shown) {
+    const image = element("img", { alt: `face of ${p.name}` });
+    const link = element("a", { href: `#/person/${encodeURIComponent(p.name)}` }, image,
+      element("strong", { text: p.name, class: "person-name" }),
+      element("div", { text: `${p.faces} face${p.faces === 1 ? "" : "s"}` }));
+    list.append(element("li", {}, link));
+    json(person(p.name)).then((found) => found.faces.length && thumbnail(found.faces[0].id))
+      .then((url) => { if (url) image.src = url; }).catch(() => {});
+  }
+  if (!shown.length) list.append(element("li", { text: everyone.length ? "Nobody matches." : "Nobody is enrolled yet." }));
+}
+
+async function showPerson(name) {
+  const found = await json(person(name));
+  $("person-name").textContent = found.name;
+  $("rename-input").value = found.name;
+  $("rename-button").onclick = () => renamePerson(found.name);
+  $("delete-person").onclick = () => deletePerson(found.name);
+  const list = $("person-faces");
+  list.replaceChildren();
+  for (const face of found.faces) {
+    const image = element("img", { alt: `face ${face.id} of ${found.name}` });
+    thumbnail(face.id).then((url) => { if (url) image.src = url; });
+    const source = face.source.startsWith("upload:") ? "uploaded photo" : face.source;
+    list.append(element("li", {}, image, element("div", { text: source }),
+      element("button", { type: "button", class: "danger", text: "Delete face",
+                          onclick: () => deleteFace(face.id, found.name) })));
+  }
+}
+
+async function renamePerson(old) {
+  const name = $("rename-input").value.trim();
+  if (!name || name === old) return;
+  try {
+    await json(person(old), { method: "PATCH", headers: { "Content-Type": "application/json" },
+                              body: JSON.stringify({ name }) });
+    location.hash = `#/person/${encodeURIComponent(name)}`;
+    say(`Renamed ${old} to ${name}.`);
+  } catch (error) { say(error.message); }
+}
+
+async function deletePerson(name) {
+  if (!confirm(`Delete ${name} and all their faces? This cannot be undone.`)) return;
+  try {
+    await json(person(name), { method: "DELETE" });
+    location.hash = "#/people";
+    say(`Deleted ${name}.`);
+  } catch (error) { say(error.message); }
+}
+
+async function deleteFace(id, name) {
+  if (!confirm(`Delete this face of ${name}? This cannot be undone.`)) return;
+  try {
+    await json(`/v1/faces/${id}`, { method: "DELETE" });
+    await route();
+  } catch (error) { say(error.message); }
+}
+
+async function showEnroll() {
+  const names = (await json("/v1/people")).people.map((p) => p.name);
+  $("known-names").replaceChildren(...names.map((n) => element("option", { value: n })));
+}
+
+async function enrollPhotos(files) {
+  const name = $("enroll-name").value.trim();
+  if (!name) { say("Give the person's name first."); $("enroll-name").focus(); return; }
+  const log = $("enroll-progress");
+  for (const file of files) {
+    const line = element("li", { text: `${file.name}: sending…` });
+    log.prepend(line);
+    const form = new FormData();
+    form.append("images", file, file.name);
+    try {
+      const body = await json(`${person(name)}/faces`, { method: "POST", body: form });
+      if (body.skipped && body.skipped.length) {
+        line.className = "skipped";
+        line.textContent = `${file.name}: skipped, ${body.skipped.map((s) => s.reason).join("; ")}`;
+      } else {
+        line.textContent = `${file.name}: ${body.added ? "enrolled" : "already there"} as ${name}`;
+      }
+    } catch (error) {
+      line.className = "skipped";
+      line.textContent = `${file.name}: ${error.message}`;
+    }
+  }
+}
+
+async function identifyPhoto(file) {
+  const image = $("identify-image");
+  if (image.src) URL.revokeObjectURL(image.src);
+  image.src = URL.createObjectURL(file);
+  await image.decode().catch(() => {});
+  const stage = $("identify-stage");
+  for (const old of stage.querySelectorAll(".box")) old.remove();
+  const list = $("identify-faces");
+  list.replaceChildren();
+  $("identify-summary").textContent = "Identifying…";
+  const form = new FormData();
+  form.append("image", file, file.name);
+  let body;
+  try { body = await json("/v1/identify", { method: "POST", body: form }); }
+  catch (error) { $("identify-summary").textContent = error.message; return; }
+  $("identify-summary").textContent =
+    `${body.faces.length} face${body.faces.length === 1 ? "" : "s"} (threshold ${body.threshold.toFixed(3)}, ${body.threshold_source})`;
+  const width = image.naturalWidth, height = image.naturalHeight;
+  body.faces.forEach((face, index) => {
+    const [x1, y1, x2, y2] = face.box;
+    const unknown = face.person === "unknown";
+    const label = `${face.person} ${face.similarity.toFixed(2)}`;
+    const others = face.candidates.map((c) => `${c.person} ${c.similarity.toFixed(2)}`).join(", ");
+    const detail = element("li", { text: `face ${index + 1}: ${label}; candidates: ${others || "none"}` });
+    if (unknown) {
+      detail.append(" ", element("button", { type: "button", text: "Enroll this face",
+        onclick: () => enrollFace(image, face.box, detail) }));
+    }
+    list.append(detail);
+    const box = element("button", { type: "button", class: unknown ? "box unknown" : "box",
+      title: `candidates: ${others || "none"}`, "aria-label": `face ${index + 1}: ${label}`,
+      onclick: () => detail.scrollIntoView({ block: "nearest" }) },
+      element("span", { text: label }));
+    Object.assign(box.style, { left: `${100 * x1 / width}%`, top: `${100 * y1 / height}%`,
+      width: `${100 * (x2 - x1) / width}%`, height: `${100 * (y2 - y1) / height}%` });
+    stage.append(box);
+  });
+}
+
+async function enrollFace(image, [x1, y1, x2, y2], line) {
+  const name = (prompt("Enroll this face as (a new or existing person):") || "").trim();
+  if (!name) return;
+  const pad = 0.4 * Math.max(x2 - x1, y2 - y1);
+  const left = Math.max(0, x1 - pad), top = Math.max(0, y1 - pad);
+  const right = Math.min(image.naturalWidth, x2 + pad), bottom = Math.min(image.naturalHeight, y2 + pad);
+  const canvas = element("canvas", { width: Math.round(right - left), height: Math.round(bottom - top) });
+  canvas.getContext("2d").drawImage(image, left, top, right - left, bottom - top, 0, 0, canvas.width, canvas.height);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92));
+  const form = new FormData();
+  form.append("images", blob, "face.jpg");
+  try {
+    const body = await json(`${person(name)}/faces`, { method: "POST", body: form });
+    line.append(` — ${body.added ? `enrolled as ${name}` : `not enrolled: ${body.skipped.map((s) => s.reason).join("; ")}`}`);
+  } catch (error) { line.append(` — ${error.message}`); }
+}
+
+async function showGroups() {
+  const body = await json("/v1/clusters", { method: "POST" });
+  const list = $("groups-list");
+  list.replaceChildren();
+  for (const group of body.groups) {
+    const seen = group.faces.map((f) => f.image).join(", ");
+    list.append(element("li", { text: `group ${group.group}: ${group.faces.length} faces, in ${seen}` }));
+  }
+  list.append(element("li", { text: `${body.ungrouped.length} faces fit no group; ${body.faces} unknown faces seen` }));
+}
+
+async function showHealth() {
+  const body = await json("/v1/health");
+  $("health-list").replaceChildren(...Object.entries(body).flatMap(([name, value]) =>
+    [element("dt", { text: name }), element("dd", { text: String(value) })]));
+}
+
+function dropZone(zone, input, handle) {
+  input.addEventListener("change", () => { handle([...input.files]); input.value = ""; });
+  zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    handle([...event.dataTransfer.files].filter((f) => f.type.startsWith("image/")));
+  });
+  zone.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); input.click(); }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("people-search").addEventListener("input", drawPeople);
+  dropZone($("enroll-drop"), $("enroll-files"), enrollPhotos);
+  dropZone($("identify-drop"), $("identify-file"), (files) => files[0] && identifyPhoto(files[0]));
+  $("groups-refresh").addEventListener("click", () => showGroups().catch((e) => say(e.message)));
+  window.addEventListener("hashchange", route);
+  route();
+});
