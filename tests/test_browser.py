@@ -135,3 +135,25 @@ def test_page_asks_for_the_api_key_once(model_paths, tmp_path):
         _wait(driver, lambda d: "sface-2021dec" in _texts(d, "#health-list dd"))
         assert key not in driver.current_url
         assert driver.get_cookies() == []
+
+
+def test_unknown_faces_are_grouped_and_a_group_enrolled(model_paths, samples, tmp_path):
+    """Faces identify called unknown come back as a group on the page, with their crops,
+    and naming the group enrolls them."""
+    from selenium.webdriver.common.by import By
+
+    with running_server(tmp_path / "db") as fresh, headless_chromium() as driver:
+        for name in ("obama.jpg", "obama2.jpg", "obama3.jpg"):
+            httpx.post(f"{fresh.url}/v1/identify", timeout=120,
+                       files={"image": (name, (samples / name).read_bytes(), "image/jpeg")})
+        driver.get(f"{fresh.url}/#/groups")
+        _wait(driver, lambda d: _texts(d, ".group strong") == ["group 1: 3 faces"])
+        _wait(driver, lambda d: d.execute_script(
+            "return [...document.querySelectorAll('.sheet img')]"
+            ".every(i => i.complete && i.naturalWidth > 0)"))
+        driver.find_element(By.CSS_SELECTOR, ".group input").send_keys("Obama")
+        driver.find_element(By.CSS_SELECTOR, ".group button").click()
+        _wait(driver, lambda d: any("3 of 3 faces enrolled as Obama" in t
+                                    for t in _texts(d, ".group span")))
+        assert httpx.get(f"{fresh.url}/v1/people").json()["people"] == [
+            {"name": "Obama", "faces": 3}]

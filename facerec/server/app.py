@@ -179,6 +179,20 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         face = await service.remove_face(face_id)
         return {"id": face_id, "person": face.person}
 
+    @router.get("/unknown/{number}/thumbnail", tags=["recognition"],
+                response_class=Response,
+                responses={200: {"content": {"image/jpeg": {}},
+                                 "description": "a JPEG crop of the face"},
+                           404: {"model": schemas.Error}})
+    async def unknown_thumbnail(number: int) -> Response:
+        """The crop of an unknown face identify saw (its ``unknown_face`` number in
+        ``/v1/clusters``), while the server still remembers it."""
+        jpeg = service.unknown.crop(number)
+        if jpeg is None:
+            raise HTTPException(404, f"unknown face {number} is not remembered")
+        return Response(jpeg, media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
     @router.get("/people", response_model=schemas.PeopleList, tags=["people"])
     async def people() -> dict[str, object]:
         """Everyone enrolled, by name, with their number of faces."""

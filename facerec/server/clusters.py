@@ -2,8 +2,10 @@
 service has seen.
 
 The service remembers the most recent faces that ``identify`` called unknown (their
-embedding, the upload's name and the box; never the photo), in memory only: a restart
-forgets them. Asking for clusters without photos groups those.
+embedding, the upload's name, the box and a small JPEG crop of the face; never the
+photo), in memory only: a restart forgets them. Asking for clusters without photos
+groups those, each with a number under which its crop is served, so a page can show a
+group and enroll its crops as a person.
 """
 
 from __future__ import annotations
@@ -20,22 +22,29 @@ from ..clustering.algorithms import UNGROUPED
 from ..clustering.groups import group_faces
 from ..types import Detection
 
-UNKNOWN_KEPT = 10_000
+UNKNOWN_KEPT = 5_000
+"""Faces remembered (with crops of a few kilobytes each: about 25 MB when full)."""
 
 
 @dataclass(frozen=True)
 class SeenFace:
-    """A face to group: where it came from (an upload's name), where it is, its vector."""
+    """A face to group: where it came from (an upload's name), where it is, its vector;
+    for a remembered unknown face also its number and crop."""
 
     image: str
     detection: Detection
     embedding: np.ndarray
     seen: float
+    number: int | None = None
+    jpeg: bytes | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"image": self.image, "box": [round(v, 2) for v in self.detection.box],
-                "score": round(self.detection.score, 4),
-                "seen": round(self.seen, 3)}
+        body: dict[str, object] = {
+            "image": self.image, "box": [round(v, 2) for v in self.detection.box],
+            "score": round(self.detection.score, 4), "seen": round(self.seen, 3)}
+        if self.number is not None:
+            body["unknown_face"] = self.number
+        return body
 
 
 class UnknownFaces:
@@ -44,13 +53,22 @@ class UnknownFaces:
     def __init__(self, capacity: int = UNKNOWN_KEPT) -> None:
         self._faces: deque[SeenFace] = deque(maxlen=capacity)
         self._lock = threading.Lock()
+        self._next = 1
 
     def add(self, image: str, detections: Sequence[Detection],
-            embeddings: Sequence[np.ndarray]) -> None:
+            embeddings: Sequence[np.ndarray], crops: Sequence[bytes | None]) -> None:
         now = time.time()
         with self._lock:
-            self._faces.extend(SeenFace(image, d, np.asarray(e, np.float32), now)
-                               for d, e in zip(detections, embeddings))
+            for detection, embedding, jpeg in zip(detections, embeddings, crops):
+                self._faces.append(SeenFace(image, detection, np.asarray(embedding,
+                                                                          np.float32),
+                                            now, self._next, jpeg))
+                self._next += 1
+
+    def crop(self, number: int) -> bytes | None:
+        """The JPEG crop of remembered face ``number`` (None once it is forgotten)."""
+        with self._lock:
+            return next((f.jpeg for f in self._faces if f.number == number), None)
 
     def snapshot(self) -> list[SeenFace]:
         with self._lock:

@@ -136,8 +136,9 @@ class RecognitionService:
     # requests -----------------------------------------------------------------------------
     async def identify(self, upload: Upload, top_k: int,
                        threshold: float | None) -> tuple[list[Match], Threshold]:
-        """Every face of the photo with its person or ``unknown``, and the threshold used."""
-        faces, _ = await self.faces_of(upload)
+        """Every face of the photo with its person or ``unknown``, and the threshold used;
+        unknown faces are remembered for ``clusters``."""
+        faces, size = await self.faces_of(upload)
 
         def name_them() -> tuple[list[Match], Threshold]:
             used = self.recognizer.threshold(threshold)
@@ -145,10 +146,24 @@ class RecognitionService:
                                          [f.detection for f in faces], top_k, used.value), used
 
         matches, used = await self._locked(name_them)
-        strangers = [i for i, m in enumerate(matches) if m.person == UNKNOWN]
-        self.unknown.add(upload.label, [faces[i].detection for i in strangers],
-                         [faces[i].embedding for i in strangers])
+        strangers = [faces[i] for i, m in enumerate(matches) if m.person == UNKNOWN]
+        if strangers:
+            crops = await run_in_threadpool(self._crops, upload, strangers, size)
+            self.unknown.add(upload.label, [f.detection for f in strangers],
+                             [f.embedding for f in strangers], crops)
         return matches, used
+
+    def _crops(self, upload: Upload, faces: list[Face], size: tuple[int, int]
+               ) -> list[bytes | None]:
+        """JPEG crops of ``faces`` (in the coordinates of a ``size`` photo) from the
+        uploaded bytes, decoded again (the decoded photo is not kept)."""
+        try:
+            pixels = load_image(upload.data, max_pixels=self.config.max_pixels,
+                                max_side=self.config.max_decode_side)
+        except ImageError:
+            return [None] * len(faces)
+        scale = pixels.shape[1] / size[0], pixels.shape[0] / size[1]
+        return [face_jpeg(pixels, face.detection.rescaled(*scale)) for face in faces]
 
     async def clusters(self, uploads: Sequence[Upload], threshold: float | None
                        ) -> dict[str, object]:
@@ -226,12 +241,11 @@ class RecognitionService:
         face = main_face(faces, *size)
         if face is None:
             return
+        jpeg = self._crops(upload, [face], size)[0]
         try:
-            pixels = load_image(upload.data, max_pixels=self.config.max_pixels,
-                                max_side=self.config.max_decode_side)
-            scale = pixels.shape[1] / size[0], pixels.shape[0] / size[1]
-            self.thumbnails.keep(sha256, face_jpeg(pixels, face.detection.rescaled(*scale)))
-        except (ImageError, OSError) as exc:
+            if jpeg is not None:
+                self.thumbnails.keep(sha256, jpeg)
+        except OSError as exc:
             log.warning("no thumbnail for %s: %s", upload.label, exc)
 
     async def thumbnail(self, face_id: int) -> bytes | None:

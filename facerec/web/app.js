@@ -65,7 +65,7 @@ const person = (name) => `/v1/people/${encodeURIComponent(name)}`;
 
 // --- views ----------------------------------------------------------------------------
 const views = { people: showPeople, person: showPerson, enroll: showEnroll,
-                identify: () => {}, groups: () => {}, health: showHealth };
+                identify: () => {}, groups: showGroups, health: showHealth };
 
 async function route() {
   const [, view = "people", arg = ""] = location.hash.split("/");
@@ -236,15 +236,49 @@ async function enrollFace(image, [x1, y1, x2, y2], line) {
   } catch (error) { line.append(` — ${error.message}`); }
 }
 
+async function unknownCrop(number) {
+  const response = await api(`/v1/unknown/${number}/thumbnail`);
+  return response.ok ? response.blob() : null;
+}
+
 async function showGroups() {
   const body = await json("/v1/clusters", { method: "POST" });
   const list = $("groups-list");
   list.replaceChildren();
   for (const group of body.groups) {
-    const seen = group.faces.map((f) => f.image).join(", ");
-    list.append(element("li", { text: `group ${group.group}: ${group.faces.length} faces, in ${seen}` }));
+    const faces = group.faces.filter((f) => f.unknown_face !== undefined);
+    const sheet = element("div", { class: "sheet" });
+    for (const face of faces.slice(0, 12)) {
+      const image = element("img", { alt: `unknown face from ${face.image}` });
+      unknownCrop(face.unknown_face).then((blob) => { if (blob) image.src = URL.createObjectURL(blob); });
+      sheet.append(image);
+    }
+    const name = element("input", { "aria-label": `name for group ${group.group}`,
+                                     list: "known-names", autocomplete: "off" });
+    const outcome = element("span");
+    const button = element("button", { type: "button", text: "Enroll this group",
+      onclick: () => nameGroup(faces, name.value.trim(), outcome) });
+    list.append(element("li", { class: "group" },
+      element("strong", { text: `group ${group.group}: ${group.faces.length} faces` }),
+      sheet, element("label", { text: "Name " }, name), " ", button, " ", outcome));
   }
   list.append(element("li", { text: `${body.ungrouped.length} faces fit no group; ${body.faces} unknown faces seen` }));
+}
+
+async function nameGroup(faces, name, outcome) {
+  if (!name) { outcome.textContent = "Give a name first."; return; }
+  let added = 0;
+  for (const face of faces) {
+    const blob = await unknownCrop(face.unknown_face);
+    if (!blob) continue;
+    const form = new FormData();
+    form.append("images", blob, `unknown-${face.unknown_face}.jpg`);
+    try {
+      const body = await json(`${person(name)}/faces`, { method: "POST", body: form });
+      added += body.added || 0;
+    } catch (error) { outcome.textContent = error.message; }
+  }
+  outcome.textContent = `${added} of ${faces.length} faces enrolled as ${name}`;
 }
 
 async function showHealth() {
