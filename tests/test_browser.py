@@ -157,3 +157,20 @@ def test_unknown_faces_are_grouped_and_a_group_enrolled(model_paths, samples, tm
                                     for t in _texts(d, ".group span")))
         assert httpx.get(f"{fresh.url}/v1/people").json()["people"] == [
             {"name": "Obama", "faces": 3}]
+
+
+def test_an_unknown_face_is_enrolled_from_the_identify_view(model_paths, samples, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    with running_server(tmp_path / "db") as fresh, headless_chromium() as driver:
+        driver.get(f"{fresh.url}/#/identify")
+        driver.find_element(By.ID, "identify-file").send_keys(str(samples / "biden.jpg"))
+        _wait(driver, lambda d: _texts(d, ".box.unknown span"))
+        driver.find_element(By.CSS_SELECTOR, "#identify-faces button").click()
+        prompt = _wait(driver, lambda d: d.switch_to.alert)
+        prompt.send_keys("Joe Biden")
+        prompt.accept()
+        _wait(driver, lambda d: any("enrolled as Joe Biden" in t
+                                    for t in _texts(d, "#identify-faces li")))
+        assert httpx.get(f"{fresh.url}/v1/people").json()["people"] == [
+            {"name": "Joe Biden", "faces": 1}]
