@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
+[ "${1:-}" = "--test" ] && extras="[test,cluster]"
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 py=.venv/bin/python

@@ -13,12 +13,12 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import FacerecError
-from . import cluster, database, evaluate, explain, faces, imports, models, serve, watch
+from . import batch, cluster, database, evaluate, explain, faces, imports, models, serve, watch
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-COMMAND_GROUPS = (models, faces, database, imports, evaluate, explain, cluster, watch,
-                  serve)
+COMMAND_GROUPS = (models, faces, database, imports, evaluate, explain, cluster, batch,
+                  watch, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

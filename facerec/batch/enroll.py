@@ -1,0 +1,107 @@
+"""``facerec batch enroll`` and ``identify``: Parquet records to a database, and matched
+against one, on one machine and without running a network again."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.compute as pc
+
+from ..db.enroll import source_key
+from ..db.gallery import Gallery
+from ..db.store import NewFace
+from ..errors import DatabaseError
+from ..matching import decide, rank_people
+from ..recognizer import NEIGHBOURS, face_quality
+from ..results import Match, Skip
+from ..subject import main_face
+from ..types import Face
+from .records import FaceRecords, read_records
+
+BATCH = 10_000
+
+
+@dataclass
+class BatchEnrollReport:
+    added: int = 0
+    people: set[str] = field(default_factory=set)
+    skipped: list[Skip] = field(default_factory=list)
+
+
+def person_of(photo: str) -> str:
+    """The layout rule: a photo's person is the name of its folder."""
+    return Path(photo.split("://", 1)[-1]).parent.name
+
+
+def enroll_records(gallery: Gallery, folder: Path) -> BatchEnrollReport:
+    """Store the main face of every photo in the records under ``folder`` for the person
+    its folder names; photos that gave no face are reported with their reason.
+
+    Raises:
+        DatabaseError: the records mix models, or the database holds another model.
+    """
+    table = read_records(folder)
+    report = BatchEnrollReport()
+    for row in table.filter(pc.less(table.column("face"), 0)).to_pylist():
+        report.skipped.append(Skip(row["photo"], row["error"] or "no face"))
+    records = FaceRecords.of(table)
+    if not records.photos:
+        return report
+    if len(records.models) != 1:
+        raise DatabaseError(f"the records mix models: {', '.join(sorted(records.models))}")
+    gallery.claim_model(next(iter(records.models)))
+    by_photo: dict[str, list[int]] = defaultdict(list)
+    for i, photo in enumerate(records.photos):
+        by_photo[photo].append(i)
+    pending: list[NewFace] = []
+    for photo, rows in by_photo.items():
+        width, height = records.sizes[rows[0]]
+        faces = [Face(records.detections[i], records.embeddings[i]) for i in rows]
+        chosen = main_face(faces, int(width), int(height))
+        i = rows[faces.index(chosen)]
+        person = person_of(photo)
+        local = "://" not in photo
+        pending.append(NewFace(person, source_key(Path(photo)) if local else photo,
+                               records.sha256[i], chosen.detection,
+                               face_quality(chosen.detection), records.embeddings[i]))
+        report.people.add(person)
+        if len(pending) >= BATCH:
+            report.added += len(gallery.add_faces(pending))
+            pending = []
+    report.added += len(gallery.add_faces(pending))
+    return report
+
+
+def identify_records(gallery: Gallery, folder: Path, top_k: int = 1,
+                     threshold: float | None = None
+                     ) -> tuple[list[tuple[str, int, Match]], float]:
+    """Every face of the records matched against the database (no network runs): (photo,
+    face index, match) rows, and the threshold used (``threshold``, else the database's
+    calibrated one, else the model's default)."""
+    records = FaceRecords.of(read_records(folder))
+    model = gallery.model
+    if records.photos and model is not None and records.models != {model}:
+        raise DatabaseError(f"the records hold {', '.join(sorted(records.models))} "
+                            f"embeddings; the database {model}")
+    used = threshold if threshold is not None else _default_threshold(gallery, records)
+    out: list[tuple[str, int, Match]] = []
+    for start in range(0, len(records.photos), BATCH):
+        chunk = records.embeddings[start:start + BATCH]
+        sims, ids, person_of = gallery.search(chunk, max(NEIGHBOURS, top_k * 8))
+        for i in range(len(chunk)):
+            match = decide(records.detections[start + i],
+                           rank_people(sims[i], ids[i], person_of, top_k), used)
+            out.append((records.photos[start + i], int(records.face[start + i]), match))
+    return out, used
+
+
+def _default_threshold(gallery: Gallery, records: FaceRecords) -> float:
+    from ..registry import FLIP_SUFFIX, get_model
+
+    calibrated = gallery.calibrated_threshold
+    if calibrated is not None:
+        return calibrated
+    name = next(iter(records.models), "").removesuffix(FLIP_SUFFIX)
+    return float(get_model(name, "embedder").threshold or 0.0)
