@@ -86,6 +86,11 @@ class FaceAnalyzer:
         template (ArcFace's for SFace), S the embedder's input size (112)."""
         return self._crops(load_image(image), detections)
 
+    def face_picture(self, image: ImageInput, detection: Detection) -> np.ndarray:
+        """(S, S, 3) uint8 RGB: one face aligned as the embedder sees it, for pictures."""
+        aligned = self.align(image, [detection])[0]
+        return aligned.permute(1, 2, 0).clamp(0, 255).byte().cpu().numpy()
+
     def embed(self, image: ImageInput, detections: Sequence[Detection]) -> np.ndarray:
         """(N, D) float32 unit-length embeddings of the given faces of ``image``."""
         return self.embed_crops(self.align(image, detections))

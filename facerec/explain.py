@@ -68,9 +68,9 @@ def explain(analyzer: FaceAnalyzer, image: ImageInput) -> Explanation:
     face = main_face(faces, photo.shape[1], photo.shape[0])
     if face is None:
         raise NoFaceError(f"no face found in {image if isinstance(image, str) else 'photo'}")
-    crops = analyzer.align(photo, [face.detection])
-    stages = stage_activations(analyzer.embedder.net, crops.to(analyzer.device))
-    crop = crops[0].permute(1, 2, 0).clamp(0, 255).byte().cpu().numpy()
+    crop = analyzer.face_picture(photo, face.detection)
+    crops = torch.from_numpy(crop).permute(2, 0, 1)[None].float().to(analyzer.device)
+    stages = stage_activations(analyzer.embedder.net, crops)
     return Explanation(photo, faces, face, analyzer.detector.score_map(photo), crop, stages)
 
 

@@ -46,7 +46,6 @@ def run_cluster(args: argparse.Namespace) -> int:
 
     from ..clustering.groups import write_groups
     from ..clustering.photos import cluster_photos
-    from ..image import load_image
 
     failed: list[str] = []
     photos = expand_or_report(args.inputs, failed)
@@ -62,11 +61,7 @@ def run_cluster(args: argparse.Namespace) -> int:
         grouping = cluster_photos(analyzer, photos, threshold, args.algorithm,
                                   args.neighbours, bar.update)
 
-    def crop(photo: str, detection):
-        aligned = analyzer.align(load_image(photo), [detection])[0]
-        return aligned.permute(1, 2, 0).clamp(0, 255).byte().cpu().numpy()
-
-    sheets = write_groups(grouping, args.out, crop)
+    sheets = write_groups(grouping, args.out, analyzer.face_picture)
     for skip in grouping.skipped:
         print(f"  skipped {skip.path}: {skip.reason}", file=sys.stderr)
     ungrouped = sum(1 for face in grouping.faces if face.group < 0)

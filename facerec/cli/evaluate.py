@@ -72,7 +72,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     record = {"folder": str(args.folder), "seed": args.seed,
               "validation_people": len(split.validation), "test_people": len(split.test),
               "photos": len(photos), "skipped": len(skipped)}
-    page = write_report(args.out, results, record, _cropper(analyzers[0]))
+    page = write_report(args.out, results, record, analyzers[0].face_picture)
     for result in results:
         _summary(result)
     print(f"report: {page}")
@@ -88,17 +88,6 @@ def _second_analyzer(args: argparse.Namespace):
                             download=True, detector_config=first.detector.config)
     return FaceAnalyzer(args.device, embedder=args.compare, download=True,
                         detector_config=first.detector.config)
-
-
-def _cropper(analyzer):
-    from ..image import load_image
-
-    def crop(photo: Path, detection) -> object:
-        image = load_image(photo)
-        aligned = analyzer.align(image, [detection])[0]
-        return aligned.permute(1, 2, 0).clamp(0, 255).byte().cpu().numpy()
-
-    return crop
 
 
 def _summary(result) -> None:
