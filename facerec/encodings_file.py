@@ -6,6 +6,9 @@ with a name each. Accepted here:
 - ``.npz``: arrays ``encodings`` (N, 128) and ``names`` (N,) of strings
   (``np.savez(path, encodings=..., names=...)``), read without pickle;
 - ``.npy``: an (N, 128) array, with the names in a text file of N lines (``names``);
+
+(the shapes and sizes in an array's header are checked before its data is read, see
+``safe_arrays``);
 - ``.csv``: one face per row, the name then 128 numbers (a header row is allowed);
 - ``.json``: ``[{"name": ..., "encoding": [128 numbers]}, ...]`` or
   ``{"names": [...], "encodings": [[...], ...]}``.
@@ -29,8 +32,11 @@ import numpy as np
 from .errors import EncodingsError, InvalidName
 from .names import validate_name
 from .results import Skip
+from .safe_arrays import load_npy, load_npz_member
 
 DESCRIPTOR_SIZE = 128
+MAX_TEXT_BYTES = 1 << 30
+"""Largest .csv, .json or names file read (1 GiB, some 700,000 encodings as CSV)."""
 _PICKLE_SUFFIXES = {".pickle", ".pkl", ".pck", ".p"}
 _CONVERT = ("import pickle, numpy as np\n"
             "data = pickle.load(open('{path}', 'rb'))  # runs code: only a file you trust\n"
@@ -65,6 +71,10 @@ def read_encodings(path: Path, names_file: Path | None = None) -> Encodings:
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in (".csv", ".json") and path.is_file() \
+            and path.stat().st_size > MAX_TEXT_BYTES:
+        raise EncodingsError(f"{path}: {path.stat().st_size:,} bytes is more than "
+                             f"{MAX_TEXT_BYTES:,}; split the file")
     if suffix in _PICKLE_SUFFIXES or _looks_pickled(path):
         raise EncodingsError(
             f"{path} is a pickle, and unpickling a file can run any code in it, so facerec "
@@ -98,21 +108,39 @@ def _looks_pickled(path: Path) -> bool:
 
 
 def _read_npz(path: Path) -> tuple[list[object], list[object]]:
-    with np.load(path, allow_pickle=False) as data:
-        missing = {"encodings", "names"} - set(data.files)
-        if missing:
-            raise KeyError(f"arrays {sorted(missing)} missing; found {data.files}")
-        return list(data["names"]), list(data["encodings"])
+    with zipfile.ZipFile(path) as archive:
+        vectors = load_npz_member(archive, "encodings", _encodings_shape, True, str(path))
+        names = load_npz_member(archive, "names", _names_shape, False, str(path))
+    return list(names), list(vectors)
 
 
 def _read_npy(path: Path, names_file: Path | None) -> tuple[list[object], list[object]]:
     if names_file is None:
         raise EncodingsError(f"{path}: an .npy file holds no names; give them with --names "
                              "FILE (one name per line, in the order of the rows)")
-    vectors = np.load(path, allow_pickle=False)
+    vectors = load_npy(path, _encodings_shape)
+    if Path(names_file).stat().st_size > MAX_TEXT_BYTES:
+        raise EncodingsError(f"{names_file}: too large for a list of names")
     names = [line.strip() for line in Path(names_file).read_text().splitlines()
              if line.strip()]
-    return list(names), list(np.atleast_2d(vectors))
+    return list(names), list(vectors)
+
+
+def _encodings_shape(shape: tuple[int, ...], dtype: np.dtype) -> str | None:
+    if dtype.kind not in "fiu":
+        return f"encodings must be numbers, not {dtype}"
+    if len(shape) != 2 or shape[1] != DESCRIPTOR_SIZE:
+        return (f"encodings must be an (N, {DESCRIPTOR_SIZE}) array, one row per face; "
+                f"this one is {shape}")
+    return None
+
+
+def _names_shape(shape: tuple[int, ...], dtype: np.dtype) -> str | None:
+    if dtype.kind not in "US":
+        return f"names must be strings, not {dtype}"
+    if len(shape) != 1:
+        return f"names must be an (N,) array, one per encoding; this one is {shape}"
+    return None
 
 
 def _read_csv(path: Path) -> tuple[list[object], list[object]]:

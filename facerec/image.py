@@ -8,7 +8,9 @@ Accepted inputs: a path (str or Path), bytes, a PIL image, a numpy array, a torc
 * Files and bytes are decoded by Pillow with EXIF orientation applied; grayscale, palette,
   16-bit, CMYK and transparent images are converted (transparency over white).
 
-Anything that is not a readable image raises ImageError naming the input and the reason;
+Anything that is not a readable image raises ImageError naming the input and the reason
+(whatever the decoder of its format raised: a text chunk too large, a bad header, no
+memory left);
 a path that is not a regular file, or a file above ``paths.MAX_FILE_BYTES``, is refused
 unread, and images above ``max_pixels`` are refused before they are decoded.
 """
@@ -25,7 +27,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
-from .paths import UnreadableFile, read_file
+from .paths import UnreadableFile, read_file, unread_format_reason
 
 ImageInput = Union[str, Path, bytes, Image.Image, np.ndarray, torch.Tensor]
 ChannelOrder = Literal["RGB", "BGR"]
@@ -88,13 +90,26 @@ def _open_bytes(data: bytes, name: str, max_pixels: int) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
+        kind = _unread_kind(data)
+        if kind is not None:
+            raise ImageError(name, unread_format_reason(kind)) from None
         raise ImageError(name, "not an image (unknown or unsupported format)") from None
     except Image.DecompressionBombError:
         raise ImageError(name, "image too large (decompression bomb guard)") from None
-    except OSError as exc:
-        raise ImageError(name, f"corrupt image: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder's failure is the file's reason
+        raise ImageError(name, f"corrupt image: {_reason(exc)}") from None
     _check_size(image.width, image.height, name, max_pixels)
     return image
+
+
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+
+def _unread_kind(data: bytes) -> str | None:
+    """The photo format of ``data`` when it is one facerec knows but does not read."""
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "HEIC/HEIF"
+    return None
 
 
 def _check_size(width: int, height: int, name: str, max_pixels: int) -> None:
@@ -117,7 +132,7 @@ def image_size(data: bytes, name: str = "<bytes>", max_pixels: int = MAX_PIXELS
     width, height = image.size
     try:
         turned = image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8)
-    except (OSError, ValueError, SyntaxError):
+    except Exception:  # noqa: BLE001 - unreadable metadata: taken as upright
         turned = False
     return (height, width) if turned else (width, height)
 
@@ -145,9 +160,18 @@ def _from_pil(image: Image.Image, name: str, max_pixels: int,
             rgb = _to_rgb(image)
     except Image.DecompressionBombError:
         raise ImageError(name, "image too large (decompression bomb guard)") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageError(name, f"corrupt or truncated image: {exc}") from None
+    except MemoryError:
+        raise ImageError(name, "image too large to decode in the memory available") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder's failure is the file's reason
+        raise ImageError(name, f"corrupt or truncated image: {_reason(exc)}") from None
     return np.array(rgb, dtype=np.uint8)
+
+
+def _reason(exc: Exception) -> str:
+    """A decoder's error in a few words: its message, or its kind when it has none."""
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
+
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

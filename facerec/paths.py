@@ -15,10 +15,27 @@ from collections.abc import Iterable
 from pathlib import Path
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff",
-                              ".gif", ".ppm", ".pgm", ".jfif"})
+                              ".gif", ".ppm", ".pgm", ".jfif", ".avif"})
+
+UNREAD_PHOTO_FORMATS = {
+    **dict.fromkeys((".heic", ".heif", ".hif"), "HEIC/HEIF"),
+    **dict.fromkeys((".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"),
+                    "camera RAW"),
+}
+"""Photo formats facerec does not read yet, by extension: a folder's files of these kinds
+are named with this reason, never passed over in silence."""
+
+
+def unread_format_reason(kind: str) -> str:
+    """Why a photo of format ``kind`` (a value of ``UNREAD_PHOTO_FORMATS``) is skipped."""
+    return f"a {kind} photo, which facerec does not read yet; convert it to JPEG"
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 """Largest image file read (a 120-megapixel photo is well under it)."""
+
+NOT_UTF8 = ("its name is not valid UTF-8, and a database keeps names as text; rename it "
+            "(for example with convmv) to enroll it")
+"""Why a photo whose path holds bytes that are not UTF-8 is not enrolled."""
 
 Refusal = tuple[Path, str]
 """A path that was not taken, and why."""
@@ -31,6 +48,16 @@ class UnreadableFile(OSError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+def is_text(name: str) -> bool:
+    """Whether ``name`` (a path as Python decodes it) is valid UTF-8 text: False when the
+    file system gave bytes that are not, which Python keeps as lone surrogates."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def is_image_name(path: Path) -> bool:
@@ -81,7 +108,8 @@ def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
 
 def scan_folder(root: Path) -> tuple[list[Path], list[Refusal]]:
     """Image files under ``root``, recursively, in a stable order, and the entries with an
-    image's name that are refused (broken links, FIFOs, devices, folders), with why."""
+    image's name that are refused (broken links, FIFOs, devices, folders; photos in a
+    format not read, such as HEIC), with why."""
     images: list[Path] = []
     refused: list[Refusal] = []
     for path in sorted(root.rglob("*")):
@@ -89,6 +117,9 @@ def scan_folder(root: Path) -> tuple[list[Path], list[Refusal]]:
         if kind is None:
             if is_image_name(path):
                 images.append(path)
+            elif path.suffix.lower() in UNREAD_PHOTO_FORMATS:
+                refused.append((path, unread_format_reason(
+                    UNREAD_PHOTO_FORMATS[path.suffix.lower()])))
         elif is_image_name(path) and kind != "a folder":
             refused.append((path, kind))
         elif is_image_name(path):

@@ -22,11 +22,11 @@ from tqdm import tqdm
 from .db.enroll import AnalyzedPhoto, file_digest, plan_folder, plan_named, source_key
 from .db.gallery import Gallery
 from .db.store import NewFace
-from .errors import DatabaseError, FacerecError, ImageError
+from .errors import DatabaseError, FacerecError, ImageError, PersonExists
 from .image import ImageInput, load_image
 from .matching import decide, rank_people
-from .names import validate_name
-from .paths import UnreadableFile
+from .names import name_key, validate_name
+from .paths import NOT_UTF8, UnreadableFile, is_text
 from .results import EnrollReport, Match, Skip, Threshold, Verification
 from .subject import main_face
 from .types import Detection, Face
@@ -125,7 +125,9 @@ class Recognizer:
         self.gallery.claim_model(self.analyzer.model_id)
         report = EnrollReport()
         if name is not None:
-            plan, refused = plan_named(validate_name(name), paths)
+            name = validate_name(name)
+            self.gallery.refuse_case_twin(name)
+            plan, refused = plan_named(name, paths)
         elif root is not None:
             plan, refused = plan_folder(root)
         else:
@@ -151,11 +153,15 @@ class Recognizer:
         """The planned photos that can be read, with their digests; unreadable ones, and
         ones skipped before with the same bytes and settings, go to ``report``."""
         incoming: list[Incoming] = []
+        spelling: dict[str, str] = {}  # name_key -> the one spelling this run uses
         for person, path in plan:
             report.photos += 1
+            if not is_text(str(path)):
+                report.skipped.append(Skip(str(path), NOT_UTF8))
+                continue
             try:
-                item = Incoming(validate_name(person), source_key(path), str(path),
-                                file_digest(path))
+                person = self._one_spelling(validate_name(person), spelling)
+                item = Incoming(person, source_key(path), str(path), file_digest(path))
             except UnreadableFile as exc:
                 report.skipped.append(Skip(str(path), exc.reason))
                 continue
@@ -170,6 +176,17 @@ class Recognizer:
             else:
                 incoming.append(item)
         return incoming
+
+    def _one_spelling(self, person: str, spelling: dict[str, str]) -> str:
+        """``person``, unless it differs only by case from an enrolled person or from
+        another name of this run (PersonExists naming them)."""
+        key = name_key(person)
+        if key not in spelling:
+            spelling[key] = self.gallery.case_twin(person) or person
+        if spelling[key] != person:
+            raise PersonExists(f"{person!r} differs only by case from {spelling[key]!r}; "
+                               f"rename the folder to {spelling[key]!r} to add to that person")
+        return person
 
     def triage(self, incoming: Sequence[Incoming], move: bool, report: EnrollReport
                ) -> tuple[list[Incoming], dict[str, list[str]]]:

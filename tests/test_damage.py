@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import signal
 import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -69,6 +72,40 @@ def test_check_and_repair_save_what_is_readable(damaged, tmp_path):
         assert 1500 < saved <= 2000
         assert gallery.model == "sface-2021dec" and gallery.check() == (saved, saved)
     assert run_cli("check", "--db", repaired).returncode == 0
+
+
+def test_a_repair_killed_midway_leaves_no_database_that_looks_sound(damaged, tmp_path):
+    """The repair process is killed (SIGKILL) after its first batch of faces: the target
+    holds no database, `check` says so, and the next run completes the copy."""
+    repaired = tmp_path / "repaired"
+    script = textwrap.dedent(f"""
+        import os, signal
+        from pathlib import Path
+        from facerec.db import repair
+        from facerec.db.gallery import Gallery
+        calls = 0
+        original = Gallery.add_faces
+        def add_then_die(self, *args, **kwargs):
+            global calls
+            calls += 1
+            if calls == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(self, *args, **kwargs)
+        Gallery.add_faces = add_then_die
+        repair.salvage(Path({str(damaged)!r}), Path({str(repaired)!r}))
+        """)
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not (repaired / "faces.sqlite").exists()
+    checked = run_cli("check", "--db", repaired)
+    assert checked.returncode == 2 and "sound" not in checked.stdout, checked.stdout
+    assert_no_traceback(checked)
+    done = run_cli("repair", "--db", damaged, "--out", repaired)
+    assert done.returncode in (0, 1), done.stderr
+    with Gallery(repaired, create=False) as gallery:
+        assert 1500 < sum(count for _, count in gallery.people()) <= 2000
+    assert not any(p.name.startswith(".repair") for p in repaired.iterdir())
 
 
 def test_a_read_only_database_can_be_read(tmp_path, analyzer, samples):

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import io
 import pickle
+import resource
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -144,3 +147,63 @@ def test_face_recognition_encodings_identify_the_same_people(
                 assert match.person == person, (probe.name, person, match)
                 compared += 1
     assert compared >= 8
+
+
+def _forged_npy(shape: tuple[int, ...], dtype: str = "<f8", data: bytes = b"") -> bytes:
+    """An .npy file whose header claims ``shape`` and holds ``data``."""
+    buffer = io.BytesIO()
+    header = {"descr": dtype, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + data
+
+
+def test_forged_headers_are_refused_before_the_data_is_read(tmp_path):
+    """A 1.5 KB file claiming 10^12 x 128 floats, as .npy and inside an .npz."""
+    forged = _forged_npy((10 ** 12, 128), data=b"\0" * 1024)
+    (tmp_path / "big.npy").write_bytes(forged)
+    (tmp_path / "names.txt").write_text("a\n")
+    with pytest.raises(EncodingsError, match="claims"):
+        read_encodings(tmp_path / "big.npy", tmp_path / "names.txt")
+    with zipfile.ZipFile(tmp_path / "big.npz", "w") as archive:
+        archive.writestr("encodings.npy", forged)
+        archive.writestr("names.npy", _forged_npy((10 ** 12,), "<U5"))
+    with pytest.raises(EncodingsError, match="claims"):
+        read_encodings(tmp_path / "big.npz")
+
+
+def test_a_zip_bomb_is_refused_before_it_inflates(tmp_path):
+    """Under a megabyte that inflates to 256 MB of zeros, shaped like encodings: refused
+    from the zip's directory, with memory untouched."""
+    rows = (1 << 28) // (128 * 8)
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("encodings.npy", "w", force_zip64=True) as member:
+            member.write(_forged_npy((rows, 128)))
+            zeros = b"\0" * (1 << 24)
+            for _ in range((rows * 128 * 8) // len(zeros)):
+                member.write(zeros)
+        archive.writestr("names.npy", _forged_npy((rows,), "<U1", b"a\0\0\0" * rows))
+    assert path.stat().st_size < 8 << 20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(EncodingsError, match="zip bomb|over the"):
+        read_encodings(path)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 100
+
+
+@pytest.mark.parametrize("shape", [(3, 2, 64), (128,), (4, 129), (2, 64, 2)])
+def test_only_n_by_128_arrays_are_encodings(tmp_path, shape):
+    values = np.ones(shape, np.float32)
+    np.save(tmp_path / "e.npy", values)
+    (tmp_path / "names.txt").write_text("a\nb\nc\nd\n")
+    with pytest.raises(EncodingsError, match="128"):
+        read_encodings(tmp_path / "e.npy", tmp_path / "names.txt")
+    np.savez(tmp_path / "e.npz", encodings=values, names=np.array(["a"] * len(values)))
+    with pytest.raises(EncodingsError, match="128"):
+        read_encodings(tmp_path / "e.npz")
+
+
+def test_names_must_pair_with_the_encodings(tmp_path):
+    np.savez(tmp_path / "e.npz", encodings=_vectors(3), names=np.array([["a", "b", "c"]]))
+    with pytest.raises(EncodingsError, match=r"names must be an \(N,\) array"):
+        read_encodings(tmp_path / "e.npz")

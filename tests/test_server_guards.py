@@ -82,7 +82,7 @@ def test_slow_clients_are_cut_off_and_connections_limited(tmp_path, model_paths)
         assert closed == 40 and time.monotonic() - started < 8
         assert httpx.get(server.url + "/v1/health", timeout=10).status_code == 200
         body = socket.create_connection(("127.0.0.1", port), timeout=10)
-        body.sendall(b"POST /v1/identify HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        body.sendall(b"POST /v1/identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                      b"multipart/form-data; boundary=b\r\nContent-Length: 5000\r\n\r\n--b")
         body.settimeout(10)
         answer = body.recv(4096)

@@ -13,12 +13,21 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import FacerecError
+from ..escaping import shown
+from .outputs import write_failure
 from . import batch, cluster, database, evaluate, explain, faces, imports, models, serve, watch
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 COMMAND_GROUPS = (models, faces, database, imports, evaluate, explain, cluster, batch,
                   watch, serve)
+
+
+class EscapingFormatter(logging.Formatter):
+    """Log lines with file and person names escaped (see ``escaping.shown``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return shown(super().format(record))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,20 +45,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("facerec: %(message)s"))
+    handler.setFormatter(EscapingFormatter("facerec: %(message)s"))
     package_log = logging.getLogger("facerec")
     package_log.addHandler(handler)
     package_log.setLevel(level)
     try:
         return int(args.run(args))
     except FacerecError as exc:
-        print(f"facerec: error: {exc}", file=sys.stderr)
+        print(shown(f"facerec: error: {exc}"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("facerec: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # e.g. results written to a full disk or a dead device
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(shown(f"facerec: error: {where}{write_failure(exc)}"), file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

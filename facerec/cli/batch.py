@@ -4,12 +4,13 @@ database (``enroll``) or matched against one (``identify``) without the networks
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
+from ..escaping import csv_writer, shown
 from ..errors import FacerecError
 from .database import add_db_option, db_path
+from .outputs import writing
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -72,7 +73,7 @@ def run_enroll(args: argparse.Namespace) -> int:
     with Gallery(db_path(args)) as gallery:
         report = enroll_records(gallery, args.records)
     for skip in report.skipped:
-        print(f"  skipped {skip.path}: {skip.reason}", file=sys.stderr)
+        print(shown(f"  skipped {skip.path}: {skip.reason}"), file=sys.stderr)
     print(f"enrolled {report.added} faces of {len(report.people)} people into "
           f"{db_path(args)}; {len(report.skipped)} photos without a face")
     return 1 if report.skipped else 0
@@ -93,10 +94,11 @@ def run_identify(args: argparse.Namespace) -> int:
         import pyarrow.parquet as pq
         pq.write_table(pa.Table.from_pylist(table), args.out)
     else:
-        with open(args.out, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, ["photo", "face", "person", "similarity", "box"])
-            writer.writeheader()
-            writer.writerows(table)
+        columns = ["photo", "face", "person", "similarity", "box"]
+        with writing(args.out), open(args.out, "w", newline="", encoding="utf-8") as fh:
+            writer = csv_writer(fh)
+            writer.writerow(columns)
+            writer.writerows([row[c] for c in columns] for row in table)
     named = sum(1 for row in table if row["person"] != "unknown")
     print(f"{len(table)} faces, {named} named (threshold {used:.3f}), written to {args.out}")
     return 0

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..escaping import shown
 from ..errors import FacerecError
 from .database import add_db_option, db_path
 from .faces import add_pipeline_options, expand_or_report, make_analyzer, require_some
@@ -63,7 +64,7 @@ def run_cluster(args: argparse.Namespace) -> int:
 
     sheets = write_groups(grouping, args.out, analyzer.face_picture)
     for skip in grouping.skipped:
-        print(f"  skipped {skip.path}: {skip.reason}", file=sys.stderr)
+        print(shown(f"  skipped {skip.path}: {skip.reason}"), file=sys.stderr)
     ungrouped = sum(1 for face in grouping.faces if face.group < 0)
     print(f"{len(grouping.faces)} faces in {len(photos)} photos: {len(sheets)} groups, "
           f"{ungrouped} ungrouped (threshold {threshold:.3f}, {args.algorithm})")
@@ -84,6 +85,6 @@ def run_name_group(args: argparse.Namespace) -> int:
         report = name_group(gallery, grouping, args.group, args.name)
     for skip in report.skipped:
         owner = f" ({skip.owner})" if skip.owner else ""
-        print(f"  skipped {skip.path}{owner}: {skip.reason}", file=sys.stderr)
+        print(shown(f"  skipped {skip.path}{owner}: {skip.reason}"), file=sys.stderr)
     print(f"enrolled {report.added} faces as {report.person} into {db_path(args)}")
     return 1 if report.skipped else 0

@@ -4,15 +4,15 @@ and people, remove, rename, merge (through a ``Gallery`` alone, so they load no 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..escaping import SafeCsvWriter, csv_writer, shown
 from ..errors import FacerecError, ImageError
 from .faces import add_pipeline_options, expand_or_report, make_analyzer, report_failure
-from .outputs import prepare_folder, prepare_report
+from .outputs import prepare_folder, prepare_report, writing
 
 if TYPE_CHECKING:
     from ..db.gallery import Gallery
@@ -159,7 +159,8 @@ def run_enroll(args: argparse.Namespace) -> int:
                                    progress=sys.stderr.isatty())
     print_enroll_report(report)
     if args.report:
-        write_skip_report(args.report, report)
+        with writing(args.report):
+            write_skip_report(args.report, report)
     if report.photos == 0:
         raise FacerecError(f"no photos found to enroll in {', '.join(map(str, args.inputs))}")
     enrolled = report.stored + report.unchanged + len(report.duplicates)
@@ -172,13 +173,13 @@ def print_enroll_report(report: EnrollReport) -> None:
           f"duplicates {len(report.duplicates)}, removed {report.removed}, "
           f"skipped {len(report.skipped)}")
     for skip in report.skipped:
-        print(f"  skipped {skip.path}: {skip.reason}", file=sys.stderr)
+        print(shown(f"  skipped {skip.path}: {skip.reason}"), file=sys.stderr)
     for note in report.duplicates:
-        print(f"  duplicate {note.path}: {note.reason}", file=sys.stderr)
+        print(shown(f"  duplicate {note.path}: {note.reason}"), file=sys.stderr)
     for note in report.several_faces:
-        print(f"  note: {note.path}: {note.reason}", file=sys.stderr)
+        print(shown(f"  note: {note.path}: {note.reason}"), file=sys.stderr)
     for note in report.suspicious:
-        print(f"  check label: {note.path}: {note.reason}", file=sys.stderr)
+        print(shown(f"  check label: {note.path}: {note.reason}"), file=sys.stderr)
 
 
 def write_skip_report(path: Path, report: EnrollReport) -> None:
@@ -190,7 +191,7 @@ def write_skip_report(path: Path, report: EnrollReport) -> None:
         path.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
         return
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = csv_writer(fh)
         writer.writerow(["kind", "path", "reason"])
         writer.writerows((kind, s.path, s.reason) for kind, s in rows)
 
@@ -209,7 +210,7 @@ def run_identify(args: argparse.Namespace) -> int:
         if not recognizer.gallery.has_people():
             raise FacerecError(f"the database at {recognizer.path} has no one enrolled")
         threshold = recognizer.threshold(args.threshold)
-        writer = csv.writer(sys.stdout) if args.csv else None
+        writer = csv_writer(sys.stdout) if args.csv else None
         if writer:
             writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "person", "similarity",
                              "candidates"])
@@ -227,7 +228,7 @@ def run_identify(args: argparse.Namespace) -> int:
 
 
 def print_matches(path: Path, matches: list[Match], threshold: Threshold,
-                  args: argparse.Namespace, writer: csv.writer | None) -> None:
+                  args: argparse.Namespace, writer: SafeCsvWriter | None) -> None:
     if args.json:
         print(json.dumps({"image": str(path), "faces": [m.to_dict() for m in matches],
                           **threshold.to_dict()}))
@@ -237,7 +238,7 @@ def print_matches(path: Path, matches: list[Match], threshold: Threshold,
             writer.writerow([str(path), index, *[f"{v:.1f}" for v in m.detection.box],
                              m.person, f"{m.similarity:.4f}", others])
     else:
-        print(f"{path}: {len(matches)} face{'s' if len(matches) != 1 else ''}")
+        print(f"{shown(path)}: {len(matches)} face{'s' if len(matches) != 1 else ''}")
         for m in matches:
             x1, y1, x2, y2 = m.detection.box
             others = ", ".join(f"{c.person} {c.similarity:.2f}" for c in m.candidates[1:])
@@ -253,7 +254,8 @@ def save_annotated(folder: Path, source: Path, pixels) -> None:
     while target.exists():
         target = folder / f"{source.stem}-{counter}{source.suffix}"
         counter += 1
-    Image.fromarray(pixels).save(target)
+    with writing(target):
+        Image.fromarray(pixels).save(target)
 
 
 def run_people(args: argparse.Namespace) -> int:

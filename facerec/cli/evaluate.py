@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..escaping import shown
 from .faces import add_pipeline_options, make_analyzer
 
 
@@ -68,7 +69,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                 faces.subset(split.validation), faces.subset(split.test),
                                 args.far, args.strangers, args.seed))
     for skip in skipped:
-        print(f"  skipped {skip.path}: {skip.reason}", file=sys.stderr)
+        print(shown(f"  skipped {skip.path}: {skip.reason}"), file=sys.stderr)
     record = {"folder": str(args.folder), "seed": args.seed,
               "validation_people": len(split.validation), "test_people": len(split.test),
               "photos": len(photos), "skipped": len(skipped)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -11,10 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..escaping import csv_writer, shown
 from ..errors import FacerecError, ImageError
 from ..paths import expand_inputs
 from ..registry import FLIP_SUFFIX
-from .outputs import prepare_report
+from .outputs import prepare_report, writing
 
 if TYPE_CHECKING:  # the networks load only when a command runs them
     from ..analyzer import FaceAnalyzer
@@ -128,7 +128,7 @@ def require_some(paths: list[Path], failures: list[str], what: str) -> None:
 
 def report_failure(failures: list[str], message: str) -> None:
     failures.append(message)
-    print(f"facerec: skipped {message}", file=sys.stderr)
+    print(shown(f"facerec: skipped {message}"), file=sys.stderr)
 
 
 def run_detect(args: argparse.Namespace) -> int:
@@ -145,7 +145,7 @@ def run_detect(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"image": str(path), "faces": [d.to_dict() for d in detections]}))
             continue
-        print(f"{path}: {len(detections)} face{'s' if len(detections) != 1 else ''}")
+        print(f"{shown(path)}: {len(detections)} face{'s' if len(detections) != 1 else ''}")
         for d in detections:
             x1, y1, x2, y2 = d.box
             print(f"  box ({x1:.0f}, {y1:.0f}, {x2:.0f}, {y2:.0f})  score {d.score:.3f}")
@@ -162,7 +162,8 @@ def run_embed(args: argparse.Namespace) -> int:
     for path, faces in analyzed_photos(analyzer, paths, failures):
         rows.extend((path, index, face) for index, face in enumerate(faces))
     write = write_npz if args.out.suffix.lower() == ".npz" else write_csv
-    write(args.out, rows, analyzer.model_id, analyzer.embedder.dim)
+    with writing(args.out):
+        write(args.out, rows, analyzer.model_id, analyzer.embedder.dim)
     print(f"{len(rows)} faces from {len({r[0] for r in rows})} photos -> {args.out}",
           file=sys.stderr)
     return 1 if failures else 0
@@ -193,7 +194,7 @@ def write_csv(out: Path, rows: list[tuple[Path, int, Face]], model_id: str,
     """Columns: image, face, x1, y1, x2, y2, score, model, e0 .. e{D-1} (a header alone
     when there is no face)."""
     with open(out, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = csv_writer(fh)
         writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "score", "model",
                          *[f"e{i}" for i in range(dim)]])
         for path, index, face in rows:

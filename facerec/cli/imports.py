@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..escaping import shown
 from .database import add_db_option, db_path
 
 
@@ -43,7 +44,7 @@ def run_import_encodings(args: argparse.Namespace) -> int:
     with Gallery(db_path(args)) as gallery:
         report = import_encodings(gallery, encodings, args.file, args.tolerance)
     for skip in report.skipped:
-        print(f"  skipped {skip.path}: {skip.reason}", file=sys.stderr)
+        print(shown(f"  skipped {skip.path}: {skip.reason}"), file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_dict()))
     else:

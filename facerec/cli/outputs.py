@@ -1,11 +1,14 @@
 """Checking where results will be written before any work starts, so a long run never
-ends in an error about its output."""
+ends in an error about its output, and saying in one line why a write failed when it does
+(a full disk, a quota, an I/O error)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import OutputError
@@ -40,6 +43,28 @@ def prepare_folder(path: Path) -> None:
     except OSError as exc:
         raise OutputError(f"cannot create the folder {path}: {exc.strerror or exc}") from None
     _check_writable(path)
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Run a block that writes ``path``; an OSError in it becomes one OutputError line
+    ("disk full" for ENOSPC and quotas) and the partly written file is removed."""
+    try:
+        yield
+    except OSError as exc:
+        try:
+            if path.is_file():
+                path.unlink()
+        except OSError:
+            pass
+        raise OutputError(f"cannot write {path}: {write_failure(exc)}") from None
+
+
+def write_failure(exc: OSError) -> str:
+    """What an OSError of a write means, in a few words."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk full"
+    return exc.strerror or str(exc)
 
 
 def _check_writable(folder: Path) -> None:

@@ -21,6 +21,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_db_option(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME[:PORT]",
+                       help="a host name the server answers besides localhost, 127.0.0.1, "
+                            "[::1] and --host (e.g. the name a reverse proxy uses); other "
+                            "Host headers get 421, against DNS rebinding. Repeatable")
     serve.add_argument("--api-key-file", type=Path,
                        help=f"file holding the API key (default: ${API_KEY_ENV})")
     serve.add_argument("--max-upload-mb", type=float, default=20.0,
@@ -63,7 +67,8 @@ def run_serve(args: argparse.Namespace) -> int:
         api_key=read_api_key(args.api_key_file),
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_batch=args.max_batch,
         max_wait=args.max_wait_ms / 1000, max_queue=args.max_queue,
-        max_connections=args.max_connections, header_timeout=args.header_timeout,
+        max_connections=args.max_connections, allowed_hosts=tuple(args.allowed_host),
+        header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
         max_pixels_in_flight=int(args.max_pixels_in_flight * 1_000_000))
     config.check()  # before the networks load

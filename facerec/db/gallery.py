@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatabaseError
+from ..names import case_clash
 from .calibrate import Calibration, calibrate
 from .live_index import LiveIndex
 from .store import FaceRecord, FaceStore, NewFace
@@ -93,6 +94,16 @@ class Gallery:
     def remove(self, name: str) -> int:
         """Delete a person and their faces; returns how many faces went."""
         return self.store.remove_person(name)
+
+    def case_twin(self, name: str) -> str | None:
+        """The enrolled person whose name differs from new name ``name`` only by case."""
+        return self.store.case_twin(name)
+
+    def refuse_case_twin(self, name: str) -> None:
+        """PersonExists, naming them, when ``name`` is new but for case."""
+        twin = self.store.case_twin(name)
+        if twin is not None:
+            raise case_clash(name, twin)
 
     def rename(self, old: str, new: str) -> None:
         """Rename a person (InvalidName, PersonNotFound, PersonExists)."""

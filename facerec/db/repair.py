@@ -9,6 +9,8 @@ and the settings (model, calibrated threshold) come along when readable.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from .sqlite import connect, quick_check
 
 SETTINGS = ("model", "threshold", "calibration")
 _RANGE = 1024
+STAGING = ".repair-incomplete"
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,25 @@ def check(folder: Path) -> list[str]:
 
 def salvage(source: Path, target: Path) -> Salvage:
     """Copy every readable face and setting of the database in ``source`` into a new
-    database in ``target`` (which must not hold one)."""
+    database in ``target`` (which must not hold one).
+
+    The copy is built in ``target/.repair-incomplete`` and its files are moved into
+    ``target`` only when it is complete, the SQLite file last: a repair killed midway
+    leaves no database in ``target`` (the next run starts the copy again), never a
+    partial one that looks sound.
+    """
     if (target / "faces.sqlite").exists():
         raise DatabaseError(f"{target} already holds a database; give a new folder")
+    staging = target / STAGING
+    if staging.exists():
+        shutil.rmtree(staging)  # what a killed run left
+    staging.mkdir(parents=True)
+    result = _copy_readable(source, staging)
+    _move_into(staging, target)
+    return result
+
+
+def _copy_readable(source: Path, target: Path) -> Salvage:
     conn, _ = connect(source / "faces.sqlite", create=False)
     try:
         settings = _readable_settings(conn)
@@ -69,6 +88,19 @@ def salvage(source: Path, target: Path) -> Salvage:
     finally:
         conn.close()
     return Salvage(saved, people, lost, bad)
+
+
+def _move_into(staging: Path, target: Path) -> None:
+    """Move the finished database's files from ``staging`` to ``target``, the SQLite
+    file last, so it appears only with everything beside it."""
+    for name in sorted(os.listdir(staging), key=lambda n: n == "faces.sqlite"):
+        os.replace(staging / name, target / name)
+    staging.rmdir()
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _readable_settings(conn: sqlite3.Connection) -> dict[str, str]:

@@ -15,6 +15,7 @@ A FaceStore may be handed from thread to thread, but used by one thread at a tim
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -31,11 +32,12 @@ from ..errors import (
     PersonNotFound,
     ReadOnlyDatabase,
 )
-from ..names import validate_name
+from ..names import case_clash, name_key, normalize_name, validate_name
 from .rows import FACE_COLUMNS, SCHEMA, FaceRecord, NewFace, face_record, vectors
 from .sqlite import QUICK_CHECK_LIMIT, connect, quick_check, repair_hint, translated
 
 _CHUNK = 500
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class FaceStore:
     def __init__(self, path: Path, create: bool = True, check: bool = True) -> None:
         self.path = path
         self.conn, self.writable = connect(path, create)
+        self.conn.create_function("name_key", 1, name_key, deterministic=True)
         with translated(path):
             if self.writable:
                 self.conn.executescript(SCHEMA)
@@ -88,6 +91,9 @@ class FaceStore:
                 self.conn.close()
                 raise DatabaseDamaged(f"the database {path} is damaged ({problems[0]}); "
                                       f"{repair_hint(path)}")
+        if self.writable and self.get_meta("names") != "nfc":
+            for note in self._normalize_names():
+                log.warning("%s", note)
 
     def close(self) -> None:
         self.conn.close()
@@ -264,9 +270,9 @@ class FaceStore:
     def faces_of(self, name: str) -> list[FaceRecord]:
         """Every face of person ``name``, in id order (PersonNotFound if there is none)."""
         with translated(self.path):
-            self._existing_person(self.conn, name)
+            person_id = self._existing_person(self.conn, name)
         rows = self._rows(f"SELECT {FACE_COLUMNS} FROM faces f JOIN people p "
-                          "ON p.id = f.person_id WHERE p.name = ? ORDER BY f.id", (name,))
+                          "ON p.id = f.person_id WHERE p.id = ? ORDER BY f.id", (person_id,))
         return [face_record(row) for row in rows]
 
     def person_of(self, ids: Iterable[int]) -> dict[int, str]:
@@ -341,6 +347,7 @@ class FaceStore:
             if conn.execute("SELECT 1 FROM people WHERE name = ? AND id != ?",
                             (new, person_id)).fetchone():
                 raise PersonExists(f"{new!r} already exists; use merge to join two people")
+            _refuse_case_twin(conn, new, person_id)
             conn.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
 
     def merge_people(self, source: str, target: str) -> int:
@@ -362,14 +369,49 @@ class FaceStore:
             conn.execute("DELETE FROM changes WHERE seq <= ?", (through,))
             _set_meta(conn, "changes_pruned_through", str(through))
 
+    def case_twin(self, name: str) -> str | None:
+        """The enrolled person whose name differs from ``name`` only by case (or Unicode
+        form), if ``name`` itself is not enrolled; None otherwise."""
+        name = normalize_name(name)
+        rows = self._rows("SELECT name FROM people WHERE name_key(name) = ? AND name != ? "
+                          "AND NOT EXISTS (SELECT 1 FROM people WHERE name = ?) LIMIT 1",
+                          (name_key(name), name, name))
+        return rows[0][0] if rows else None
+
+    def _normalize_names(self) -> list[str]:
+        """Bring names stored before names were normalised into NFC, once; two people
+        whose names were one name in two Unicode forms become one. Returns what was done."""
+        notes = []
+        with self.transaction() as conn:
+            for person_id, name in conn.execute("SELECT id, name FROM people").fetchall():
+                nfc = normalize_name(name)
+                if nfc == name:
+                    continue
+                twin = conn.execute("SELECT id FROM people WHERE name = ?", (nfc,)).fetchone()
+                if twin is None:
+                    conn.execute("UPDATE people SET name = ? WHERE id = ?", (nfc, person_id))
+                    continue
+                moved = conn.execute("UPDATE faces SET person_id = ? WHERE person_id = ?",
+                                     (twin[0], person_id)).rowcount
+                conn.execute("DELETE FROM people WHERE id = ?", (person_id,))
+                notes.append(f"{name!r} and {nfc!r} were one name written in two Unicode "
+                             f"forms; their faces ({moved} moved) are now one person, {nfc!r}")
+            _set_meta(conn, "names", "nfc")
+        return notes
+
     @staticmethod
     def _person_id(conn: sqlite3.Connection, name: str, now: float) -> int:
-        conn.execute("INSERT OR IGNORE INTO people(name, created) VALUES(?, ?)", (name, now))
-        return conn.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()[0]
+        row = conn.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        _refuse_case_twin(conn, name)
+        return int(conn.execute("INSERT INTO people(name, created) VALUES(?, ?)",
+                                (name, now)).lastrowid)
 
     @staticmethod
     def _existing_person(conn: sqlite3.Connection, name: str) -> int:
-        row = conn.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
+        row = conn.execute("SELECT id FROM people WHERE name = ?",
+                           (normalize_name(name),)).fetchone()
         if row is None:
             raise PersonNotFound(f"no person called {name!r}")
         return int(row[0])
@@ -383,6 +425,14 @@ def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) "
                  "DO UPDATE SET value = excluded.value", (key, value))
+
+
+def _refuse_case_twin(conn: sqlite3.Connection, name: str, person_id: int = -1) -> None:
+    """PersonExists when someone other than ``person_id`` has ``name`` but for case."""
+    row = conn.execute("SELECT name FROM people WHERE name_key(name) = ? AND id != ?",
+                       (name_key(name), person_id)).fetchone()
+    if row is not None:
+        raise case_clash(name, row[0])
 
 
 def _next_face_id(conn: sqlite3.Connection) -> int:

@@ -2,7 +2,8 @@
 
 Every data route is under ``/v1`` and needs the ``X-API-Key`` header when the server
 has a key; ``/v1/health`` and the API description (``/docs``, served offline, and
-``/openapi.json``) do not. Every response carries the headers of ``headers.py``.
+``/openapi.json``) do not. Every request passes ``access.py`` first (its host, where a
+change comes from, its framing), and every response carries the headers of ``headers.py``.
 Errors are ``{"error": {"status": N, "message": "..."}}`` and never carry a traceback.
 """
 
@@ -43,6 +44,8 @@ from ..errors import (
     QueueFull,
 )
 from . import schemas
+from ..names import normalize_name
+from .access import AccessMiddleware
 from .body_limit import BodyLimitMiddleware
 from .config import API_KEY_HEADER
 from .docs import add_offline_docs
@@ -85,6 +88,7 @@ def create_app(service: RecognitionService) -> FastAPI:
                              413: {"model": schemas.Error}, 503: {"model": schemas.Error}})
     app.add_middleware(BodyLimitMiddleware, max_bytes=service.config.max_upload_bytes)
     app.add_middleware(RequestGuardMiddleware, body_timeout=service.config.body_timeout)
+    app.add_middleware(AccessMiddleware, hosts=service.config.host_rule())
     app.add_middleware(SecurityHeadersMiddleware)
     add_offline_docs(app)
     add_web_page(app)
@@ -203,7 +207,7 @@ def _data_routes(service: RecognitionService) -> APIRouter:
     async def person(name: str) -> dict[str, object]:
         """One person's enrolled faces."""
         faces = await service.person(name)
-        return {"name": name, "faces": [
+        return {"name": normalize_name(name), "faces": [
             {"id": f.id, "source": f.source, "box": [round(v, 2) for v in f.detection.box],
              "score": round(f.detection.score, 4), "quality": round(f.quality, 4)}
             for f in faces]}
@@ -226,7 +230,7 @@ def _data_routes(service: RecognitionService) -> APIRouter:
     ) -> JSONResponse:
         """Enroll photos of a person (created if new). Saved before the answer is sent."""
         report = await service.enroll(name, [await _read(i) for i in images], strict, move)
-        body = {"person": name.strip(), **schemas.enroll_body(report)}
+        body = {"person": normalize_name(name), **schemas.enroll_body(report)}
         if report.stored:
             status = 201
         elif report.unchanged or report.duplicates:
@@ -241,13 +245,13 @@ def _data_routes(service: RecognitionService) -> APIRouter:
     async def rename(name: str, change: schemas.Rename) -> dict[str, object]:
         """Rename a person (409 if the new name is taken)."""
         await service.rename(name, change.name)
-        new = change.name.strip()
+        new = normalize_name(change.name)
         return {"name": new, "faces": len(await service.person(new))}
 
     @router.delete("/people/{name}", response_model=schemas.Removed, tags=["people"])
     async def remove(name: str) -> dict[str, object]:
         """Delete a person and all their faces."""
-        return {"name": name, "removed_faces": await service.remove(name)}
+        return {"name": normalize_name(name), "removed_faces": await service.remove(name)}
 
     return router
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import FacerecError
+from .access import HostRule
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -37,6 +38,9 @@ class ServerConfig:
         keep_alive: seconds an idle connection is kept open.
         max_connections: most open connections; more are closed at once, and requests
             beyond it get 503.
+        allowed_hosts: host names the server answers besides loopback's and ``host``
+            (``NAME`` at any port, or ``NAME:PORT``), e.g. the name a reverse proxy
+            passes on; see ``access.HostRule``.
     """
 
     db: Path
@@ -55,6 +59,11 @@ class ServerConfig:
     body_timeout: float = 60.0
     keep_alive: float = 5.0
     max_connections: int = 200
+    allowed_hosts: tuple[str, ...] = ()
+
+    def host_rule(self) -> HostRule:
+        """The ``Host`` headers this server answers."""
+        return HostRule.for_server(self.host, self.port, self.allowed_hosts)
 
     def check(self) -> None:
         """Refuse settings that would expose the database: no key beyond loopback."""

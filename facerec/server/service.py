@@ -200,6 +200,7 @@ class RecognitionService:
         large request neither fills the queue alone nor loses finished work on a 503.
         """
         name = validate_name(name)
+        await self._locked(self.recognizer.gallery.refuse_case_twin, name)
         report = EnrollReport(people={name}, photos=len(uploads))
         offered = []
         for upload in uploads:
