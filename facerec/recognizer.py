@@ -276,7 +276,8 @@ class Recognizer:
                         strict, report, moving)
         by_label = {item.label: item for item in batch}
         self.gallery.store.record_skips(
-            [(by_label[s.path].source, by_label[s.path].sha256, s.reason)
+            [(by_label[s.path].source, by_label[s.path].sha256, s.reason,
+              by_label[s.path].person)
              for s in report.skipped[first_skip:] if s.path in by_label], settings)
 
     def _skip_settings(self, strict: bool) -> str:

@@ -149,8 +149,9 @@ def test_manage_people(server, samples):
     assert renamed.json() == {"name": "Ann B", "faces": 1}
     assert_error(httpx.patch(url + "/v1/people/Ann B", json={"name": "obama"}), 409)
     assert_error(httpx.get(url + "/v1/people/Ann Example"), 404)
-    assert httpx.delete(url + "/v1/people/Ann B").json() == {"name": "Ann B",
-                                                             "removed_faces": 1}
+    removed = httpx.delete(url + "/v1/people/Ann B").json()
+    assert removed["name"] == "Ann B" and removed["removed_faces"] == 1
+    assert removed["erased"]["faces"] == 1 and removed["erased"]["not_erased"] == []
     assert_error(httpx.delete(url + "/v1/people/Ann B"), 404)
 
 

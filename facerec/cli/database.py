@@ -85,7 +85,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_db_option(people)
     people.set_defaults(run=run_people)
 
-    remove = commands.add_parser("remove", help="delete a person and their faces")
+    remove = commands.add_parser(
+        "remove", help="delete a person and their faces, erased everywhere",
+        description="Deletes a person and their faces, and erases them before returning "
+                    "from every copy the database folder keeps: the SQLite rows "
+                    "(overwritten, not just freed) and its write-ahead log (emptied), the "
+                    "index file (rewritten, or dropped to be rebuilt), their face crops "
+                    "(thumbnails/), the skip memory of their photos, and reindex backups "
+                    "(faces.sqlite.*.bak); a file that cannot be changed is named with "
+                    "what to do. A running server forgets its own copies when told over "
+                    "HTTP (DELETE /v1/people/NAME). Out of reach: blocks a file system or "
+                    "disk keeps after a file is rewritten (use full-disk encryption).")
     remove.add_argument("name")
     add_db_option(remove)
     remove.set_defaults(run=run_remove)
@@ -271,9 +281,11 @@ def run_people(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     with open_gallery(args) as gallery:
-        count = gallery.remove(args.name)
-    print(f"removed {args.name} ({count} faces)")
-    return 0
+        erased = gallery.remove(args.name)
+    print(f"removed {args.name} ({len(erased.faces)} faces)")
+    for line in erased.lines():
+        print(f"  {line}")
+    return 1 if erased.not_erased else 0
 
 
 def run_rename(args: argparse.Namespace) -> int:

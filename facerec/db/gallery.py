@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DatabaseError
+from ..errors import DatabaseError, PersonNotFound
 from ..names import case_clash
 from .calibrate import Calibration, calibrate
+from .erasure import Erasure, delete_thumbnails, erase_from_backups
 from .live_index import LiveIndex
 from .store import FaceRecord, FaceStore, NewFace
 
@@ -91,9 +92,31 @@ class Gallery:
         """Every enrolled face of person ``name``; PersonNotFound if there is none."""
         return self.store.faces_of(name)
 
-    def remove(self, name: str) -> int:
-        """Delete a person and their faces; returns how many faces went."""
-        return self.store.remove_person(name)
+    def remove(self, name: str) -> Erasure:
+        """Delete a person and their faces, and erase them from every copy the database
+        folder keeps (see ``erasure``) before returning what was erased."""
+        return self._erase(self.store.remove_person(name))
+
+    def remove_face(self, face_id: int) -> Erasure:
+        """Delete one face (its person too when it was their last) and erase it from
+        every copy, as ``remove`` does; PersonNotFound when there is no such face."""
+        faces = self.store.remove_faces([face_id])
+        if not faces:
+            raise PersonNotFound(f"no face {face_id}")
+        return self._erase(faces)
+
+    def _erase(self, faces: list[FaceRecord]) -> Erasure:
+        erased = Erasure(faces=faces)
+        erased.index = self.index.erase()
+        gone = sorted({f.person for f in faces if not self.store.has_person(f.person)})
+        erased.skips = sum(self.store.forget_skips(person, faces) for person in gone)
+        digests = [f.sha256 for f in faces]
+        still_held = set(self.store.holders(digests))
+        erased.thumbnails = delete_thumbnails(self.path, [d for d in digests
+                                                          if d not in still_held])
+        erase_from_backups(self.path, digests, gone, erased)
+        erased.log_truncated = self.store.truncate_log()
+        return erased
 
     def case_twin(self, name: str) -> str | None:
         """The enrolled person whose name differs from new name ``name`` only by case."""

@@ -69,6 +69,25 @@ class LiveIndex:
                     np.full((len(queries), k), -1, np.int64))
         return index.search(queries, k)
 
+    def erase(self) -> str:
+        """Bring the index file in step with the store now, however little changed, so
+        no removed face stays in it: ``"rewritten"``, ``"dropped"`` (an approximate index,
+        which cannot delete in place, or one that could not be saved: the file is
+        removed and the index rebuilt from SQLite when next needed) or ``"none"``."""
+        index = self.current()
+        with self._lock:
+            if index is not None and index.kind == "exact" and self._save():
+                return "rewritten"
+            self._index, self._seq = None, -1
+            existed = False
+            for path in (self.path, self.path.with_suffix(".json")):
+                try:
+                    path.unlink()
+                    existed = True
+                except FileNotFoundError:
+                    pass
+            return "dropped" if existed or index is not None else "none"
+
     def close(self) -> None:
         """Finish a rebuild under way, and save what is not saved."""
         if self._rebuild is not None:
@@ -117,18 +136,19 @@ class LiveIndex:
     def _should_save(self) -> bool:
         return self._index is not None and self._unsaved >= max(1, SAVE_SHARE * len(self._index))
 
-    def _save(self) -> None:
+    def _save(self) -> bool:
         assert self._index is not None
         try:
             self._index.save(self.path, self._seq)
         except OSError as exc:  # a read-only database still answers from memory
             log.debug("could not save the index: %s", exc)
-            return
+            return False
         self._unsaved = 0
         if self.store.writable and self._seq > LOG_KEPT * 2:
             pruned = int(self.store.get_meta("changes_pruned_through") or 0)
             if self._seq - pruned > LOG_KEPT * 2:
                 self.store.prune_changes(self._seq - LOG_KEPT)
+        return True
 
     def _start_rebuild(self) -> None:
         log.info("the face index has outgrown its kind; rebuilding it in the background")

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS skips (
     source TEXT PRIMARY KEY,
     sha256 TEXT NOT NULL,
     reason TEXT NOT NULL,
-    settings TEXT NOT NULL
+    settings TEXT NOT NULL,
+    person TEXT
 );
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -5,6 +5,8 @@ backup, a shared folder) it opens read-only, and if SQLite cannot even share the
 WAL index there, as immutable: every read works, every write raises ReadOnlyDatabase
 saying so. A file damaged on disk raises DatabaseDamaged, with how to recover, wherever
 the damage is met; ``quick_check`` looks for it on purpose (``FaceStore.check``).
+A writable connection has ``secure_delete`` on, whatever this SQLite build's default:
+deleted rows are overwritten with zeros, not left in free pages.
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ def _open(path: Path, mode: str) -> sqlite3.Connection:
         if mode.startswith("rw"):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA secure_delete=ON")  # deleted faces are overwritten
         conn.execute("PRAGMA foreign_keys=ON")
     except sqlite3.Error:
         conn.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -91,6 +92,9 @@ class FaceStore:
                 self.conn.close()
                 raise DatabaseDamaged(f"the database {path} is damaged ({problems[0]}); "
                                       f"{repair_hint(path)}")
+        if self.writable and "person" not in self._columns("skips"):
+            with translated(path):  # databases from before skips named their person
+                self.conn.execute("ALTER TABLE skips ADD COLUMN person TEXT")
         if self.writable and self.get_meta("names") != "nfc":
             for note in self._normalize_names():
                 log.warning("%s", note)
@@ -120,6 +124,9 @@ class FaceStore:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._rows(f"PRAGMA table_info({table})")}
 
     def _rows(self, query: str, params: Iterable[object] = ()) -> list[tuple]:
         with translated(self.path):
@@ -288,13 +295,13 @@ class FaceStore:
         return {source: (digest, reason) for source, digest, reason in rows}
 
     # writes -----------------------------------------------------------------------------
-    def record_skips(self, rows: Iterable[tuple[str, str, str]], settings: str) -> None:
-        """Remember skipped photos as (source, sha256, reason) under ``settings``."""
+    def record_skips(self, rows: Iterable[tuple[str, str, str, str]], settings: str) -> None:
+        """Remember skipped photos as (source, sha256, reason, person) under ``settings``."""
         rows = list(rows)
         if rows:
             with self.transaction() as conn:
                 conn.executemany("INSERT OR REPLACE INTO skips(source, sha256, reason, "
-                                 "settings) VALUES(?, ?, ?, ?)",
+                                 "person, settings) VALUES(?, ?, ?, ?, ?)",
                                  [(*row, settings) for row in rows])
 
     def replace_faces(self, add: list[NewFace], remove_sources: Iterable[str] = ()) -> list[int]:
@@ -330,15 +337,71 @@ class FaceStore:
                              [(person, person) for person in {p for _, p in gone}])
         return ids
 
-    def remove_person(self, name: str) -> int:
-        """Delete a person and their faces; returns how many faces went."""
+    def remove_person(self, name: str) -> list[FaceRecord]:
+        """Delete a person and their faces; returns the faces removed."""
         with self.transaction() as conn:
             person_id = self._existing_person(conn, name)
-            gone = [row[0] for row in conn.execute("SELECT id FROM faces WHERE person_id = ?",
-                                                   (person_id,))]
-            _delete_faces(conn, gone)
+            gone = [face_record(row) for row in conn.execute(
+                f"SELECT {FACE_COLUMNS} FROM faces f JOIN people p ON p.id = f.person_id "
+                "WHERE p.id = ? ORDER BY f.id", (person_id,))]
+            _delete_faces(conn, [face.id for face in gone])
             conn.execute("DELETE FROM people WHERE id = ?", (person_id,))
+        return gone
+
+    def forget_skips(self, person: str, faces: list[FaceRecord]) -> int:
+        """Forget the skipped photos of ``person``; skips recorded before skips named
+        their person are forgotten when they lie in a folder of one of ``faces``.
+        Returns how many were forgotten."""
+        with self.transaction() as conn:
+            forgotten = conn.execute("DELETE FROM skips WHERE person = ?", (person,)).rowcount
+            folders = {os.path.dirname(face.source) for face in faces
+                       if not face.source.startswith("upload:")}
+            unnamed = [source for (source,) in conn.execute(
+                "SELECT source FROM skips WHERE person IS NULL")
+                if os.path.dirname(source) in folders]
+            conn.executemany("DELETE FROM skips WHERE source = ?", [(s,) for s in unnamed])
+        return int(forgotten) + len(unnamed)
+
+    def has_person(self, name: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM people WHERE name = ?", (normalize_name(name),)))
+
+    def remove_faces(self, ids: Iterable[int]) -> list[FaceRecord]:
+        """Delete faces by id (a person left with none goes too); returns them."""
+        with self.transaction() as conn:
+            gone = [face_record(row) for row in conn.execute(
+                f"SELECT {FACE_COLUMNS} FROM faces f JOIN people p ON p.id = f.person_id "
+                f"WHERE f.id IN ({','.join(str(int(i)) for i in ids)}) ORDER BY f.id")]
+            _delete_faces(conn, [face.id for face in gone])
+            _delete_empty_people(conn)
+        return gone
+
+    def erase_photos(self, digests: Iterable[str]) -> int:
+        """Delete every face of the photos with these sha256 digests (and people left
+        with none), for copies of a database such as backups; returns how many went."""
+        digests = list(set(digests))
+        with self.transaction() as conn:
+            gone = []
+            for start in range(0, len(digests), _CHUNK):
+                chunk = digests[start:start + _CHUNK]
+                gone += [row[0] for row in conn.execute(
+                    f"SELECT id FROM faces WHERE sha256 IN ({','.join('?' * len(chunk))})",
+                    chunk)]
+            _delete_faces(conn, gone)
+            _delete_empty_people(conn)
         return len(gone)
+
+    def truncate_log(self) -> bool:
+        """Copy the write-ahead log into the database and empty it, so no older version
+        of a page stays there; False when a reader in another process kept it."""
+        if not self.writable:
+            return False
+        with translated(self.path):
+            self.conn.execute("PRAGMA busy_timeout=2000")
+            try:
+                busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                self.conn.execute("PRAGMA busy_timeout=60000")
+        return busy == 0
 
     def rename_person(self, old: str, new: str) -> None:
         new = validate_name(new)
@@ -425,6 +488,11 @@ def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) "
                  "DO UPDATE SET value = excluded.value", (key, value))
+
+
+def _delete_empty_people(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM people WHERE NOT EXISTS "
+                 "(SELECT 1 FROM faces WHERE faces.person_id = people.id)")
 
 
 def _refuse_case_twin(conn: sqlite3.Connection, name: str, person_id: int = -1) -> None:

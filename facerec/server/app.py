@@ -57,6 +57,8 @@ from .web import add_web_page
 log = logging.getLogger(__name__)
 
 MAX_LABEL = 200
+NO_STORE = "private, no-store"
+"""Face crops are never kept in a browser's cache."""
 
 ERROR_STATUS: dict[type[Exception], int] = {
     QueueFull: 503,
@@ -167,21 +169,23 @@ def _data_routes(service: RecognitionService) -> APIRouter:
                            404: {"model": schemas.Error}})
     async def thumbnail(face_id: int, request: Request) -> Response:
         """A small JPEG of an enrolled face (its box with a margin), for pages that show
-        people. Cached by the browser; the ETag is the photo's sha256."""
+        people. Never stored by the browser (a face erased here must not live on in its
+        cache); the ETag lets it revalidate."""
         jpeg = await service.thumbnail(face_id)
         if jpeg is None:
             raise HTTPException(404, f"face {face_id} has no thumbnail: its photo is gone")
         tag = '"' + hashlib.sha256(jpeg).hexdigest()[:32] + '"'
-        headers = {"Cache-Control": "private, max-age=86400", "ETag": tag}
+        headers = {"Cache-Control": NO_STORE, "ETag": tag}
         if request.headers.get("if-none-match") == tag:
             return Response(status_code=304, headers=headers)
         return Response(jpeg, media_type="image/jpeg", headers=headers)
 
     @router.delete("/faces/{face_id}", response_model=schemas.RemovedFace, tags=["people"])
     async def remove_face(face_id: int) -> dict[str, object]:
-        """Delete one enrolled face; the person goes too when it was their last."""
-        face = await service.remove_face(face_id)
-        return {"id": face_id, "person": face.person}
+        """Delete one enrolled face; the person goes too when it was their last. Erased
+        from every copy before the answer (``erased`` says where)."""
+        erased = await service.remove_face(face_id)
+        return {"id": face_id, "person": erased.faces[0].person, "erased": erased.to_dict()}
 
     @router.get("/unknown/{number}/thumbnail", tags=["recognition"],
                 response_class=Response,
@@ -194,8 +198,7 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         jpeg = service.unknown.crop(number)
         if jpeg is None:
             raise HTTPException(404, f"unknown face {number} is not remembered")
-        return Response(jpeg, media_type="image/jpeg",
-                        headers={"Cache-Control": "private, max-age=3600"})
+        return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": NO_STORE})
 
     @router.get("/people", response_model=schemas.PeopleList, tags=["people"])
     async def people() -> dict[str, object]:
@@ -250,8 +253,13 @@ def _data_routes(service: RecognitionService) -> APIRouter:
 
     @router.delete("/people/{name}", response_model=schemas.Removed, tags=["people"])
     async def remove(name: str) -> dict[str, object]:
-        """Delete a person and all their faces."""
-        return {"name": normalize_name(name), "removed_faces": await service.remove(name)}
+        """Delete a person and all their faces, erased before the answer from the
+        database and its write-ahead log, the index file, face crops, the skip memory,
+        reindex backups and the server's memory of unknown faces (``erased`` says
+        where; ``not_erased`` names any file that still holds them)."""
+        erased = await service.remove(name)
+        return {"name": normalize_name(name), "removed_faces": len(erased.faces),
+                "erased": erased.to_dict()}
 
     return router
 

@@ -3,7 +3,8 @@ service has seen.
 
 The service remembers the most recent faces that ``identify`` called unknown (their
 embedding, the upload's name, the box and a small JPEG crop of the face; never the
-photo), in memory only: a restart forgets them. Asking for clusters without photos
+photo), in memory only: a restart forgets them, and erasing a person forgets those
+that look like them (``forget_like``). Asking for clusters without photos
 groups those, each with a number under which its crop is served, so a page can show a
 group and enroll its crops as a person.
 """
@@ -64,6 +65,22 @@ class UnknownFaces:
                                                                           np.float32),
                                             now, self._next, jpeg))
                 self._next += 1
+
+    def forget_like(self, embeddings: np.ndarray, threshold: float) -> int:
+        """Forget every remembered face that ``identify`` would name as one of the (N, D)
+        ``embeddings`` (cosine similarity at least ``threshold``): a person erased leaves
+        no crop behind. Returns how many were forgotten."""
+        if len(embeddings) == 0:
+            return 0
+        unit = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+        with self._lock:
+            kept = [f for f in self._faces
+                    if float(np.max(unit @ (f.embedding / np.linalg.norm(f.embedding))))
+                    < threshold]
+            forgotten = len(self._faces) - len(kept)
+            self._faces.clear()
+            self._faces.extend(kept)
+        return forgotten
 
     def crop(self, number: int) -> bytes | None:
         """The JPEG crop of remembered face ``number`` (None once it is forgotten)."""

@@ -110,14 +110,27 @@ class Rename(BaseModel):
     name: str = Field(description="the new name", min_length=1, max_length=200)
 
 
+class Erased(BaseModel):
+    faces: int
+    index: str
+    log_truncated: bool
+    thumbnails: int
+    skip_memory: int
+    backups: list[str]
+    not_erased: list[str]
+    unknown_faces: int
+
+
 class Removed(BaseModel):
     name: str
     removed_faces: int
+    erased: Erased
 
 
 class RemovedFace(BaseModel):
     id: int
     person: str
+    erased: Erased
 
 
 class Health(BaseModel):

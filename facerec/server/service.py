@@ -20,6 +20,7 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from ..db.enroll import AnalyzedPhoto
+from ..db.erasure import Erasure
 from ..db.store import FaceRecord
 from ..errors import ImageError, PersonNotFound
 from ..image import image_size, load_image
@@ -264,13 +265,10 @@ class RecognitionService:
             raise PersonNotFound(f"no face {face_id}")
         return found[0]
 
-    async def remove_face(self, face_id: int) -> FaceRecord:
-        """Delete one enrolled face (its person goes too when it was their last)."""
-        def remove() -> FaceRecord:
-            face = self._face(face_id)
-            self.gallery.add_faces([], remove_sources=[face.source])
-            return face
-        return await self._locked(remove)
+    async def remove_face(self, face_id: int) -> Erasure:
+        """Delete one enrolled face (its person goes too when it was their last), erased
+        everywhere as ``remove`` does."""
+        return await self._locked(self._forgetting, self.gallery.remove_face, face_id)
 
     async def people(self) -> list[tuple[str, int]]:
         return await self._locked(self.gallery.people)
@@ -281,8 +279,16 @@ class RecognitionService:
     async def rename(self, old: str, new: str) -> None:
         await self._locked(self.gallery.rename, old, new)
 
-    async def remove(self, name: str) -> int:
-        return await self._locked(self.gallery.remove, name)
+    async def remove(self, name: str) -> Erasure:
+        """Delete a person, erased from every file of the database (``Gallery.remove``)
+        and from this server's memory of unknown faces, before returning."""
+        return await self._locked(self._forgetting, self.gallery.remove, name)
+
+    def _forgetting(self, remove: Callable[[T], Erasure], what: T) -> Erasure:
+        erased = remove(what)
+        threshold = self.recognizer.threshold().value
+        erased.unknown_faces = self.unknown.forget_like(erased.embeddings, threshold)
+        return erased
 
     async def health(self) -> Health:
         people, faces = await self._locked(self.gallery.counts)

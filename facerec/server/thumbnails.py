@@ -4,7 +4,8 @@ A database keeps one face per photo, so a thumbnail is named after its photo's s
 ``DIR/thumbnails/<sha256>.jpg``, a JPEG of the face's box widened by a margin, at most
 ``SIDE`` pixels. Photos enrolled over HTTP are not kept, so their thumbnail is made when
 they are enrolled; photos enrolled from files get theirs on first request, from the file
-(if it is still there with the same bytes). Only the crop is stored, never the photo.
+(if it is still there with the same bytes). Only the crop is stored, never the photo, and
+erasing a face deletes its crop (``db.erasure``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..db.erasure import thumbnail_file
 from ..db.store import FaceRecord
 from ..errors import ImageError
 from ..image import load_image
@@ -45,16 +47,15 @@ class Thumbnails:
     """The thumbnails of the database in ``folder``."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder) / "thumbnails"
+        self.database = Path(folder)
 
     def _path(self, sha256: str) -> Path:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise ValueError(f"not a sha256: {sha256!r}")
-        return self.folder / f"{sha256}.jpg"
+        return thumbnail_file(self.database, sha256)
 
     def keep(self, sha256: str, jpeg: bytes) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(self._path(sha256), jpeg)
+        path = self._path(sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, jpeg)
 
     def of(self, face: FaceRecord) -> bytes | None:
         """The face's thumbnail, made from its photo file when missing (None when neither

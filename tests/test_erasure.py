@@ -1,0 +1,136 @@
+"""A person removed is removed everywhere: the raw bytes of every file in the database
+folder (SQLite and its write-ahead log, the FAISS index, face crops, reindex backups) are
+searched for the removed embeddings, crops, photo digests and paths, over HTTP and on the
+command line; the server's memory of unknown faces forgets them too."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from cli import assert_no_traceback, run_cli
+
+httpx = pytest.importorskip("httpx", reason="httpx is a test dependency")
+from server import running_server
+from test_server import enroll, identify
+
+
+def traces(db: Path, person: str) -> dict[str, list[bytes]]:
+    """What of ``person`` a file could hold: the start of each embedding, the sha256 of
+    each photo (upload sources and crop names), and each photo's path."""
+    with sqlite3.connect(f"file:{db / 'faces.sqlite'}?mode=ro", uri=True) as conn:
+        rows = conn.execute("SELECT f.embedding, f.sha256, f.source FROM faces f JOIN people p "
+                            "ON p.id = f.person_id WHERE p.name = ?", (person,)).fetchall()
+    conn.close()
+    assert rows, f"{person} has no faces"
+    return {"embedding": [bytes(e[:64]) for e, _, _ in rows],
+            "digest": [d.encode() for _, d, _ in rows],
+            "path": [s.encode() for _, _, s in rows if not s.startswith("upload:")]}
+
+
+def files_holding(folder: Path, needles: dict[str, list[bytes]]) -> list[str]:
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        found += [f"{path.relative_to(folder)} holds a {kind}" for kind, values in needles.items()
+                  for value in values if value in data]
+    return found
+
+
+def backup_of(db: Path) -> None:
+    """A backup as ``facerec reindex`` keeps one, made with SQLite's backup API."""
+    with sqlite3.connect(db / "faces.sqlite") as source, \
+            sqlite3.connect(db / "faces.sqlite.sface-2021dec.bak") as target:
+        source.backup(target)
+    source.close()
+    target.close()
+
+
+def test_removing_over_http_erases_every_copy(tmp_path, samples, model_paths):
+    db = tmp_path / "db"
+    with running_server(db) as server:
+        # identify first: obama is unknown, and the server remembers his face and crop
+        seen = identify(server.url, (samples / "obama3.jpg").read_bytes())
+        assert [f["person"] for f in seen.json()["faces"]] == ["unknown"]
+        assert enroll(server.url, "biden", ("b.jpg", (samples / "biden.jpg").read_bytes())
+                      ).status_code == 201
+        assert enroll(server.url, "obama", ("o1.jpg", (samples / "obama.jpg").read_bytes()),
+                      ("o2.jpg", (samples / "obama2.jpg").read_bytes())).status_code == 201
+        groups = httpx.post(server.url + "/v1/clusters", timeout=60).json()
+        number = (groups["groups"] + [{"faces": groups["ungrouped"]}])[0]["faces"][0][
+            "unknown_face"]
+        unknown_crop = httpx.get(f"{server.url}/v1/unknown/{number}/thumbnail").content
+        faces = httpx.get(server.url + "/v1/people/obama").json()["faces"]
+        crops = [httpx.get(f"{server.url}/v1/faces/{f['id']}/thumbnail").content
+                 for f in faces]
+        assert all(crop.startswith(b"\xff\xd8") for crop in crops + [unknown_crop])
+        assert identify(server.url, (samples / "obama3.jpg").read_bytes()
+                        ).json()["faces"][0]["person"] == "obama"   # the index is in use
+        needles = {**traces(db, "obama"), "crop": crops + [unknown_crop], "name": [b"obama"]}
+        backup_of(db)
+
+        removed = httpx.delete(server.url + "/v1/people/obama")
+        assert removed.status_code == 200, removed.text
+        erased = removed.json()["erased"]
+        assert erased["faces"] == 2 and erased["thumbnails"] == 2
+        assert erased["backups"] == ["faces.sqlite.sface-2021dec.bak"]
+        assert erased["unknown_faces"] == 1 and erased["not_erased"] == []
+        assert erased["log_truncated"] is True and erased["index"] == "rewritten"
+        # while the server runs: nothing of obama in any file, nor in its memory
+        assert files_holding(db, needles) == []
+        assert httpx.get(f"{server.url}/v1/unknown/{number}/thumbnail").status_code == 404
+        assert httpx.post(server.url + "/v1/clusters", timeout=60).json()["faces"] == 0
+        assert identify(server.url, (samples / "obama3.jpg").read_bytes()
+                        ).json()["faces"][0]["person"] == "unknown"
+        biden = httpx.get(server.url + "/v1/people/biden").json()["faces"]
+        assert httpx.get(f"{server.url}/v1/faces/{biden[0]['id']}/thumbnail").status_code == 200
+    assert files_holding(db, needles) == []          # and after a clean stop
+
+
+def test_removing_one_face_over_http_erases_its_copies(tmp_path, samples, model_paths):
+    db = tmp_path / "db"
+    with running_server(db) as server:
+        assert enroll(server.url, "obama", ("o1.jpg", (samples / "obama.jpg").read_bytes()),
+                      ("o2.jpg", (samples / "obama2.jpg").read_bytes())).status_code == 201
+        faces = httpx.get(server.url + "/v1/people/obama").json()["faces"]
+        identify(server.url, (samples / "obama3.jpg").read_bytes())
+        with sqlite3.connect(f"file:{db / 'faces.sqlite'}?mode=ro", uri=True) as conn:
+            embedding, digest = conn.execute("SELECT embedding, sha256 FROM faces WHERE id = ?",
+                                             (faces[0]["id"],)).fetchone()
+        conn.close()
+        removed = httpx.delete(f"{server.url}/v1/faces/{faces[0]['id']}")
+        assert removed.status_code == 200 and removed.json()["erased"]["thumbnails"] == 1
+        assert files_holding(db, {"embedding": [bytes(embedding[:64])],
+                                  "digest": [digest.encode()]}) == []
+        assert httpx.get(server.url + "/v1/people/obama").json()["faces"] == faces[1:]
+
+
+def test_removing_on_the_command_line_erases_every_copy(tmp_path, samples, model_paths):
+    known, db = tmp_path / "known", tmp_path / "db"
+    for person, photos in (("obama", ("obama.jpg", "obama2.jpg")), ("biden", ("biden.jpg",))):
+        (known / person).mkdir(parents=True)
+        for photo in photos:
+            shutil.copy(samples / photo, known / person / photo)
+    (known / "obama" / "wall.jpg").write_bytes((samples / "32bit.png").read_bytes()[:900])
+    assert run_cli("enroll", known, "--db", db).returncode == 1      # wall.jpg is skipped
+    assert run_cli("identify", "--db", db, samples / "obama3.jpg").returncode == 0
+    backup_of(db)
+    needles = {**traces(db, "obama"), "name": [b"obama"],
+               "folder": [str(known / "obama").encode()]}   # the skipped wall.jpg too
+    done = run_cli("remove", "obama", "--db", db)
+    assert_no_traceback(done)
+    assert done.returncode == 0, done.stderr
+    assert "removed obama (2 faces)" in done.stdout
+    assert "skip memory: 1 entries forgotten" in done.stdout
+    assert "backup faces.sqlite.sface-2021dec.bak: erased too" in done.stdout
+    assert files_holding(db, needles) == []
+    people = run_cli("people", "--db", db)
+    assert people.stdout.split() == ["biden", "1"]
+
+
+def test_remove_help_says_what_is_erased():
+    text = " ".join(run_cli("remove", "--help").stdout.split())
+    for place in ("write-ahead log", "index file", "face crops", "skip memory", "backups"):
+        assert place in text, text
