@@ -155,6 +155,18 @@ def test_manage_people(server, samples):
     assert_error(httpx.delete(url + "/v1/people/Ann B"), 404)
 
 
+def test_any_decoder_error_is_a_400_naming_the_upload(server):
+    from test_odd_files import png_with_text_bomb
+
+    bomb = png_with_text_bomb()
+    message = assert_error(httpx.post(server.url + "/v1/identify", timeout=60,
+                                      files={"image": ("text.png", bomb, "image/png")}), 400)
+    assert message.startswith("text.png: corrupt image")
+    refused = enroll(server.url, "nobody", ("text.png", bomb))
+    assert refused.status_code == 422
+    assert "corrupt image" in refused.json()["skipped"][0]["reason"]
+
+
 def test_bad_requests_get_json_errors(server, samples):
     url = server.url
     good = (samples / "obama.jpg").read_bytes()
