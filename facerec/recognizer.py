@@ -192,8 +192,9 @@ class Recognizer:
                ) -> tuple[list[Incoming], dict[str, list[str]]]:
         """Which offered photos need analysing; the others land in ``report``.
 
-        Returns them, and for each (by source) the other sources to remove when it is
-        stored: the same photo held by another person, when ``move`` allows taking it.
+        Returns them, and for each (by source) the sources it may take from another
+        person when stored (its own, or the same bytes elsewhere), when ``move`` allows
+        it; the store refuses any other taking (``Gallery.claim_faces``).
         """
         known = self.gallery.sources(item.source for item in incoming)
         holders = self.gallery.holders(item.sha256 for item in incoming)
@@ -205,7 +206,8 @@ class Recognizer:
             if current == (item.sha256, item.person):
                 report.unchanged += 1
                 continue
-            if current is not None and current[1] != item.person and not move:
+            taken = [item.source] if current is not None and current[1] != item.person else []
+            if taken and not move:
                 report.skipped.append(_owned(item, current[1], "this photo"))
                 continue
             earlier = first.get(item.sha256)
@@ -227,8 +229,8 @@ class Recognizer:
                 report.skipped.append(_owned(item, foreign[0][1], f"the same photo "
                                                                    f"({foreign[0][0]})"))
                 continue
-            if foreign:
-                moving[item.source] = [s for s, _ in foreign]
+            if foreign or taken:
+                moving[item.source] = taken + [s for s, _ in foreign]
             first[item.sha256] = item
             todo.append(item)
         return todo, moving
@@ -254,7 +256,18 @@ class Recognizer:
                                          face.embedding))
                 remove += (moving or {}).get(photo.source, [])
         if new_faces:
-            self.gallery.add_faces(new_faces, remove)
+            _, refused = self.gallery.claim_faces(new_faces, remove)
+            by_source = {photo.source: photo for photo in photos}
+            for conflict in refused:   # stored by another request since triage
+                photo = by_source[conflict.source]
+                if conflict.owner == photo.person:
+                    report.unchanged += 1
+                    continue
+                what = "this photo" if conflict.held == photo.source else \
+                    f"the same photo ({conflict.held})"
+                report.skipped.append(_owned(photo, conflict.owner, what))
+            lost = {conflict.source for conflict in refused}
+            new_faces = [face for face in new_faces if face.source not in lost]
         replaced = sum(face.source in known for face in new_faces)
         report.replaced += replaced
         report.added += len(new_faces) - replaced
@@ -378,7 +391,7 @@ class Recognizer:
         return self.gallery.calibrate(far, force)
 
 
-def _owned(item: Incoming, owner: str, what: str) -> Skip:
+def _owned(item: Incoming | AnalyzedPhoto, owner: str, what: str) -> Skip:
     return Skip(item.label, f"{what} is already enrolled as {owner!r}; nothing was changed "
                             f"(enroll it with --move, or move=true over HTTP, to make it "
                             f"{item.person!r}'s)", owner)

@@ -21,7 +21,7 @@ from ..names import case_clash
 from .calibrate import Calibration, calibrate
 from .erasure import Erasure, delete_thumbnails, erase_from_backups
 from .live_index import LiveIndex
-from .store import FaceRecord, FaceStore, NewFace
+from .store import Conflict, FaceRecord, FaceStore, NewFace
 
 DEFAULT_DB = "facerec-db"
 
@@ -151,6 +151,12 @@ class Gallery:
         """Store faces (replacing any under the same source) and remove others by source,
         in one transaction; returns the new ids."""
         return self.store.replace_faces(faces, remove_sources)
+
+    def claim_faces(self, faces: list[NewFace], remove_sources: Iterable[str] = ()
+                    ) -> tuple[list[int], list[Conflict]]:
+        """Store faces as ``add_faces`` does, except those whose photo another person
+        holds (decided inside the write); returns the new ids and those refused."""
+        return self.store.claim_faces(faces, remove_sources)
 
     def sources(self, only: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         """source -> (sha256, person) of the enrolled faces (of ``only`` if given)."""

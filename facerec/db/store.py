@@ -42,6 +42,20 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """A new face not stored because another person holds its photo.
+
+    Attributes:
+        source: the new face's source; owner: who holds the photo; held: under which
+            source they hold it (the same source, or the same bytes elsewhere).
+    """
+
+    source: str
+    owner: str
+    held: str
+
+
+@dataclass(frozen=True)
 class Delta:
     """How the faces changed after a change-log position.
 
@@ -307,34 +321,70 @@ class FaceStore:
     def replace_faces(self, add: list[NewFace], remove_sources: Iterable[str] = ()) -> list[int]:
         """Atomically remove faces by source and add new ones (a face already recorded
         under a new face's source is replaced); returns the new ids."""
-        now = time.time()
         with self.transaction() as conn:
-            model = _get_meta(conn, "model") or ""
-            gone = [row for source in [*remove_sources, *(f.source for f in add)]
-                    for row in conn.execute("SELECT id, person_id FROM faces WHERE source = ?",
-                                            (source,))]
-            _delete_faces(conn, [face_id for face_id, _ in gone])
-            next_id = _next_face_id(conn)
-            ids, rows = [], []
+            return self._replace(conn, add, list(remove_sources))
+
+    def claim_faces(self, add: list[NewFace], remove_sources: Iterable[str] = ()
+                    ) -> tuple[list[int], list[Conflict]]:
+        """As ``replace_faces``, but a new face whose photo (its source, or the same bytes
+        under another source) another person holds is not stored: the rule that a photo
+        has one owner is decided here, inside the write, so requests that passed an
+        earlier check together cannot take a photo from each other. Photos listed in
+        ``remove_sources`` (being moved) do not count. A face this person already has
+        from the same source and bytes is not stored again either. Returns the new ids
+        and the faces not stored, each with its owner (the person themself when it was
+        already there)."""
+        removing = set(remove_sources)
+        with self.transaction() as conn:
+            kept, refused = [], []
             for face in add:
-                d = face.detection
-                ids.append(next_id)
-                rows.append((next_id, self._person_id(conn, validate_name(face.person), now),
-                             face.source, face.sha256, *d.box, json.dumps(d.landmarks),
-                             d.score, face.quality,
-                             np.asarray(face.embedding, np.float32).tobytes(), model, now))
-                next_id += 1
-            conn.executemany(
-                "INSERT INTO faces(id, person_id, source, sha256, x1, y1, x2, y2, landmarks, "
-                "score, quality, embedding, model, created) "
-                "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            conn.executemany("DELETE FROM skips WHERE source = ?", [(f.source,) for f in add])
-            _log(conn, ids, added=True)
-            if ids:
-                _set_meta(conn, "last_face_id", str(ids[-1]))
-            conn.executemany("DELETE FROM people WHERE id = ? AND NOT EXISTS "
-                             "(SELECT 1 FROM faces WHERE person_id = ?)",
-                             [(person, person) for person in {p for _, p in gone}])
+                person = validate_name(face.person)
+                if conn.execute("SELECT 1 FROM faces f JOIN people p ON p.id = f.person_id "
+                                "WHERE f.source = ? AND f.sha256 = ? AND p.name = ?",
+                                (face.source, face.sha256, person)).fetchone():
+                    refused.append(Conflict(face.source, person, face.source))
+                    continue
+                owner = next((row for row in conn.execute(
+                    "SELECT f.source, p.name FROM faces f JOIN people p ON p.id = f.person_id "
+                    "WHERE (f.source = ? OR f.sha256 = ?) AND p.name != ?",
+                    (face.source, face.sha256, person))
+                    if row[0] not in removing), None)
+                if owner is None:
+                    kept.append(face)
+                else:
+                    refused.append(Conflict(face.source, owner[1], owner[0]))
+            return self._replace(conn, kept, list(removing)), refused
+
+    def _replace(self, conn: sqlite3.Connection, add: list[NewFace],
+                 remove_sources: list[str]) -> list[int]:
+        """Within a transaction: remove faces by source, add ``add``; the new ids."""
+        now = time.time()
+        model = _get_meta(conn, "model") or ""
+        gone = [row for source in dict.fromkeys([*remove_sources, *(f.source for f in add)])
+                for row in conn.execute("SELECT id, person_id FROM faces WHERE source = ?",
+                                        (source,))]
+        _delete_faces(conn, [face_id for face_id, _ in gone])
+        next_id = _next_face_id(conn)
+        ids, rows = [], []
+        for face in add:
+            d = face.detection
+            ids.append(next_id)
+            rows.append((next_id, self._person_id(conn, validate_name(face.person), now),
+                         face.source, face.sha256, *d.box, json.dumps(d.landmarks),
+                         d.score, face.quality,
+                         np.asarray(face.embedding, np.float32).tobytes(), model, now))
+            next_id += 1
+        conn.executemany(
+            "INSERT INTO faces(id, person_id, source, sha256, x1, y1, x2, y2, landmarks, "
+            "score, quality, embedding, model, created) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("DELETE FROM skips WHERE source = ?", [(f.source,) for f in add])
+        _log(conn, ids, added=True)
+        if ids:
+            _set_meta(conn, "last_face_id", str(ids[-1]))
+        conn.executemany("DELETE FROM people WHERE id = ? AND NOT EXISTS "
+                         "(SELECT 1 FROM faces WHERE person_id = ?)",
+                         [(person, person) for person in {p for _, p in gone}])
         return ids
 
     def remove_person(self, name: str) -> list[FaceRecord]:
@@ -520,5 +570,5 @@ def _log(conn: sqlite3.Connection, ids: list[int], added: bool) -> None:
                      [(i, int(added)) for i in ids])
 
 
-__all__ = ["DatabaseError", "Delta", "FaceRecord", "FaceStore", "NewFace", "PersonExists",
+__all__ = ["Conflict", "DatabaseError", "Delta", "FaceRecord", "FaceStore", "NewFace", "PersonExists",
            "PersonNotFound"]
