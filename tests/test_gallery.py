@@ -3,6 +3,7 @@ merges, ids that are never reused, and an index that changes in place."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -169,3 +170,28 @@ def test_an_outgrown_index_is_rebuilt_in_the_background_and_swapped_in(tmp_path,
         assert swapped is not old and swapped.kind == "approximate" and len(swapped) == 71
         sims, ids, person_of = gallery.search(query, 1)
         assert person_of[int(ids[0, 0])] == "cy"
+
+
+def test_a_failed_background_rebuild_is_not_retried_on_every_search(tmp_path, monkeypatch,
+                                                                     caplog):
+    """An approximate index cannot be built over 30-value embeddings (its quantiser
+    splits vectors into 32 parts): the rebuild fails for real. Searches go on with the
+    exact index, the failure is said once, and no second rebuild starts before the wait."""
+    from facerec.db import index as index_module
+
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 20)
+    vectors = np.random.default_rng(5).standard_normal((71, 30)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    with caplog.at_level(logging.DEBUG, logger="facerec"), Gallery(tmp_path / "db") as gallery:
+        gallery.add_faces(faces("ada", vectors[:10]))
+        gallery.search(vectors[:1], 1)                 # an exact index, then it outgrows it
+        gallery.add_faces(faces("ada", vectors[10:], "more"))
+        started = time.monotonic()
+        while time.monotonic() - started < 3:
+            sims, ids, person_of = gallery.search(vectors[7:8], 1)
+            assert person_of[int(ids[0, 0])] == "ada" and sims[0, 0] > 0.99
+            time.sleep(0.01)
+    starts = [r for r in caplog.records if "rebuilding it in the background" in r.message]
+    failures = [r for r in caplog.records if r.levelno == logging.WARNING
+                and "rebuilding the face index failed" in r.message]
+    assert len(starts) == 1 and len(failures) == 1, caplog.text

@@ -10,13 +10,15 @@ from there, saved when a good share of it changed since the last save (and when 
 database closes), and rebuilt from SQLite when missing, unreadable, or older than the log
 reaches. When it has outgrown its kind (``FaceIndex.stale``) a new one is built from a
 snapshot on a background thread while searches go on with the old one, then caught up and
-swapped in.
+swapped in; a rebuild that fails is tried again only after a wait that doubles with each
+failure (``RETRY_AFTER``), never on every search.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,10 @@ SAVE_SHARE = 0.01
 
 LOG_KEPT = 100_000
 """Change-log entries kept behind the saved index, for other processes to catch up on."""
+
+RETRY_AFTER = (60.0, 3600.0)
+"""Seconds before a failed background rebuild is tried again: the first wait, doubled
+after each further failure up to the second."""
 
 
 class LiveIndex:
@@ -50,6 +56,9 @@ class LiveIndex:
         self._lock = threading.Lock()
         self._rebuild: threading.Thread | None = None
         self._rebuilt: tuple[FaceIndex, int] | None = None
+        self._rebuild_error: str | None = None
+        self._retry_at = 0.0
+        self._retry_wait = RETRY_AFTER[0]
 
     def current(self) -> FaceIndex | None:
         """The index, caught up with the store; None while no face is enrolled."""
@@ -57,7 +66,8 @@ class LiveIndex:
             self._adopt_rebuilt()
             if self._index is None or not self._catch_up():
                 self._open()
-            if self._index is not None and self._index.stale and self._rebuild is None:
+            if (self._index is not None and self._index.stale and self._rebuild is None
+                    and time.monotonic() >= self._retry_at):
                 self._start_rebuild()
             return self._index
 
@@ -162,7 +172,7 @@ class LiveIndex:
                 finally:
                     reader.close()
             except Exception as exc:  # the old index keeps serving
-                log.warning("rebuilding the face index failed: %s", exc)
+                self._rebuild_error = f"{type(exc).__name__}: {exc}"
 
         self._rebuild = threading.Thread(target=work, name="facerec-index-rebuild",
                                          daemon=True)
@@ -173,7 +183,9 @@ class LiveIndex:
             return
         self._rebuild = None
         if self._rebuilt is None:
+            self._back_off()
             return
+        self._rebuild_error, self._retry_wait = None, RETRY_AFTER[0]
         (self._index, self._seq), self._rebuilt = self._rebuilt, None
         log.info("swapped in the rebuilt face index (%s, %d faces)", self._index.kind,
                  len(self._index))
@@ -182,6 +194,19 @@ class LiveIndex:
             self._open()
         elif self._unsaved:
             self._save()
+
+
+    def _back_off(self) -> None:
+        """After a failed rebuild: keep serving the old index, say why once, and try
+        again only after a wait that doubles with each failure."""
+        if self._retry_wait == RETRY_AFTER[0]:
+            log.warning("rebuilding the face index failed (%s); searches go on with the "
+                        "current one, and the rebuild is tried again in %.0f s",
+                        self._rebuild_error, self._retry_wait)
+        else:
+            log.debug("rebuilding the face index failed again (%s)", self._rebuild_error)
+        self._retry_at = time.monotonic() + self._retry_wait
+        self._retry_wait = min(self._retry_wait * 2, RETRY_AFTER[1])
 
 
 def build(store: FaceStore, dim: int) -> tuple[FaceIndex, int]:
