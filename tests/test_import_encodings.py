@@ -4,8 +4,8 @@ same people after the import."""
 from __future__ import annotations
 
 import csv
-import json
 import io
+import json
 import pickle
 import resource
 import warnings

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from ..errors import FacerecError
 from ..escaping import shown
-from .outputs import write_failure
 from . import batch, cluster, database, evaluate, explain, faces, imports, models, serve, watch
+from .outputs import write_failure
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -7,8 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..escaping import csv_writer, shown
 from ..errors import FacerecError
+from ..escaping import csv_writer, shown
 from .database import add_db_option, db_path
 from .outputs import writing
 

@@ -7,8 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..escaping import shown
 from ..errors import FacerecError
+from ..escaping import shown
 from .database import add_db_option, db_path
 from .faces import add_pipeline_options, expand_or_report, make_analyzer, require_some
 

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..escaping import SafeCsvWriter, csv_writer, shown
 from ..errors import FacerecError, ImageError
+from ..escaping import SafeCsvWriter, csv_writer, shown
 from .faces import add_pipeline_options, expand_or_report, make_analyzer, report_failure
 from .outputs import prepare_folder, prepare_report, writing
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..escaping import csv_writer, shown
 from ..errors import FacerecError, ImageError
+from ..escaping import csv_writer, shown
 from ..paths import expand_inputs
 from ..registry import FLIP_SUFFIX
 from .outputs import prepare_report, writing

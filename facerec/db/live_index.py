@@ -195,7 +195,6 @@ class LiveIndex:
         elif self._unsaved:
             self._save()
 
-
     def _back_off(self) -> None:
         """After a failed rebuild: keep serving the old index, say why once, and try
         again only after a wait that doubles with each failure."""

@@ -33,7 +33,8 @@ from ..errors import (
     PersonNotFound,
     ReadOnlyDatabase,
 )
-from ..names import case_clash, name_key, normalize_name, validate_name
+from ..names import normalize_name, validate_name
+from .people import allow_name_keys, case_twin, normalize_stored_names, refuse_case_twin
 from .rows import FACE_COLUMNS, SCHEMA, FaceRecord, NewFace, face_record, vectors
 from .sqlite import QUICK_CHECK_LIMIT, connect, quick_check, repair_hint, translated
 
@@ -90,7 +91,7 @@ class FaceStore:
     def __init__(self, path: Path, create: bool = True, check: bool = True) -> None:
         self.path = path
         self.conn, self.writable = connect(path, create)
-        self.conn.create_function("name_key", 1, name_key, deterministic=True)
+        allow_name_keys(self.conn)
         with translated(path):
             if self.writable:
                 self.conn.executescript(SCHEMA)
@@ -110,8 +111,9 @@ class FaceStore:
             with translated(path):  # databases from before skips named their person
                 self.conn.execute("ALTER TABLE skips ADD COLUMN person TEXT")
         if self.writable and self.get_meta("names") != "nfc":
-            for note in self._normalize_names():
-                log.warning("%s", note)
+            with self.transaction() as conn:
+                for note in normalize_stored_names(conn):
+                    log.warning("%s", note)
 
     def close(self) -> None:
         self.conn.close()
@@ -460,7 +462,7 @@ class FaceStore:
             if conn.execute("SELECT 1 FROM people WHERE name = ? AND id != ?",
                             (new, person_id)).fetchone():
                 raise PersonExists(f"{new!r} already exists; use merge to join two people")
-            _refuse_case_twin(conn, new, person_id)
+            refuse_case_twin(conn, new, person_id)
             conn.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
 
     def merge_people(self, source: str, target: str) -> int:
@@ -485,39 +487,15 @@ class FaceStore:
     def case_twin(self, name: str) -> str | None:
         """The enrolled person whose name differs from ``name`` only by case (or Unicode
         form), if ``name`` itself is not enrolled; None otherwise."""
-        name = normalize_name(name)
-        rows = self._rows("SELECT name FROM people WHERE name_key(name) = ? AND name != ? "
-                          "AND NOT EXISTS (SELECT 1 FROM people WHERE name = ?) LIMIT 1",
-                          (name_key(name), name, name))
-        return rows[0][0] if rows else None
-
-    def _normalize_names(self) -> list[str]:
-        """Bring names stored before names were normalised into NFC, once; two people
-        whose names were one name in two Unicode forms become one. Returns what was done."""
-        notes = []
-        with self.transaction() as conn:
-            for person_id, name in conn.execute("SELECT id, name FROM people").fetchall():
-                nfc = normalize_name(name)
-                if nfc == name:
-                    continue
-                twin = conn.execute("SELECT id FROM people WHERE name = ?", (nfc,)).fetchone()
-                if twin is None:
-                    conn.execute("UPDATE people SET name = ? WHERE id = ?", (nfc, person_id))
-                    continue
-                moved = conn.execute("UPDATE faces SET person_id = ? WHERE person_id = ?",
-                                     (twin[0], person_id)).rowcount
-                conn.execute("DELETE FROM people WHERE id = ?", (person_id,))
-                notes.append(f"{name!r} and {nfc!r} were one name written in two Unicode "
-                             f"forms; their faces ({moved} moved) are now one person, {nfc!r}")
-            _set_meta(conn, "names", "nfc")
-        return notes
+        with translated(self.path):
+            return case_twin(self.conn, name)
 
     @staticmethod
     def _person_id(conn: sqlite3.Connection, name: str, now: float) -> int:
         row = conn.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
         if row is not None:
             return int(row[0])
-        _refuse_case_twin(conn, name)
+        refuse_case_twin(conn, name)
         return int(conn.execute("INSERT INTO people(name, created) VALUES(?, ?)",
                                 (name, now)).lastrowid)
 
@@ -545,14 +523,6 @@ def _delete_empty_people(conn: sqlite3.Connection) -> None:
                  "(SELECT 1 FROM faces WHERE faces.person_id = people.id)")
 
 
-def _refuse_case_twin(conn: sqlite3.Connection, name: str, person_id: int = -1) -> None:
-    """PersonExists when someone other than ``person_id`` has ``name`` but for case."""
-    row = conn.execute("SELECT name FROM people WHERE name_key(name) = ? AND id != ?",
-                       (name_key(name), person_id)).fetchone()
-    if row is not None:
-        raise case_clash(name, row[0])
-
-
 def _next_face_id(conn: sqlite3.Connection) -> int:
     """One past every id ever given, so a removed face's id is never reused."""
     given = int(_get_meta(conn, "last_face_id") or 0)
@@ -570,5 +540,5 @@ def _log(conn: sqlite3.Connection, ids: list[int], added: bool) -> None:
                      [(i, int(added)) for i in ids])
 
 
-__all__ = ["Conflict", "DatabaseError", "Delta", "FaceRecord", "FaceStore", "NewFace", "PersonExists",
-           "PersonNotFound"]
+__all__ = ["Conflict", "DatabaseError", "Delta", "FaceRecord", "FaceStore", "NewFace",
+           "PersonExists", "PersonNotFound"]

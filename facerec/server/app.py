@@ -43,8 +43,8 @@ from ..errors import (
     PersonNotFound,
     QueueFull,
 )
-from . import schemas
 from ..names import normalize_name
+from . import schemas
 from .access import AccessMiddleware
 from .body_limit import BodyLimitMiddleware
 from .config import API_KEY_HEADER
