@@ -303,8 +303,8 @@ class Recognizer:
     def _remove_missing(self, root: Path) -> int:
         prefix = str(root.absolute()) + os.sep
         gone = [s for s in self.gallery.sources() if s.startswith(prefix) and not Path(s).exists()]
-        if gone:
-            self.gallery.add_faces([], gone)
+        if gone:  # the user deleted these photos: their faces are erased everywhere
+            self.gallery.remove_sources(gone)
         return len(gone)
 
     def suspicious_faces(self, sources: set[str] | None = None) -> list[Skip]:

@@ -128,6 +128,13 @@ def test_removing_on_the_command_line_erases_every_copy(tmp_path, samples, model
     assert files_holding(db, needles) == []
     people = run_cli("people", "--db", db)
     assert people.stdout.split() == ["biden", "1"]
+    # a photo deleted from the folder: `enroll --sync` erases its face the same way
+    biden = traces(db, "biden")
+    (known / "biden" / "biden.jpg").unlink()
+    synced = run_cli("enroll", known, "--db", db, "--sync")
+    assert "removed 1" in synced.stdout, synced.stdout + synced.stderr
+    assert files_holding(db, {"embedding": biden["embedding"], "path": biden["path"],
+                              "digest": biden["digest"]}) == []
 
 
 def test_remove_help_says_what_is_erased():

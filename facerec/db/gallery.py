@@ -105,6 +105,11 @@ class Gallery:
             raise PersonNotFound(f"no face {face_id}")
         return self._erase(faces)
 
+    def remove_sources(self, sources: Iterable[str]) -> Erasure:
+        """Delete the faces recorded under ``sources`` and erase them as ``remove`` does
+        (``enroll --sync`` for photos deleted from the folder)."""
+        return self._erase(self.store.remove_faces(self.store.face_ids(sources)))
+
     def _erase(self, faces: list[FaceRecord]) -> Erasure:
         erased = Erasure(faces=faces)
         erased.index = self.index.erase()

@@ -298,6 +298,11 @@ class FaceStore:
                           "ON p.id = f.person_id WHERE p.id = ? ORDER BY f.id", (person_id,))
         return [face_record(row) for row in rows]
 
+    def face_ids(self, sources: Iterable[str]) -> list[int]:
+        """Ids of the faces recorded under ``sources``."""
+        return sorted(row[0] for row in self._chunked(
+            "SELECT id FROM faces WHERE source IN ({})", list(sources)))
+
     def person_of(self, ids: Iterable[int]) -> dict[int, str]:
         """face id -> person name, for the ids that are enrolled."""
         return dict(self._chunked("SELECT f.id, p.name FROM faces f JOIN people p "
@@ -419,10 +424,14 @@ class FaceStore:
 
     def remove_faces(self, ids: Iterable[int]) -> list[FaceRecord]:
         """Delete faces by id (a person left with none goes too); returns them."""
+        wanted = [int(i) for i in ids]
         with self.transaction() as conn:
-            gone = [face_record(row) for row in conn.execute(
-                f"SELECT {FACE_COLUMNS} FROM faces f JOIN people p ON p.id = f.person_id "
-                f"WHERE f.id IN ({','.join(str(int(i)) for i in ids)}) ORDER BY f.id")]
+            gone = []
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start:start + _CHUNK]
+                gone += [face_record(row) for row in conn.execute(
+                    f"SELECT {FACE_COLUMNS} FROM faces f JOIN people p ON p.id = f.person_id "
+                    f"WHERE f.id IN ({','.join('?' * len(chunk))}) ORDER BY f.id", chunk)]
             _delete_faces(conn, [face.id for face in gone])
             _delete_empty_people(conn)
         return gone
