@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from cli import assert_no_traceback, run_cli
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, features
 
 from facerec import load_image
 from facerec.errors import ImageError
@@ -177,11 +177,13 @@ def test_photos_in_formats_not_read_are_named_never_passed_over(tmp_path, sample
     (folder / "IMG_0001.HEIC").write_bytes(heic)
     (folder / "renamed.jpg").write_bytes(heic)
     (folder / "DSC_0002.NEF").write_bytes(b"II*\0" + b"\0" * 64)
-    Image.open(samples / "obama.jpg").save(folder / "obama.avif")
+    avif = features.check("avif")                       # Pillow 11.3 and later
+    if avif:
+        Image.open(samples / "obama.jpg").save(folder / "obama.avif")
     done = run_cli("detect", folder)
     assert_no_traceback(done)
     assert done.returncode == 1
-    assert "obama.avif: 1 face" in done.stdout
+    assert not avif or "obama.avif: 1 face" in done.stdout
     for name, kind in (("IMG_0001.HEIC", "HEIC/HEIF"), ("renamed.jpg", "HEIC/HEIF"),
                        ("DSC_0002.NEF", "camera RAW")):
         assert f"{name}: a {kind} photo, which facerec does not read yet" in done.stderr
