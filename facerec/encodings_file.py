@@ -71,10 +71,8 @@ def read_encodings(path: Path, names_file: Path | None = None) -> Encodings:
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".json") and path.is_file() \
-            and path.stat().st_size > MAX_TEXT_BYTES:
-        raise EncodingsError(f"{path}: {path.stat().st_size:,} bytes is more than "
-                             f"{MAX_TEXT_BYTES:,}; split the file")
+    if suffix in (".csv", ".json") and path.is_file():
+        _refuse_large_text(path)
     if suffix in _PICKLE_SUFFIXES or _looks_pickled(path):
         raise EncodingsError(
             f"{path} is a pickle, and unpickling a file can run any code in it, so facerec "
@@ -119,11 +117,17 @@ def _read_npy(path: Path, names_file: Path | None) -> tuple[list[object], list[o
         raise EncodingsError(f"{path}: an .npy file holds no names; give them with --names "
                              "FILE (one name per line, in the order of the rows)")
     vectors = load_npy(path, _encodings_shape)
-    if Path(names_file).stat().st_size > MAX_TEXT_BYTES:
-        raise EncodingsError(f"{names_file}: too large for a list of names")
+    _refuse_large_text(Path(names_file))
     names = [line.strip() for line in Path(names_file).read_text().splitlines()
              if line.strip()]
     return list(names), list(vectors)
+
+
+def _refuse_large_text(path: Path) -> None:
+    size = path.stat().st_size
+    if size > MAX_TEXT_BYTES:
+        raise EncodingsError(f"{path}: {size:,} bytes is more than {MAX_TEXT_BYTES:,}; "
+                             "split the file")
 
 
 def _encodings_shape(shape: tuple[int, ...], dtype: np.dtype) -> str | None:

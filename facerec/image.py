@@ -173,7 +173,6 @@ def _reason(exc: Exception) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-
 def _to_rgb(image: Image.Image) -> Image.Image:
     """Convert any Pillow mode to RGB; transparency is flattened over white."""
     mode = image.mode

@@ -12,6 +12,7 @@ from __future__ import annotations
 import unicodedata
 
 from .errors import InvalidName, PersonExists
+from .escaping import shown
 
 UNKNOWN = "unknown"
 """What identification answers for a face of nobody enrolled; no person may be called so."""
@@ -47,9 +48,8 @@ def validate_name(name: str) -> str:
             ``unknown`` (in any case).
     """
     if any(0xD800 <= ord(c) <= 0xDFFF for c in name):
-        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        raise InvalidName(f"invalid person name {shown!r}: it is not valid UTF-8; rename "
-                          "the folder (for example with convmv)")
+        raise InvalidName(f"invalid person name '{shown(name)}': it is not valid UTF-8; "
+                          "rename the folder (for example with convmv)")
     cleaned = normalize_name(name)
     if (not cleaned or len(cleaned) > MAX_NAME or not cleaned.isprintable()
             or "/" in cleaned or "\\" in cleaned):
