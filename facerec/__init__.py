@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 _ERRORS = ("CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError",
            "EncodingsError", "FacerecError", "ImageError", "InvalidName", "ModelError",
            "NoFaceError", "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
-           "ReadOnlyDatabase", "SourceError")
+           "ReadOnlyDatabase", "SourceError", "Unavailable", "WorkerLost")
 
 _EXPORTS = {
     "FaceAnalyzer": "analyzer", "cosine_similarity": "analyzer",
@@ -31,8 +31,8 @@ __all__ = [
     "DetectorConfig", "DeviceError", "EncodingsError", "EnrollReport", "Face", "FaceAnalyzer",
     "FacerecError", "Gallery", "ImageError", "InvalidName", "Match", "ModelError",
     "NoFaceError", "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
-    "ReadOnlyDatabase", "Recognizer", "Skip", "SourceError", "Threshold", "Verification",
-    "cosine_similarity", "load_image", "select_device", "verify",
+    "ReadOnlyDatabase", "Recognizer", "Skip", "SourceError", "Threshold", "Unavailable",
+    "Verification", "WorkerLost", "cosine_similarity", "load_image", "select_device", "verify",
 ]
 
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ if TYPE_CHECKING:
         QueueFull,
         ReadOnlyDatabase,
         SourceError,
+        Unavailable,
+        WorkerLost,
     )
     from .image import load_image
     from .recognizer import Recognizer

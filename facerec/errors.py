@@ -48,8 +48,17 @@ class SourceError(FacerecError):
     """A camera, file or stream could not be opened or stopped delivering frames."""
 
 
-class QueueFull(FacerecError):
+class Unavailable(FacerecError):
+    """The networks cannot take or finish this request now; try again shortly."""
+
+
+class QueueFull(Unavailable):
     """Too many images are already waiting for the networks; try again shortly."""
+
+
+class WorkerLost(Unavailable):
+    """The networks did not answer a request: their worker stopped, or did not finish
+    within the deadline; a new worker takes the requests that follow."""
 
 
 class InvalidName(FacerecError, ValueError):
@@ -88,4 +97,4 @@ class PersonExists(DatabaseError):
 __all__ = ["CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError",
            "FacerecError", "ImageError", "InvalidName", "ModelError", "NoFaceError",
            "OutputError", "PersonExists", "PersonNotFound", "QueueFull", "ReadOnlyDatabase",
-           "SourceError"]
+           "SourceError", "Unavailable", "WorkerLost"]

@@ -3,6 +3,7 @@ calibration, the threshold rule and the API key rule. No network, no file."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from facerec.db.calibrate import calibrate
-from facerec.errors import CalibrationError, FacerecError, QueueFull
+from facerec.errors import CalibrationError, FacerecError, QueueFull, Unavailable, WorkerLost
 from facerec.live.tracker import IouTracker
 from facerec.matching import decide, rank_people
 from facerec.names import UNKNOWN
@@ -63,6 +64,51 @@ def test_batcher_refuses_beyond_its_queue():
     assert isinstance(QueueFull("x"), FacerecError)
     gate.set()
     assert first.result(5) == 1
+    batcher.close()
+
+
+class WorkerCrash(BaseException):
+    """What kills a thread that catches only Exception (as SystemExit would)."""
+
+
+def test_batcher_replaces_a_worker_that_dies():
+    def process(items):
+        if "crash" in items:
+            raise WorkerCrash
+        return [item.upper() for item in items]
+
+    batcher = MicroBatcher(process, max_batch=1, max_wait=0.0, deadline=5.0)
+    lost = batcher.submit("crash")
+    with pytest.raises(WorkerLost):
+        lost.result(5)  # failed at once, not left hanging
+    assert asyncio.run(batcher.run("next")) == "NEXT"  # a new worker took over
+    assert batcher.restarts == 1 and isinstance(WorkerLost("x"), Unavailable)
+    batcher.close()
+
+
+def test_batcher_gives_up_on_a_stalled_call_and_moves_on():
+    stuck = threading.Event()
+
+    def process(items):
+        if "stall" in items:
+            stuck.wait(10)
+        return [item.upper() for item in items]
+
+    batcher = MicroBatcher(process, max_batch=1, max_wait=0.0, deadline=0.3)
+
+    async def two_requests():
+        stalled = asyncio.ensure_future(batcher.run("stall"))
+        await asyncio.sleep(0.05)
+        queued = asyncio.ensure_future(batcher.run("queued"))
+        return await asyncio.gather(stalled, queued, return_exceptions=True)
+
+    started = time.monotonic()
+    stalled, queued = asyncio.run(two_requests())
+    assert isinstance(stalled, WorkerLost) and time.monotonic() - started < 3
+    assert queued == "QUEUED" or isinstance(queued, WorkerLost)
+    assert asyncio.run(batcher.run("after")) == "AFTER"  # served while the old call hangs
+    assert batcher.restarts == 1
+    stuck.set()
     batcher.close()
 
 

@@ -6,6 +6,10 @@ is read frame by frame at the consumer's pace, so nothing in it is skipped. A fi
 in the middle is read on past the damage: frames that cannot be decoded are counted
 (``undecodable``), and reading stops at the file's last frame or after
 ``MAX_BAD_RUN`` undecodable frames in a row.
+
+An OpenCV capture is not safe to use from two threads: the reader thread holds
+``_device`` while it reads or reopens, and the capture is released under that lock by
+whoever comes last, ``close()`` or the reader finishing a read it was in when told to stop.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ log = logging.getLogger(__name__)
 
 MAX_BAD_RUN = 250
 """Undecodable frames in a row after which a file is taken to end there."""
+
+CLOSE_WAIT = 2.0
+"""Seconds ``close()`` waits for a live reader to stop; a reader still blocked in a read
+after that releases the device itself once the read returns."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,8 @@ class FrameSource:
         self._ended = False
         self._error: str | None = None
         self._lock = threading.Condition()
+        self._device = threading.Lock()
+        self._released = False
         self._thread: threading.Thread | None = None
         if self.live:
             self._thread = threading.Thread(target=self._pump, daemon=True)
@@ -86,22 +96,30 @@ class FrameSource:
         return Frame(np.ascontiguousarray(bgr[:, :, ::-1]), index, t)
 
     def _pump(self) -> None:
+        try:
+            self._pump_frames()
+        finally:
+            with self._lock:
+                self._ended = True
+                self._lock.notify()
+            self._release()
+
+    def _pump_frames(self) -> None:
         index, retries = 0, 0
-        while not self._ended:
-            frame = self._read(index)
+        while True:
+            with self._device:
+                if self._ended:
+                    return
+                frame = self._read(index)
             if frame is None:
                 if isinstance(self.source, str) and retries < self.reconnects:
                     retries += 1
                     log.warning("stream dropped; reconnecting (%d/%d)", retries, self.reconnects)
                     time.sleep(min(2.0 ** retries * 0.25, 4.0))
-                    try:
-                        self._capture.release()
-                        self._capture = self._open()
+                    if self._reopen():
                         continue
-                    except SourceError as exc:
-                        self._error = str(exc)
                 self._error = self._error or f"{self.source!r} stopped delivering frames"
-                break
+                return
             retries = 0
             with self._lock:
                 if self._latest is not None:
@@ -109,9 +127,25 @@ class FrameSource:
                 self._latest = frame
                 self._lock.notify()
             index += 1
-        with self._lock:
-            self._ended = True
-            self._lock.notify()
+
+    def _reopen(self) -> bool:
+        """Open the stream again in place of the dropped one; False if it cannot be."""
+        with self._device:
+            if self._ended:
+                return False
+            self._capture.release()
+            try:
+                self._capture = self._open()
+                return True
+            except SourceError as exc:
+                self._error = str(exc)
+                return False
+
+    def _release(self) -> None:
+        with self._device:
+            if not self._released:
+                self._released = True
+                self._capture.release()
 
     def _read_file(self, index: int) -> Frame | None:
         """The next decodable frame of a file, taking the next unread one as frame
@@ -148,7 +182,15 @@ class FrameSource:
             yield frame
 
     def close(self) -> None:
-        self._ended = True
+        """Stop the reader thread, then release the device; never while it is being read
+        (a reader blocked in a read longer than ``CLOSE_WAIT`` releases it when done)."""
+        with self._lock:
+            self._ended = True
+            self._lock.notify()
         if self._thread is not None:
-            self._thread.join(timeout=2.0)
-        self._capture.release()
+            self._thread.join(timeout=CLOSE_WAIT)
+            if self._thread.is_alive():
+                log.warning("%r is still in a read; it is released when that read returns",
+                            self.source)
+                return
+        self._release()

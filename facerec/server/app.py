@@ -41,7 +41,7 @@ from ..errors import (
     NoFaceError,
     PersonExists,
     PersonNotFound,
-    QueueFull,
+    Unavailable,
 )
 from ..names import normalize_name
 from . import schemas
@@ -61,7 +61,7 @@ NO_STORE = "private, no-store"
 """Face crops are never kept in a browser's cache."""
 
 ERROR_STATUS: dict[type[Exception], int] = {
-    QueueFull: 503,
+    Unavailable: 503,
     DatabaseDamaged: 503,
     ImageError: 400,
     InvalidName: 400,

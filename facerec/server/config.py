@@ -32,6 +32,8 @@ class ServerConfig:
         max_batch: most images per forward pass.
         max_wait: seconds the batcher waits for company after a request arrives.
         max_queue: most images waiting for the networks; beyond it, 503.
+        analysis_timeout: most seconds an image waits for and runs through the networks;
+            beyond it the request gets 503 and a stalled worker is replaced.
         top_k: candidates per face unless the request asks otherwise.
         header_timeout: seconds a connection may take to send a request's headers.
         body_timeout: seconds a request may take to send its body (408 after).
@@ -54,6 +56,7 @@ class ServerConfig:
     max_batch: int = 16
     max_wait: float = 0.002
     max_queue: int = 64
+    analysis_timeout: float = 60.0
     top_k: int = 3
     header_timeout: float = 10.0
     body_timeout: float = 60.0

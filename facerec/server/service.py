@@ -80,7 +80,8 @@ class RecognitionService:
         self.analyzer = recognizer.analyzer
         self.batcher: MicroBatcher[np.ndarray, list[Face]] = MicroBatcher(
             self.analyzer.analyze_batch, max_batch=config.max_batch,
-            max_wait=config.max_wait, max_queue=config.max_queue)
+            max_wait=config.max_wait, max_queue=config.max_queue,
+            deadline=config.analysis_timeout)
         self._db_lock = threading.Lock()
         self.budget = PixelBudget(config.max_pixels_in_flight)
         self.unknown = UnknownFaces()
@@ -105,8 +106,9 @@ class RecognitionService:
         ``max_decode_side`` and analysed in a batch with other requests' photos.
 
         Raises:
-            ImageError: naming the upload, when it is not a usable image; QueueFull when
-                too many images already wait for the networks.
+            ImageError: naming the upload, when it is not a usable image.
+            Unavailable: too many images already wait for the networks (QueueFull), or
+                the networks did not answer within ``analysis_timeout`` (WorkerLost).
         """
         try:
             width, height = image_size(upload.data, upload.label, self.config.max_pixels)
@@ -121,7 +123,7 @@ class RecognitionService:
                 raise ImageError(upload.label, exc.reason) from None
             decoded_height, decoded_width = pixels.shape[:2]
             await reservation.shrink(decoded_width * decoded_height)
-            faces = await asyncio.wrap_future(self.batcher.submit(pixels))
+            faces = await self.batcher.run(pixels)
             del pixels
         if (decoded_width, decoded_height) != (width, height):
             faces = [face.rescaled(width / decoded_width, height / decoded_height)
