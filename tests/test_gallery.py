@@ -195,3 +195,43 @@ def test_a_failed_background_rebuild_is_not_retried_on_every_search(tmp_path, mo
     failures = [r for r in caplog.records if r.levelno == logging.WARNING
                 and "rebuilding the face index failed" in r.message]
     assert len(starts) == 1 and len(failures) == 1, caplog.text
+
+
+def test_a_rebuild_under_way_when_a_person_is_erased_never_saves_their_faces(tmp_path,
+                                                                             monkeypatch):
+    """The background rebuild read its snapshot before the erasure: what it built holds the
+    erased faces, so it is thrown away instead of being caught up and saved."""
+    import threading
+
+    import faiss
+
+    from facerec.db import index as index_module
+    from facerec.db import live_index
+    from facerec.db.index import FaceIndex
+
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 20)
+    snapshot_read, finish = threading.Event(), threading.Event()
+    real_build = live_index.build
+
+    def held_build(store, dim):
+        built = real_build(store, dim)
+        if threading.current_thread().name == "facerec-index-rebuild":
+            snapshot_read.set()
+            finish.wait(10)
+        return built
+
+    monkeypatch.setattr(live_index, "build", held_build)
+    with Gallery(tmp_path / "db") as gallery:
+        gallery.add_faces(faces("ada", unit(10, 1)))
+        gallery.search(unit(1, 0), 1)
+        gallery.add_faces(faces("bob", unit(60, 2)))
+        gallery.search(unit(1, 0), 1)  # outgrown: the rebuild starts
+        assert snapshot_read.wait(10)
+        bob = {face.id for face in gallery.faces_of("bob")}
+        gallery.remove("bob")
+        finish.set()
+        gallery.index._rebuild.join(10)
+        assert set(gallery.search(unit(1, 3), 5)[2].values()) == {"ada"}
+        saved, _ = FaceIndex.load(tmp_path / "db" / "faces.index", DIM)  # as it is now
+        held = set(faiss.vector_to_array(saved.index.id_map).tolist())
+        assert held and not held & bob

@@ -46,6 +46,11 @@ def test_save_and_load(tmp_path, monkeypatch):
     loaded, seq = FaceIndex.load(path, 128)
     assert seq == 5 and len(loaded) == 200 and loaded.kind == "approximate"
     assert loaded.search(vectors[4], 1)[1][0, 0] == 4
+    loaded.remove(np.array([4, 9]))
+    loaded.save(path, seq=6)
+    again, _ = FaceIndex.load(path, 128)
+    assert list(again.forgotten_ids) == [4, 9] and len(again) == 198
+    assert again.search(vectors[4], 1)[1][0, 0] not in (4, 9)
     assert FaceIndex.load(path, 64) is None  # another dimension
     path.write_bytes(b"broken")
     assert FaceIndex.load(path, 128) is None
@@ -71,3 +76,26 @@ def test_approximate_index_takes_faces_in_place_and_asks_for_a_rebuild(monkeypat
     exact = FaceIndex.build(np.arange(50, dtype=np.int64), vectors[:50], 128)
     exact.add(np.arange(50, 201, dtype=np.int64), vectors[50:201])
     assert exact.kind == "exact" and exact.stale  # past twice the exact limit
+
+
+def test_removed_faces_crowding_a_probe_never_hide_its_neighbour():
+    """At the size where the index turns approximate, more than k removed faces nearer a
+    probe than its true neighbour: the search goes deeper past them."""
+    rng = np.random.default_rng(3)
+    count = index_module.EXACT_LIMIT + 5_000
+    vectors = unit(count, dim=128, seed=3)
+    probe = vectors[0]
+
+    def near(spread: float, rows: int) -> np.ndarray:
+        x = probe + spread * rng.standard_normal((rows, 128)).astype(np.float32) / np.sqrt(128)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    crowd, neighbour = near(0.1, 40), near(0.4, 1)
+    ids = np.arange(count + 41, dtype=np.int64)
+    index = FaceIndex.build(ids, np.concatenate([vectors, crowd, neighbour]), 128)
+    assert index.kind == "approximate"
+    removed = np.concatenate([[0], np.arange(count, count + 40)])  # the probe's own and the crowd
+    index.remove(removed)
+    sims, found = index.search(probe, 3)
+    assert found[0, 0] == count + 40 and not np.isin(found, removed).any()
+    assert (found >= 0).all() and np.all(np.diff(sims[0]) <= 0)

@@ -10,10 +10,11 @@ be lost. ``scripts/benchmark_search.py`` measures that recall and the latency.
 
 Both kinds take new faces in place. The quantiser is trained once, on a sample, and
 keeps encoding new faces; ``stale`` says when it has grown far past what it was trained
-on. The exact index removes faces in place; the approximate one cannot, so it forgets
-them (a removed id is never searched for again, since the database never reuses ids,
-and results are named through SQLite, where the face is gone) and ``stale`` asks for a
-rebuild once forgotten faces are a large share.
+on. The exact index removes faces in place; the approximate one cannot, so it keeps the
+ids it must forget (the database never reuses ids) and passes over them: a query whose
+nearest faces are forgotten ones is searched again deeper, up to ``k`` plus every
+forgotten face, so removed faces never hide a live neighbour however many crowd a probe.
+``stale`` asks for a rebuild once forgotten faces are a large share.
 
 The index is saved with FAISS's own format (no pickle) next to a JSON note of the
 database change-log position it reflects and its counts.
@@ -61,8 +62,13 @@ class FaceIndex:
         self.index = _make_index(dim, size_hint)
         self.trained_on = 0
         """How many faces the quantiser was trained on (0 for an exact index)."""
-        self.forgotten = 0
-        """Removed faces an approximate index still holds."""
+        self.forgotten_ids = np.empty(0, np.int64)
+        """Ids of removed faces an approximate index still holds, sorted."""
+
+    @property
+    def forgotten(self) -> int:
+        """How many removed faces an approximate index still holds."""
+        return len(self.forgotten_ids)
 
     @property
     def kind(self) -> str:
@@ -101,21 +107,46 @@ class FaceIndex:
         """Remove faces by id: in place when exact, forgotten when approximate."""
         if not len(ids):
             return
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
         if self.kind == "exact":
-            self.index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
+            self.index.remove_ids(ids)
         else:
-            self.forgotten += len(ids)
+            self.forgotten_ids = np.union1d(self.forgotten_ids, ids)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k per query: similarities (Q, k') float32 and ids (Q, k') int64 (-1: none).
-        An approximate index holding forgotten faces looks up to k further (k' <= 2k) and
-        may return forgotten ids among them; callers drop ids SQLite lacks."""
+        """Top-k per query: similarities (Q, k') float32 and ids (Q, k') int64, best
+        first (k' <= k; -1 and -inf where the index holds fewer faces). Forgotten faces
+        are never returned."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         total = int(self.index.ntotal)
         if total == 0 or len(queries) == 0:
-            return (np.full((len(queries), k), -np.inf, np.float32),
-                    np.full((len(queries), k), -1, np.int64))
-        return self.index.search(queries, min(k + min(self.forgotten, k), total))
+            return _nothing(len(queries), k)
+        if not self.forgotten:
+            return self.index.search(queries, min(k, total))
+        return self._search_past_forgotten(queries, k)
+
+    def _search_past_forgotten(self, queries: np.ndarray,
+                               k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Search each query deep enough to find k faces that are not forgotten: first
+        k + min(forgotten, k) deep, then twice as deep for the queries still short, up to
+        k + forgotten (where k live faces are certain to be within reach)."""
+        total = int(self.index.ntotal)
+        deepest = min(k + self.forgotten, total)
+        wanted = min(k, len(self))
+        sims, ids = _nothing(len(queries), k)
+        todo = np.arange(len(queries))
+        depth = min(k + min(self.forgotten, k), deepest)
+        while len(todo):
+            found_sims, found_ids = self.index.search(queries[todo], depth)
+            alive = (found_ids >= 0) & ~np.isin(found_ids, self.forgotten_ids)
+            done = (alive.sum(axis=1) >= wanted) | (depth >= deepest)
+            for row in np.flatnonzero(done):
+                kept_sims = found_sims[row][alive[row]][:k]
+                sims[todo[row], :len(kept_sims)] = kept_sims
+                ids[todo[row], :len(kept_sims)] = found_ids[row][alive[row]][:k]
+            todo = todo[~done]
+            depth = min(depth * 2, deepest)
+        return sims, ids
 
     @classmethod
     def build(cls, ids: np.ndarray, embeddings: np.ndarray, dim: int) -> FaceIndex:
@@ -129,7 +160,8 @@ class FaceIndex:
         atomic_write(path, faiss.serialize_index(self.index).tobytes())
         atomic_write(path.with_suffix(".json"), json.dumps({
             "seq": seq, "count": int(self.index.ntotal), "kind": self.kind,
-            "trained_on": self.trained_on, "forgotten": self.forgotten}).encode())
+            "trained_on": self.trained_on, "forgotten": self.forgotten,
+            "forgotten_ids": self.forgotten_ids.tolist()}).encode())
 
     @classmethod
     def load(cls, path: Path, dim: int) -> tuple[FaceIndex, int] | None:
@@ -143,14 +175,21 @@ class FaceIndex:
             index.dim = dim
             index.index = faiss.deserialize_index(raw)
             index.trained_on = int(note.get("trained_on", 0))
-            index.forgotten = int(note.get("forgotten", 0))
-            if int(index.index.ntotal) != note.get("count") or index.index.d != dim:
+            index.forgotten_ids = np.unique(np.asarray(note.get("forgotten_ids", []),
+                                                       dtype=np.int64))
+            if (int(index.index.ntotal) != note.get("count") or index.index.d != dim
+                    or index.forgotten != note.get("forgotten", 0)):
                 return None
             _tune(index.index)
             return index, int(seq)
         except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
             log.debug("index at %s unusable (%s); rebuilding", path, exc)
             return None
+
+
+def _nothing(queries: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Search results that found nothing: -inf similarities and -1 ids, (queries, k)."""
+    return (np.full((queries, k), -np.inf, np.float32), np.full((queries, k), -1, np.int64))
 
 
 def _make_index(dim: int, size_hint: int) -> faiss.Index:

@@ -57,6 +57,9 @@ class LiveIndex:
         self._rebuild: threading.Thread | None = None
         self._rebuilt: tuple[FaceIndex, int] | None = None
         self._rebuild_error: str | None = None
+        self._erasures = 0
+        """Calls of ``erase``; a rebuild begun before the latest one is thrown away."""
+        self._rebuild_from = 0
         self._retry_at = 0.0
         self._retry_wait = RETRY_AFTER[0]
 
@@ -86,6 +89,7 @@ class LiveIndex:
         removed and the index rebuilt from SQLite when next needed) or ``"none"``."""
         index = self.current()
         with self._lock:
+            self._erasures += 1  # a rebuild under way read the faces before they went
             if index is not None and index.kind == "exact" and self._save():
                 return "rewritten"
             self._index, self._seq = None, -1
@@ -162,6 +166,7 @@ class LiveIndex:
 
     def _start_rebuild(self) -> None:
         log.info("the face index has outgrown its kind; rebuilding it in the background")
+        self._rebuild_from = self._erasures
 
         def work() -> None:
             try:
@@ -182,6 +187,10 @@ class LiveIndex:
         if self._rebuild is None or self._rebuild.is_alive():
             return
         self._rebuild = None
+        if self._rebuilt is not None and self._rebuild_from != self._erasures:
+            log.debug("dropped a rebuilt index that holds erased faces; building again")
+            self._rebuilt = None
+            return
         if self._rebuilt is None:
             self._back_off()
             return
