@@ -20,7 +20,8 @@ _EXPORTS = {
     "FaceAnalyzer": "analyzer", "cosine_similarity": "analyzer",
     "DetectorConfig": "detector", "select_device": "device",
     "load_image": "image", "Detection": "types", "Face": "types",
-    "Recognizer": "recognizer", "Gallery": "db.gallery", "verify": "verification",
+    "Recognizer": "recognizer", "FaceDB": "recognizer", "Gallery": "db.gallery",
+    "verify": "verification",
     "Match": "results", "Candidate": "results", "Verification": "results",
     "EnrollReport": "results", "Skip": "results", "Threshold": "results",
     **{name: "errors" for name in _ERRORS},
@@ -29,6 +30,7 @@ _EXPORTS = {
 __all__ = [
     "CalibrationError", "Candidate", "DatabaseDamaged", "DatabaseError", "Detection",
     "DetectorConfig", "DeviceError", "EncodingsError", "EnrollReport", "Face", "FaceAnalyzer",
+    "FaceDB",
     "FacerecError", "Gallery", "ImageError", "InvalidName", "Match", "ModelError",
     "NoFaceError", "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
     "ReadOnlyDatabase", "Recognizer", "Skip", "SourceError", "Threshold", "Unavailable",
@@ -61,7 +63,7 @@ if TYPE_CHECKING:
         WorkerLost,
     )
     from .image import load_image
-    from .recognizer import Recognizer
+    from .recognizer import FaceDB, Recognizer
     from .results import Candidate, EnrollReport, Match, Skip, Threshold, Verification
     from .types import Detection, Face
     from .verification import verify

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from .db.identify import Match
+from .results import Match
 
 KNOWN = (40, 200, 40)
 UNKNOWN = (220, 50, 50)

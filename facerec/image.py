@@ -55,8 +55,7 @@ def load_image(source: ImageInput, order: ChannelOrder = "RGB",
         return _from_pil(_open_path(Path(source), max_pixels), str(source), max_pixels,
                          max_side)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _from_pil(_open_bytes(bytes(source), "<bytes>", max_pixels), "<bytes>",
-                         max_pixels, max_side)
+        return decode_image(bytes(source), "<bytes>", max_pixels, max_side)
     if isinstance(source, Image.Image):
         return _from_pil(source, "<PIL image>", max_pixels)
     if isinstance(source, np.ndarray):
@@ -66,9 +65,25 @@ def load_image(source: ImageInput, order: ChannelOrder = "RGB",
     raise ImageError(f"<{type(source).__name__}>", "not an image type facerec reads")
 
 
+def decode_image(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
+                 max_side: int | None = None) -> np.ndarray:
+    """Decode an encoded image's bytes as ``load_image`` does, naming ``name`` (a path, or
+    how an upload was sent) in the ImageError when they are not a usable image."""
+    return _from_pil(_open_bytes(data, name, max_pixels), name, max_pixels, max_side)
+
+
 def _open_path(path: Path, max_pixels: int) -> Image.Image:
+    return _open_bytes(read_image_file(path), str(path), max_pixels)
+
+
+def read_image_file(path: Path) -> bytes:
+    """The bytes of the photo file at ``path`` (see ``paths.read_file``).
+
+    Raises:
+        ImageError: naming the path, when it cannot or must not be read.
+    """
     try:
-        data = read_file(path)
+        return read_file(path)
     except UnreadableFile as exc:
         raise ImageError(path, exc.reason) from None
     except FileNotFoundError:
@@ -79,7 +94,6 @@ def _open_path(path: Path, max_pixels: int) -> Image.Image:
         raise ImageError(path, "permission denied") from None
     except OSError as exc:
         raise ImageError(path, f"cannot read: {exc.strerror or exc}") from None
-    return _open_bytes(data, str(path), max_pixels)
 
 
 def _open_bytes(data: bytes, name: str, max_pixels: int) -> Image.Image:

@@ -22,8 +22,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from .errors import ModelError
+from .files import atomic_write
 from .registry import ModelSpec, Role, get_model
-from .weights import atomic_write, cache_dir, has_digest, sha256_of, weights_path
+from .weights import cache_dir, has_digest, sha256_of, weights_path
 
 log = logging.getLogger(__name__)
 

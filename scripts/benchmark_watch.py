@@ -27,8 +27,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from video import face_patch, write_video  # noqa: E402
 
-from facerec import FaceAnalyzer  # noqa: E402
-from facerec.db import FaceDB  # noqa: E402
+from facerec import FaceAnalyzer, FaceDB  # noqa: E402
 from facerec.live.capture import FrameSource  # noqa: E402
 from facerec.live.watch import Watcher, json_lines, run  # noqa: E402
 

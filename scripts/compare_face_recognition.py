@@ -24,7 +24,7 @@ from evaluate_lfw import central_face, read_pairs
 from tqdm import tqdm
 
 from facerec import FaceAnalyzer, load_image
-from facerec.db.imports import FACE_RECOGNITION_TOLERANCE, similarity_for_tolerance
+from facerec.import_encodings import FACE_RECOGNITION_TOLERANCE, similarity_for_tolerance
 from facerec.registry import DLIB_RESNET
 
 

@@ -79,7 +79,7 @@ def check_consistent(db):
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     faces = conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
     conn.close()
-    from facerec.db import FaceDB
+    from facerec import FaceDB
     with FaceDB(db, create=False) as opened:
         assert opened.gallery.check() == (faces, faces)
     return faces

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facerec.db import UNKNOWN, DatabaseError, FaceDB
+from facerec import DatabaseError, FaceDB
 from facerec.errors import CalibrationError
+from facerec.names import UNKNOWN
 from facerec.results import Threshold
 
 

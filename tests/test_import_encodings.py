@@ -17,8 +17,8 @@ import pytest
 from facerec import EncodingsError, FaceAnalyzer, Recognizer
 from facerec.cli import main
 from facerec.db.gallery import Gallery
-from facerec.db.imports import similarity_for_tolerance
 from facerec.encodings_file import read_encodings
+from facerec.import_encodings import similarity_for_tolerance
 
 RNG = np.random.default_rng(0)
 

@@ -22,6 +22,7 @@ from ..paths import expand_inputs
 from .records import SCHEMA, done_photos, error_row, face_row
 
 BATCH = 8
+"""Photos per Ray Data batch handed to an actor."""
 
 
 class EmbedFaces:
@@ -40,30 +41,25 @@ class EmbedFaces:
         self.done = done
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        from ..errors import ImageError
-        from ..image import load_image
+        from ..photos import Received, analyze_photos
+        from ..results import Skip
 
         rows: list[dict[str, object]] = []
-        pixels, owners = [], []
+        todo = []
         for path, data in zip(batch["path"], batch["bytes"]):
             data = bytes(data)
             digest = hashlib.sha256(data).hexdigest()
-            if digest in self.done:
-                continue
-            try:
-                pixels.append(load_image(data))
-                owners.append((str(path), digest))
-            except ImageError as exc:
-                rows.append(error_row(str(path), digest, exc.reason, self.model))
-        for (path, digest), image, faces in zip(owners, pixels,
-                                                self.analyzer.analyze_batch(pixels)
-                                                if pixels else []):
-            size = (image.shape[1], image.shape[0])
-            if not faces:
+            if digest not in self.done:
+                todo.append(((str(path), digest), Received(str(path), data)))
+        for (path, digest), outcome in analyze_photos(self.analyzer, todo):
+            if isinstance(outcome, Skip):
+                rows.append(error_row(path, digest, outcome.reason, self.model))
+            elif not outcome.faces:
                 rows.append(error_row(path, digest, "no face found", self.model))
-            for index, face in enumerate(faces):
-                rows.append(face_row(path, digest, index, size, face.detection,
-                                     face.embedding, self.model))
+            else:
+                rows += [face_row(path, digest, index, outcome.size, face.detection,
+                                  face.embedding, self.model)
+                         for index, face in enumerate(outcome.faces)]
         return {name: [row[name] for row in rows] for name in SCHEMA.names}
 
 

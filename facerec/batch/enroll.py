@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from ..db.enroll import source_key
 from ..db.gallery import Gallery
-from ..db.store import NewFace
-from ..errors import DatabaseError
+from ..enrollment import Enrollment, Incoming, source_key
+from ..errors import DatabaseError, InvalidName
 from ..matching import decide, rank_people
-from ..recognizer import NEIGHBOURS, face_quality
+from ..names import validate_name
+from ..recognizer import NEIGHBOURS
 from ..results import Match, Skip
 from ..subject import main_face
 from ..types import Face
@@ -37,7 +37,9 @@ def person_of(photo: str) -> str:
 
 def enroll_records(gallery: Gallery, folder: Path) -> BatchEnrollReport:
     """Store the main face of every photo in the records under ``folder`` for the person
-    its folder names; photos that gave no face are reported with their reason.
+    its folder names, by the rules of every enrollment (``facerec.enrollment``: a photo
+    of another person is refused naming them, the same bytes twice are stored once);
+    photos that gave no face are reported with their reason.
 
     Raises:
         DatabaseError: the records mix models, or the database holds another model.
@@ -51,27 +53,40 @@ def enroll_records(gallery: Gallery, folder: Path) -> BatchEnrollReport:
         return report
     if len(records.models) != 1:
         raise DatabaseError(f"the records mix models: {', '.join(sorted(records.models))}")
-    gallery.claim_model(next(iter(records.models)))
+    model = next(iter(records.models))
+    gallery.claim_model(model)
     by_photo: dict[str, list[int]] = defaultdict(list)
     for i, photo in enumerate(records.photos):
         by_photo[photo].append(i)
-    pending: list[NewFace] = []
+    enrollment = Enrollment(gallery, None)
+    pending: list[tuple[Incoming, Face]] = []
     for photo, rows in by_photo.items():
         width, height = records.sizes[rows[0]]
         faces = [Face(records.detections[i], records.embeddings[i]) for i in rows]
         chosen = main_face(faces, int(width), int(height))
         i = rows[faces.index(chosen)]
-        person = person_of(photo)
-        local = "://" not in photo
-        pending.append(NewFace(person, source_key(Path(photo)) if local else photo,
-                               records.sha256[i], chosen.detection,
-                               face_quality(chosen.detection), records.embeddings[i]))
+        try:
+            person = validate_name(person_of(photo))
+        except InvalidName as exc:
+            report.skipped.append(Skip(photo, str(exc)))
+            continue
+        source = source_key(Path(photo)) if "://" not in photo else photo
+        pending.append((Incoming(person, source, photo, records.sha256[i]), chosen))
         report.people.add(person)
         if len(pending) >= BATCH:
-            report.added += len(gallery.add_faces(pending))
+            _store(enrollment, pending, model)
             pending = []
-    report.added += len(gallery.add_faces(pending))
+    _store(enrollment, pending, model)
+    report.added = enrollment.report.added + enrollment.report.replaced
+    report.skipped += enrollment.report.skipped
     return report
+
+
+def _store(enrollment: Enrollment, pending: list[tuple[Incoming, Face]], model: str) -> None:
+    """Store a chunk of chosen faces by the rules of every enrollment."""
+    face_of = {item.source: face for item, face in pending}
+    todo = enrollment.triage([item for item, _ in pending])
+    enrollment.store_faces([(item, face_of[item.source]) for item in todo], model)
 
 
 def identify_records(gallery: Gallery, folder: Path, top_k: int = 1,

@@ -357,7 +357,7 @@ def run_repair(args: argparse.Namespace) -> int:
 
 
 def run_reindex(args: argparse.Namespace) -> int:
-    from ..db.reindex import reindex
+    from ..reindex import reindex
 
     if not args.embedder:
         raise FacerecError("give the model to move to with --embedder NAME")

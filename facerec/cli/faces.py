@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # the networks load only when a command runs them
     from ..analyzer import FaceAnalyzer
     from ..types import Face
 
-BATCH = 8
 EMBEDDER_ENV = "FACEREC_EMBEDDER"
 
 
@@ -97,17 +96,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 def analyzed_photos(analyzer: FaceAnalyzer, paths: list[Path],
                     failures: list[str]) -> Iterator[tuple[Path, list[Face]]]:
     """Every readable photo with its faces, in batches; unreadable ones go to ``failures``."""
-    for start in range(0, len(paths), BATCH):
-        from ..image import load_image
+    from ..photos import analyze_photos
+    from ..results import Skip
 
-        readable, pixels = [], []
-        for path in paths[start:start + BATCH]:
-            try:
-                pixels.append(load_image(path))
-                readable.append(path)
-            except ImageError as exc:
-                report_failure(failures, str(exc))
-        yield from zip(readable, analyzer.analyze_batch(pixels))
+    for path, outcome in analyze_photos(analyzer, ((path, path) for path in paths)):
+        if isinstance(outcome, Skip):
+            report_failure(failures, f"{outcome.path}: {outcome.reason}")
+        else:
+            yield path, outcome.faces
 
 
 def expand_or_report(inputs: list[str], failures: list[str]) -> list[Path]:

@@ -32,8 +32,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_import_encodings(args: argparse.Namespace) -> int:
     from ..db.gallery import Gallery
-    from ..db.imports import FACE_RECOGNITION_TOLERANCE, import_encodings
     from ..encodings_file import read_encodings
+    from ..import_encodings import FACE_RECOGNITION_TOLERANCE, import_encodings
     from ..registry import DLIB_RESNET
 
     if args.tolerance is not None and not 0 < args.tolerance < 2:

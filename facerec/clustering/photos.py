@@ -8,14 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from ..analyzer import FaceAnalyzer
-from ..db.enroll import file_digest, source_key
-from ..errors import ImageError
-from ..image import load_image
+from ..enrollment import source_key
+from ..photos import analyze_photos
 from ..results import Skip
 from .algorithms import UNGROUPED
 from .groups import GroupedFace, Grouping, group_faces
-
-BATCH = 8
 
 
 def cluster_photos(analyzer: FaceAnalyzer, photos: Sequence[Path], threshold: float,
@@ -26,27 +23,19 @@ def cluster_photos(analyzer: FaceAnalyzer, photos: Sequence[Path], threshold: fl
     faces: list[GroupedFace] = []
     vectors: list[np.ndarray] = []
     skipped: list[Skip] = []
-    for start in range(0, len(photos), BATCH):
-        chunk = photos[start:start + BATCH]
-        pixels, readable = [], []
-        for path in chunk:
-            try:
-                pixels.append(load_image(path))
-                readable.append(path)
-            except ImageError as exc:
-                skipped.append(Skip(str(path), exc.reason))
-        for path, found in zip(readable, analyzer.analyze_batch(pixels) if pixels else []):
-            if not found:
-                skipped.append(Skip(str(path), "no face found"))
-                continue
-            digest = file_digest(path)
-            for face in found:
+    for path, outcome in analyze_photos(analyzer, ((path, path) for path in photos)):
+        if isinstance(outcome, Skip):
+            skipped.append(outcome)
+        elif not outcome.faces:
+            skipped.append(Skip(outcome.label, "no face found"))
+        else:
+            for face in outcome.faces:
                 d = face.detection
-                faces.append(GroupedFace(source_key(Path(path)), digest, d.box,
+                faces.append(GroupedFace(source_key(Path(path)), outcome.sha256, d.box,
                                          d.landmarks, d.score, UNGROUPED))
                 vectors.append(face.embedding)
         if progress is not None:
-            progress(len(chunk))
+            progress(1)
     embeddings = np.stack(vectors) if vectors else np.zeros((0, analyzer.embedder.dim),
                                                             np.float32)
     labels = group_faces(embeddings, threshold, algorithm, k)

@@ -1,5 +1,6 @@
-"""The face database: SQLite for people and faces, FAISS for search (``Gallery``), and the
-``FaceDB`` name that opens a ``Recognizer`` over one."""
+"""The face database's storage: SQLite for people and faces, FAISS for search
+(``Gallery``). Nothing here reads photos or runs networks, and nothing here imports from
+the rest of the package but its plain types (errors, names, results, rows)."""
 
 from ..errors import (
            DatabaseDamaged,
@@ -10,11 +11,9 @@ from ..errors import (
 )
 from ..names import UNKNOWN
 from ..results import Candidate, EnrollReport, Match, Skip
-from .enroll import AnalyzedPhoto
-from .facedb import FaceDB
 from .gallery import Gallery, default_db_path
 from .store import FaceRecord
 
-__all__ = ["UNKNOWN", "AnalyzedPhoto", "Candidate", "DatabaseDamaged", "DatabaseError",
-           "EnrollReport", "FaceDB", "FaceRecord", "Gallery", "Match", "PersonExists",
+__all__ = ["UNKNOWN", "Candidate", "DatabaseDamaged", "DatabaseError",
+           "EnrollReport", "FaceRecord", "Gallery", "Match", "PersonExists",
            "PersonNotFound", "ReadOnlyDatabase", "Skip", "default_db_path"]

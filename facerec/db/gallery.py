@@ -163,6 +163,23 @@ class Gallery:
         holds (decided inside the write); returns the new ids and those refused."""
         return self.store.claim_faces(faces, remove_sources)
 
+    def count(self) -> int:
+        """How many faces are enrolled."""
+        return self.store.count()
+
+    def all_faces(self) -> list[FaceRecord]:
+        """Every enrolled face, embeddings included."""
+        return self.store.faces()
+
+    def skips(self, settings: str) -> dict[str, tuple[str, str]]:
+        """source -> (sha256, reason) of the photos enrollment skipped under ``settings``
+        (the skip memory: they are not analysed again while bytes and settings stay)."""
+        return self.store.skips(settings)
+
+    def record_skips(self, rows: Iterable[tuple[str, str, str, str]], settings: str) -> None:
+        """Remember skipped photos as (source, sha256, reason, person) under ``settings``."""
+        self.store.record_skips(rows, settings)
+
     def sources(self, only: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         """source -> (sha256, person) of the enrolled faces (of ``only`` if given)."""
         return self.store.sources(only)

@@ -29,7 +29,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ..weights import atomic_write
+from ..files import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from ..analyzer import FaceAnalyzer
-from ..errors import ImageError
-from ..image import load_image
 from ..paths import scan_folder
+from ..photos import analyze_photos
 from ..results import Skip
 from ..subject import main_face
 from ..types import Detection
-
-BATCH = 16
 
 
 def labelled_photos(root: Path) -> dict[str, list[Path]]:
@@ -79,33 +76,25 @@ class FaceSet:
 
 def embed_photos(analyzer: FaceAnalyzer, photos: Sequence[tuple[str, Path]],
                  progress: Callable[[int], None] | None = None) -> FaceSet:
-    """Embed the main face of each (person, photo); ``progress(n)`` after each batch."""
+    """Embed the main face of each (person, photo); ``progress(1)`` after each photo."""
     labels: list[str] = []
     paths: list[Path] = []
     detections: list[Detection] = []
     vectors: list[np.ndarray] = []
     skipped: list[Skip] = []
-    for start in range(0, len(photos), BATCH):
-        chunk = photos[start:start + BATCH]
-        pixels, readable = [], []
-        for person, path in chunk:
-            try:
-                pixels.append(load_image(path))
-                readable.append((person, path))
-            except ImageError as exc:
-                skipped.append(Skip(str(path), exc.reason))
-        found = analyzer.analyze_batch(pixels) if pixels else []
-        for (person, path), image, faces in zip(readable, pixels, found):
-            face = main_face(faces, image.shape[1], image.shape[0])
-            if face is None:
-                skipped.append(Skip(str(path), "no face found"))
-                continue
+    tagged = (((person, path), path) for person, path in photos)
+    for (person, path), outcome in analyze_photos(analyzer, tagged):
+        if isinstance(outcome, Skip):
+            skipped.append(outcome)
+        elif (face := main_face(outcome.faces, *outcome.size)) is None:
+            skipped.append(Skip(str(path), "no face found"))
+        else:
             labels.append(person)
             paths.append(path)
             detections.append(face.detection)
             vectors.append(face.embedding)
         if progress is not None:
-            progress(len(chunk))
+            progress(1)
     dim = analyzer.embedder.dim
     embeddings = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dim),
                                                                                np.float32)

@@ -19,13 +19,14 @@ from typing import TypeVar
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
-from ..db.enroll import AnalyzedPhoto
 from ..db.erasure import Erasure
 from ..db.store import FaceRecord
+from ..enrollment import AnalyzedPhoto, Enrollment, Incoming, upload_source
 from ..errors import ImageError, PersonNotFound
 from ..image import image_size, load_image
 from ..names import UNKNOWN, validate_name
-from ..recognizer import Incoming, Recognizer
+from ..photos import Received as Upload
+from ..recognizer import Recognizer
 from ..results import EnrollReport, Match, Skip, Threshold, Verification
 from ..subject import main_face
 from ..types import Face
@@ -42,14 +43,6 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Upload:
-    """One uploaded photo: the name the client sent it with (for messages only) and its bytes."""
-
-    label: str
-    data: bytes
-
-
-@dataclass(frozen=True)
 class Health:
     model: str
     device: str
@@ -58,11 +51,6 @@ class Health:
     waiting: int
     images: int
     batches: int
-
-
-def upload_source(digest: str) -> str:
-    """How an uploaded photo is recorded: by its content, never by a client-given name."""
-    return f"upload:{digest}"
 
 
 class RecognitionService:
@@ -203,22 +191,23 @@ class RecognitionService:
         large request neither fills the queue alone nor loses finished work on a 503.
         """
         name = validate_name(name)
-        await self._locked(self.recognizer.gallery.refuse_case_twin, name)
-        report = EnrollReport(people={name}, photos=len(uploads))
-        offered = []
+        await self._locked(self.gallery.refuse_case_twin, name)
+        enrollment = Enrollment(self.gallery, self.analyzer, strict=strict, move=move)
+        enrollment.report.people.add(name)
+        enrollment.report.photos = len(uploads)
+        offered, upload_of = [], {}
         for upload in uploads:
             digest = hashlib.sha256(upload.data).hexdigest()
-            offered.append((Incoming(name, upload_source(digest), upload.label, digest), upload))
-        upload_of = {id(item): upload for item, upload in offered}
-        todo, moving = await self._locked(self.recognizer.triage,
-                                          [item for item, _ in offered], move, report)
+            offered.append(Incoming(name, upload_source(digest), upload.label, digest))
+            upload_of[offered[-1].source] = upload
+        todo = await self._locked(enrollment.triage, offered)
         step = self.config.max_batch
         for start in range(0, len(todo), step):
-            batch = [(item, upload_of[id(item)]) for item in todo[start:start + step]]
-            photos = await self._analyze_uploads(batch, report)
+            batch = [(item, upload_of[item.source]) for item in todo[start:start + step]]
+            photos = await self._analyze_uploads(batch, enrollment.report)
             if photos:
-                await self._locked(self.recognizer.add_photos, photos, strict, report, moving)
-        return report
+                await self._locked(enrollment.store, photos)
+        return enrollment.report
 
     async def _analyze_uploads(self, uploads: list[tuple[Incoming, Upload]],
                                report: EnrollReport) -> list[AnalyzedPhoto]:
@@ -232,8 +221,7 @@ class RecognitionService:
                 raise result
             else:
                 faces, size = result
-                photos.append(AnalyzedPhoto(item.person, item.source, item.label, item.sha256,
-                                            faces, size))
+                photos.append(AnalyzedPhoto(item, faces, size))
                 await run_in_threadpool(self._keep_thumbnail, upload, faces, size,
                                         item.sha256)
         return photos

@@ -20,10 +20,10 @@ from PIL import Image
 from ..db.erasure import thumbnail_file
 from ..db.store import FaceRecord
 from ..errors import ImageError
+from ..files import atomic_write
 from ..image import load_image
 from ..paths import read_file
 from ..types import Detection
-from ..weights import atomic_write
 
 SIDE = 160
 MARGIN = 0.3

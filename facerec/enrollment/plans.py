@@ -1,4 +1,4 @@
-"""Enrollment planning: which photo belongs to whom, and what changed since last time.
+"""Enrollment planning: which photo belongs to whom, before anything is analysed.
 
 Layout of a folder of known people:
 
@@ -15,39 +15,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InvalidName
-from ..names import MAX_NAME, validate_name
 from ..paths import Refusal, read_file, scan_folder
-from ..results import EnrollReport, Skip
-from ..types import Face
-
-__all__ = ["MAX_NAME", "AnalyzedPhoto", "EnrollReport", "InvalidName", "Skip", "file_digest",
-           "plan_folder", "plan_named", "source_key", "validate_name"]
 
 Plan = tuple[list[tuple[str, Path]], list[Refusal]]
 """(person, photo) pairs in a stable order, and the entries refused, with why."""
 
 
 @dataclass(frozen=True)
-class AnalyzedPhoto:
-    """One enrollment photo after the pipeline.
+class Incoming:
+    """A photo offered for enrollment, before it is analysed.
 
     Attributes:
-        person: whose photo it is.
-        source: the key it is recorded under: a file's absolute path, or
-            ``upload:<sha256>`` for bytes received over the network.
-        label: how reports name it (the path, or the name an upload was sent with).
-        sha256: digest of the photo's bytes.
-        faces: every face the pipeline found in it.
-        size: the photo's (width, height) in pixels.
+        person: whose photo it is said to be (a valid name).
+        source: the key it is recorded under (``source_key`` or ``upload:<sha256>``).
+        label: how reports name it.
+        sha256: digest of its bytes.
     """
 
     person: str
     source: str
     label: str
     sha256: str
-    faces: list[Face]
-    size: tuple[int, int]
 
 
 def plan_folder(root: Path) -> Plan:
@@ -84,3 +72,8 @@ def file_digest(path: Path) -> str:
 def source_key(path: Path) -> str:
     """How a photo is recorded: its absolute path."""
     return str(path.absolute())
+
+
+def upload_source(digest: str) -> str:
+    """How an uploaded photo is recorded: by its content, never by a client-given name."""
+    return f"upload:{digest}"

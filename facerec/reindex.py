@@ -22,15 +22,14 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from ..errors import DatabaseError, FacerecError, ImageError
-from ..results import Skip
-from ..types import Detection
-from .enroll import file_digest
-from .gallery import Gallery
-from .store import FaceRecord, FaceStore, NewFace
+from .db.gallery import Gallery
+from .db.store import FaceRecord, FaceStore, NewFace
+from .errors import DatabaseError
+from .results import Skip
+from .types import Detection
 
 if TYPE_CHECKING:
-    from ..analyzer import FaceAnalyzer
+    from .analyzer import FaceAnalyzer
 
 BATCH = 16
 MIN_OVERLAP = 0.3
@@ -99,34 +98,30 @@ def _batches(records: list[FaceRecord]) -> Iterator[list[FaceRecord]]:
 
 def _embed_again(batch: list[FaceRecord], analyzer: FaceAnalyzer,
                  report: ReindexReport) -> list[NewFace]:
-    from ..image import load_image
+    from .photos import analyze_photos
 
-    readable, pixels = [], []
+    on_disk = []
     for record in batch:
-        path = Path(record.source)
-        reason = None
-        if record.source.startswith("upload:") or not path.is_file():
-            reason = "the photo is not on disk (re-enroll it)"
-        else:
-            try:
-                if file_digest(path) != record.sha256:
-                    reason = "the photo changed since it was enrolled"
-                else:
-                    pixels.append(load_image(path))
-                    readable.append(record)
-            except (OSError, ImageError, FacerecError) as exc:
-                reason = f"the photo cannot be read: {exc}"
-        if reason:
-            report.missing.append(Skip(record.source, reason, record.person))
-    faces = []
-    for record, found in zip(readable, analyzer.analyze_batch(pixels)):
-        best = max(found, key=lambda f: _iou(f.detection, record.detection), default=None)
-        if best is None or _iou(best.detection, record.detection) < MIN_OVERLAP:
-            report.missing.append(Skip(record.source, "the enrolled face is not found again",
+        if record.source.startswith("upload:") or not Path(record.source).is_file():
+            report.missing.append(Skip(record.source, "the photo is not on disk (re-enroll it)",
                                        record.person))
-            continue
-        faces.append(NewFace(record.person, record.source, record.sha256, best.detection,
-                             record.quality, best.embedding))
+        else:
+            on_disk.append((record, Path(record.source)))
+    faces = []
+    for record, outcome in analyze_photos(analyzer, on_disk):
+        if isinstance(outcome, Skip):
+            reason = f"the photo cannot be read: {outcome.reason}"
+        elif outcome.sha256 != record.sha256:
+            reason = "the photo changed since it was enrolled"
+        else:
+            best = max(outcome.faces, key=lambda f: _iou(f.detection, record.detection),
+                       default=None)
+            if best is not None and _iou(best.detection, record.detection) >= MIN_OVERLAP:
+                faces.append(NewFace(record.person, record.source, record.sha256,
+                                     best.detection, record.quality, best.embedding))
+                continue
+            reason = "the enrolled face is not found again"
+        report.missing.append(Skip(record.source, reason, record.person))
     return faces
 
 

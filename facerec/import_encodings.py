@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encodings_file import Encodings
-from ..registry import DLIB_RESNET
-from ..results import Skip
-from ..types import Detection
-from .gallery import Gallery
-from .rows import NewFace
+from .db.gallery import Gallery
+from .db.rows import NewFace
+from .encodings_file import Encodings
+from .registry import DLIB_RESNET
+from .results import Skip
+from .types import Detection
 
 FACE_RECOGNITION_TOLERANCE = 0.6
 """``face_recognition.compare_faces``' default tolerance."""

@@ -1,0 +1,129 @@
+"""Reading photos for the networks: each file read once, its bytes hashed and decoded.
+
+Every command that runs the networks over many photos (detect and embed, enroll,
+cluster, evaluate, reindex, batch embed) takes them through ``analyze_photos``: it reads
+each photo's bytes once, hashes and decodes those same bytes (so a stored sha256 always
+describes the pixels that were embedded), runs the networks over ``PHOTO_BATCH`` photos at
+a time, and yields, in the order given, each photo's faces or the ``Skip`` saying why it
+gave none to analyse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar, Union
+
+import numpy as np
+
+from .errors import ImageError
+from .image import decode_image, read_image_file
+from .results import Skip
+from .types import Face
+
+if TYPE_CHECKING:
+    from .analyzer import FaceAnalyzer
+
+PHOTO_BATCH = 8
+"""Photos decoded and analysed together (their decoded pixels are held at once)."""
+
+Tag = TypeVar("Tag")
+
+
+@dataclass(frozen=True)
+class Received:
+    """A photo's bytes that came without a file: an upload, a row of a dataset.
+
+    Attributes:
+        label: how messages name it (the name it was sent with, or where it was read).
+        data: the encoded photo.
+    """
+
+    label: str
+    data: bytes
+
+
+PhotoSource = Union[Path, Received]
+
+
+@dataclass(frozen=True)
+class PhotoFaces:
+    """Every face of one photo, and what identifies the bytes they came from.
+
+    Attributes:
+        label: how reports name the photo (its path, or a ``Received`` label).
+        sha256: digest of the bytes that were decoded.
+        size: (width, height) of the decoded photo, after EXIF rotation.
+        faces: every face found, in the photo's pixel coordinates, best first.
+    """
+
+    label: str
+    sha256: str
+    size: tuple[int, int]
+    faces: list[Face]
+
+
+def analyze_photos(analyzer: FaceAnalyzer, photos: Iterable[tuple[Tag, PhotoSource]],
+                   batch: int = PHOTO_BATCH) -> Iterator[tuple[Tag, PhotoFaces | Skip]]:
+    """Every face of every photo, read once and analysed in batches.
+
+    Args:
+        analyzer: the networks.
+        photos: (tag, photo) pairs; the tag (anything the caller needs back: a path, a
+            person, a database row) is yielded with the photo's outcome.
+        batch: photos per forward pass.
+
+    Yields:
+        (tag, PhotoFaces) for each photo that decoded, faces or none; (tag, Skip) with
+        the reason for each that could not be read or decoded. In the order given.
+    """
+    pending: list[tuple[Tag, PhotoSource]] = []
+    for entry in photos:
+        pending.append(entry)
+        if len(pending) == batch:
+            yield from _analyze_batch(analyzer, pending)
+            pending = []
+    if pending:
+        yield from _analyze_batch(analyzer, pending)
+
+
+def read_photo(photo: PhotoSource) -> tuple[str, np.ndarray]:
+    """The sha256 and the decoded RGB pixels (H, W, 3) of one photo, from one read.
+
+    Raises:
+        ImageError: naming the photo, when it cannot be read or decoded.
+    """
+    if isinstance(photo, Received):
+        label, data = photo.label, photo.data
+    else:
+        label, data = str(photo), read_image_file(photo)
+    return hashlib.sha256(data).hexdigest(), decode_image(data, label)
+
+
+def label_of(photo: PhotoSource) -> str:
+    """How messages name a photo."""
+    return photo.label if isinstance(photo, Received) else str(photo)
+
+
+def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]]
+                   ) -> Iterator[tuple[Tag, PhotoFaces | Skip]]:
+    outcomes: list[PhotoFaces | Skip | None] = []
+    decoded: list[tuple[int, str, np.ndarray]] = []
+    for tag, photo in entries:
+        try:
+            digest, pixels = read_photo(photo)
+        except ImageError as exc:
+            outcomes.append(Skip(label_of(photo), exc.reason))
+            continue
+        decoded.append((len(outcomes), digest, pixels))
+        outcomes.append(None)
+    found = analyzer.analyze_batch([pixels for _, _, pixels in decoded]) if decoded else []
+    for (slot, digest, pixels), faces in zip(decoded, found):
+        outcomes[slot] = PhotoFaces(label_of(entries[slot][1]), digest,
+                                    (pixels.shape[1], pixels.shape[0]), faces)
+    decoded.clear()  # the pixels are not held while the caller works on the results
+    for (tag, _), outcome in zip(entries, outcomes):
+        assert outcome is not None
+        yield tag, outcome
