@@ -62,7 +62,7 @@ def reindex(folder: Path, analyzer: FaceAnalyzer, drop_missing: bool = False,
     sqlite_file = folder / "faces.sqlite"
     with Gallery(folder, create=False) as old:
         previous = old.model or ""
-        records = old.store.faces()
+        records = old.all_faces()
     report = ReindexReport(analyzer.model_id, previous, faces=len(records))
     if previous == analyzer.model_id:
         raise DatabaseError(f"the database at {folder} already holds {previous} embeddings")

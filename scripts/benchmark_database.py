@@ -66,7 +66,7 @@ def rss_gb() -> float:
 
 def bulk_load(gallery: Gallery, people: Identities, faces: int) -> float:
     """Load ``faces`` faces, five per identity; returns faces per second."""
-    gallery.store.set_meta("model", MODEL)
+    gallery._store.set_meta("model", MODEL)
     started = time.perf_counter()
     for start in range(0, faces, BATCH):
         rows = np.arange(start, min(start + BATCH, faces))
@@ -80,7 +80,7 @@ def bulk_load(gallery: Gallery, people: Identities, faces: int) -> float:
 
 
 def search_figures(gallery: Gallery, people: Identities, queries: int) -> dict[str, float]:
-    index = gallery.index.current()
+    index = gallery._index.current()
     asked = people.faces(people.rng.integers(0, len(people.centres), queries))
     latencies, found_first = [], []
     for row in range(queries):
@@ -115,11 +115,11 @@ def scale(folder: Path, faces: int, genuine: float, queries: int) -> None:
         for name in ("faces.index", "faces.json"):
             (folder / name).unlink(missing_ok=True)
         started = time.perf_counter()
-        index, _ = build(gallery.store, DIM)
+        index, _ = build(gallery._store, DIM)
         build_s = time.perf_counter() - started
         print(f"index build from SQLite: {build_s:.1f} s ({index.kind}, trained on "
               f"{index.trained_on:,}); peak resident memory {rss_gb():.1f} GB")
-        gallery.index._index, gallery.index._seq = index, gallery.store.generation
+        gallery._index._index, gallery._index._seq = index, gallery._store.generation
         figures = search_figures(gallery, people, queries)
         print(f"search, single queries, 64 neighbours: p50 {figures['p50_ms']:.2f} ms, "
               f"p99 {figures['p99_ms']:.2f} ms, recall@1 {figures['recall@1']:.4f} "
@@ -131,7 +131,7 @@ def one_more(folder: Path, base: int, genuine: float, enrolls: int) -> None:
     with Gallery(folder) as gallery:
         bulk_load(gallery, people, base)
     with Gallery(folder, create=False) as gallery:
-        gallery.index.current()  # load (or build) once, as a running server has
+        gallery._index.current()  # load (or build) once, as a running server has
         commit, catch_up = [], []
         for n in range(enrolls):
             vector = people.faces(np.array([base // FACES_PER_IDENTITY + n]))
@@ -149,7 +149,7 @@ def one_more(folder: Path, base: int, genuine: float, enrolls: int) -> None:
               f"ms, p99 {np.percentile(total, 99):.1f} ms (commit p50 "
               f"{np.median(commit) * 1000:.1f} ms, index catch-up and search p50 "
               f"{np.median(catch_up) * 1000:.1f} ms; {enrolls} enrollments, "
-              f"{gallery.index.current().kind} index)")
+              f"{gallery._index.current().kind} index)")
 
 
 def over_http(folder: Path, enrolls: int) -> None:

@@ -23,7 +23,7 @@ DETECTION = Detection((10.0, 10.0, 60.0, 70.0), ((20.0, 30.0),) * 5, 0.9)
 def synthetic_db(path, people: int = 40, each: int = 50) -> None:
     rng = np.random.default_rng(0)
     with Gallery(path) as gallery:
-        gallery.store.set_meta("model", "sface-2021dec")
+        gallery._store.set_meta("model", "sface-2021dec")
         for p in range(people):
             vectors = rng.standard_normal((each, 128)).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

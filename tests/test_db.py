@@ -80,11 +80,11 @@ def test_skipped_photos_are_not_tried_again_until_something_changes(db, known, s
     first = db.enroll(known)
     reasons = sorted(s.reason for s in first.skipped)
     assert reasons[0] == "no face found" and reasons[1].startswith("not an image")
-    generation = db.gallery.store.generation
+    generation = db.gallery._store.generation
     again = db.enroll(known)
     assert all(s.reason.endswith("(unchanged since the last run)") for s in again.skipped)
     assert len(again.skipped) == 2 and again.unchanged == 3
-    assert db.gallery.store.generation == generation  # remembering skips leaves the index alone
+    assert db.gallery._store.generation == generation  # remembering skips leaves the index alone
     lenient = db.enroll(known, strict=True)  # other settings: tried again
     assert not any("last run" in s.reason for s in lenient.skipped)
     shutil.copy(samples / "obama3.jpg", known / "obama" / "wall.png")  # now it shows a face
@@ -187,12 +187,12 @@ def test_readers_see_the_last_commit_while_a_write_is_open(tmp_path, analyzer, k
     path = tmp_path / "db"
     with FaceDB(path, analyzer) as writer:
         writer.enroll(known)
-        writer.gallery.store.conn.execute("BEGIN IMMEDIATE")
-        writer.gallery.store.conn.execute("DELETE FROM faces")
+        writer.gallery._store.conn.execute("BEGIN IMMEDIATE")
+        writer.gallery._store.conn.execute("DELETE FROM faces")
         with FaceDB(path, analyzer, create=False) as reader:
             assert reader.gallery.people() == [("biden", 1), ("obama", 2)]
             assert reader.gallery.check() == (3, 3)
-        writer.gallery.store.conn.execute("ROLLBACK")
+        writer.gallery._store.conn.execute("ROLLBACK")
 
 
 def test_one_threshold_rule_everywhere(db, known, samples):
@@ -204,7 +204,7 @@ def test_one_threshold_rule_everywhere(db, known, samples):
     assert db.threshold(0.7) == Threshold(0.7, "given")
     same = db.verify(samples / "obama.jpg", samples / "obama3.jpg")
     assert same.same_person and same.threshold.source == "model"
-    db.gallery.store.set_meta("threshold", "0.99")       # as `facerec calibrate` stores it
+    db.gallery._store.set_meta("threshold", "0.99")       # as `facerec calibrate` stores it
     assert db.threshold() == Threshold(0.99, "calibrated")
     strict = db.verify(samples / "obama.jpg", samples / "obama3.jpg")
     assert not strict.same_person and strict.to_dict()["threshold_source"] == "calibrated"

@@ -9,10 +9,13 @@ asks it who they are.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +27,8 @@ from .live_index import LiveIndex
 from .store import Conflict, FaceRecord, FaceStore, NewFace
 
 DEFAULT_DB = "facerec-db"
+
+T = TypeVar("T")
 
 
 def default_db_path() -> Path:
@@ -44,8 +49,23 @@ def stored_model(path: str | Path) -> str | None:
         store.close()
 
 
+def _serialized(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a Gallery method under the gallery's lock: one thread at a time uses its
+    SQLite connection and index, whichever caller it comes from."""
+
+    @functools.wraps(method)
+    def run(self: Gallery, *args: Any, **kwargs: Any) -> T:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class Gallery:
     """The people and faces of the database in folder ``path``.
+
+    Every method holds the gallery's lock while it runs, so threads may share one
+    Gallery (as the HTTP service's do); its store and index are its own.
 
     Args:
         path: the database folder.
@@ -57,14 +77,16 @@ class Gallery:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise DatabaseError(f"{self.path} is a file, not a database folder")
-        self.store = FaceStore(self.path / "faces.sqlite", create=create, check=check)
-        self.index = LiveIndex(self.store, self.path / "faces.index")
+        self._store = FaceStore(self.path / "faces.sqlite", create=create, check=check)
+        self._index = LiveIndex(self._store, self.path / "faces.index")
+        self._lock = threading.RLock()
 
+    @_serialized
     def close(self) -> None:
         try:
-            self.index.close()
+            self._index.close()
         finally:
-            self.store.close()
+            self._store.close()
 
     def __enter__(self) -> Gallery:
         return self
@@ -73,144 +95,181 @@ class Gallery:
         self.close()
 
     @property
+    @_serialized
     def writable(self) -> bool:
-        return self.store.writable
+        return self._store.writable
 
     # people -------------------------------------------------------------------------------
+    @_serialized
     def people(self) -> list[tuple[str, int]]:
         """(name, face count) per person, by name."""
-        return self.store.people()
+        return self._store.people()
 
+    @_serialized
     def has_people(self) -> bool:
-        return self.store.has_people()
+        return self._store.has_people()
 
+    @_serialized
     def counts(self) -> tuple[int, int]:
         """(people, faces), without listing them."""
-        return self.store.count_people(), self.store.count()
+        return self._store.count_people(), self._store.count()
 
+    @_serialized
     def faces_of(self, name: str) -> list[FaceRecord]:
         """Every enrolled face of person ``name``; PersonNotFound if there is none."""
-        return self.store.faces_of(name)
+        return self._store.faces_of(name)
 
+    @_serialized
     def remove(self, name: str) -> Erasure:
         """Delete a person and their faces, and erase them from every copy the database
         folder keeps (see ``erasure``) before returning what was erased."""
-        return self._erase(self.store.remove_person(name))
+        return self._erase(self._store.remove_person(name))
 
+    @_serialized
     def remove_face(self, face_id: int) -> Erasure:
         """Delete one face (its person too when it was their last) and erase it from
         every copy, as ``remove`` does; PersonNotFound when there is no such face."""
-        faces = self.store.remove_faces([face_id])
+        faces = self._store.remove_faces([face_id])
         if not faces:
             raise PersonNotFound(f"no face {face_id}")
         return self._erase(faces)
 
+    @_serialized
     def remove_sources(self, sources: Iterable[str]) -> Erasure:
         """Delete the faces recorded under ``sources`` and erase them as ``remove`` does
         (``enroll --sync`` for photos deleted from the folder)."""
-        return self._erase(self.store.remove_faces(self.store.face_ids(sources)))
+        return self._erase(self._store.remove_faces(self._store.face_ids(sources)))
 
     def _erase(self, faces: list[FaceRecord]) -> Erasure:
         erased = Erasure(faces=faces)
-        erased.index = self.index.erase()
-        gone = sorted({f.person for f in faces if not self.store.has_person(f.person)})
-        erased.skips = sum(self.store.forget_skips(person, faces) for person in gone)
+        erased.index = self._index.erase()
+        gone = sorted({f.person for f in faces if not self._store.has_person(f.person)})
+        erased.skips = sum(self._store.forget_skips(person, faces) for person in gone)
         digests = [f.sha256 for f in faces]
-        still_held = set(self.store.holders(digests))
+        still_held = set(self._store.holders(digests))
         erased.thumbnails = delete_thumbnails(self.path, [d for d in digests
                                                           if d not in still_held])
         erase_from_backups(self.path, digests, gone, erased)
-        erased.log_truncated = self.store.truncate_log()
+        erased.log_truncated = self._store.truncate_log()
         return erased
 
+    @_serialized
     def case_twin(self, name: str) -> str | None:
         """The enrolled person whose name differs from new name ``name`` only by case."""
-        return self.store.case_twin(name)
+        return self._store.case_twin(name)
 
+    @_serialized
     def refuse_case_twin(self, name: str) -> None:
         """PersonExists, naming them, when ``name`` is new but for case."""
-        twin = self.store.case_twin(name)
+        twin = self._store.case_twin(name)
         if twin is not None:
             raise case_clash(name, twin)
 
+    @_serialized
     def rename(self, old: str, new: str) -> None:
         """Rename a person (InvalidName, PersonNotFound, PersonExists)."""
-        self.store.rename_person(old, new)
+        self._store.rename_person(old, new)
 
+    @_serialized
     def merge(self, source: str, target: str) -> int:
         """Move every face of ``source`` to ``target``, delete ``source``; returns the
         number of faces moved. Merging a person into themself is refused."""
-        return self.store.merge_people(source, target)
+        return self._store.merge_people(source, target)
 
     # faces --------------------------------------------------------------------------------
+    @_serialized
     def claim_model(self, model_id: str) -> None:
         """Record the embedding model of this database; refuse another one."""
-        self.store.claim_model(model_id)
+        self._store.claim_model(model_id)
 
     @property
+    @_serialized
     def model(self) -> str | None:
         """The id of the model whose embeddings the database holds (None while empty)."""
-        return self.store.get_meta("model")
+        return self._store.get_meta("model")
 
+    @_serialized
     def add_faces(self, faces: list[NewFace], remove_sources: Iterable[str] = ()) -> list[int]:
         """Store faces (replacing any under the same source) and remove others by source,
         in one transaction; returns the new ids."""
-        return self.store.replace_faces(faces, remove_sources)
+        return self._store.replace_faces(faces, remove_sources)
 
+    @_serialized
     def claim_faces(self, faces: list[NewFace], remove_sources: Iterable[str] = ()
                     ) -> tuple[list[int], list[Conflict]]:
         """Store faces as ``add_faces`` does, except those whose photo another person
         holds (decided inside the write); returns the new ids and those refused."""
-        return self.store.claim_faces(faces, remove_sources)
+        return self._store.claim_faces(faces, remove_sources)
 
+    @_serialized
+    def face(self, face_id: int) -> FaceRecord | None:
+        """The enrolled face with id ``face_id``, if there is one."""
+        found = self._store.faces([face_id])
+        return found[0] if found else None
+
+    @_serialized
+    def load_index(self) -> None:
+        """Load (or build) the search index now, so the first search is not slow."""
+        self._index.current()
+
+    @_serialized
     def count(self) -> int:
         """How many faces are enrolled."""
-        return self.store.count()
+        return self._store.count()
 
+    @_serialized
     def all_faces(self) -> list[FaceRecord]:
         """Every enrolled face, embeddings included."""
-        return self.store.faces()
+        return self._store.faces()
 
+    @_serialized
     def skips(self, settings: str) -> dict[str, tuple[str, str]]:
         """source -> (sha256, reason) of the photos enrollment skipped under ``settings``
         (the skip memory: they are not analysed again while bytes and settings stay)."""
-        return self.store.skips(settings)
+        return self._store.skips(settings)
 
+    @_serialized
     def record_skips(self, rows: Iterable[tuple[str, str, str, str]], settings: str) -> None:
         """Remember skipped photos as (source, sha256, reason, person) under ``settings``."""
-        self.store.record_skips(rows, settings)
+        self._store.record_skips(rows, settings)
 
+    @_serialized
     def sources(self, only: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         """source -> (sha256, person) of the enrolled faces (of ``only`` if given)."""
-        return self.store.sources(only)
+        return self._store.sources(only)
 
+    @_serialized
     def holders(self, digests: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """sha256 -> [(source, person), ...] of enrolled faces with those bytes."""
-        return self.store.holders(digests)
+        return self._store.holders(digests)
 
+    @_serialized
     def search(self, embeddings: np.ndarray, k: int
                ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
         """The k nearest faces of each (Q, D) embedding: similarities (Q, k'), face ids
         (Q, k') (-1: none) and the person of each enrolled id among them."""
-        sims, ids = self.index.search(embeddings, k)
-        return sims, ids, self.store.person_of(np.unique(ids[ids >= 0]))
+        sims, ids = self._index.search(embeddings, k)
+        return sims, ids, self._store.person_of(np.unique(ids[ids >= 0]))
 
+    @_serialized
     def check(self) -> tuple[int, int]:
         """(faces in SQLite, faces in the index); they agree once the index caught up."""
-        index = self.index.current()
-        return self.store.count(), 0 if index is None else len(index)
+        index = self._index.current()
+        return self._store.count(), 0 if index is None else len(index)
 
     # threshold ----------------------------------------------------------------------------
     @property
+    @_serialized
     def calibrated_threshold(self) -> float | None:
         """The threshold ``facerec calibrate`` stored for this database, if any."""
-        stored = self.store.get_meta("threshold")
+        stored = self._store.get_meta("threshold")
         return None if stored is None else float(stored)
 
+    @_serialized
     def calibrate(self, far: float, force: bool = False) -> Calibration:
         """Measure the threshold for false-accept rate ``far`` on the enrolled faces and
         store it when enough pairs back it (or ``force``)."""
-        records = self.store.faces()
+        records = self._store.faces()
         if not records:
             raise DatabaseError("nobody is enrolled; calibration needs enrolled faces")
         result = calibrate(np.stack([r.embedding for r in records]),
@@ -219,7 +278,8 @@ class Gallery:
             self.set_threshold(result.threshold, result.to_dict())
         return result
 
+    @_serialized
     def set_threshold(self, value: float, how: dict[str, object]) -> None:
         """Store ``value`` as this database's threshold, with ``how`` it was chosen."""
-        self.store.set_meta_items({"threshold": repr(float(value)),
+        self._store.set_meta_items({"threshold": repr(float(value)),
                                    "calibration": json.dumps(how)})

@@ -78,7 +78,7 @@ class RecognitionService:
     def warm_up(self) -> None:
         """Run the networks and load the index once, so the first request is not slow."""
         self.analyzer.analyze(np.zeros((480, 640, 3), np.uint8))
-        self.gallery.index.current()
+        self.gallery.load_index()
 
     def close(self) -> None:
         self.batcher.close()
@@ -250,10 +250,10 @@ class RecognitionService:
         return await run_in_threadpool(self.thumbnails.of, face)
 
     def _face(self, face_id: int) -> FaceRecord:
-        found = self.gallery.store.faces([face_id])
-        if not found:
+        face = self.gallery.face(face_id)
+        if face is None:
             raise PersonNotFound(f"no face {face_id}")
-        return found[0]
+        return face
 
     async def remove_face(self, face_id: int) -> Erasure:
         """Delete one enrolled face (its person goes too when it was their last), erased
