@@ -27,7 +27,7 @@ from .verification import verify_images
 
 if TYPE_CHECKING:
     from .analyzer import FaceAnalyzer
-    from .db.calibrate import Calibration
+    from .calibration import Calibration
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +149,10 @@ class Recognizer:
 
     # manage -------------------------------------------------------------------------------
     def calibrate(self, far: float, force: bool = False) -> Calibration:
-        """See ``Gallery.calibrate``."""
-        return self.gallery.calibrate(far, force)
+        """Measure and store the database's threshold (see ``calibration``)."""
+        from .calibration import calibrate_gallery
+
+        return calibrate_gallery(self.gallery, far, force)
 
 
 FaceDB = Recognizer.open

@@ -178,7 +178,7 @@ def test_calibration_on_lfw(tmp_path, analyzer, shared_faces):
         assert 0.1 < result.threshold < 0.6 and result.true_accept_rate > 0.9
         assert result.genuine_mean > result.impostor_mean + 0.3
     embeddings = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
-    from facerec.db.calibrate import calibrate
+    from facerec.calibration import calibrate
     with pytest.raises(CalibrationError, match="at least two people"):
         calibrate(embeddings, np.array(["a", "b", "c", "d"]), 1e-3)
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from facerec.db.calibrate import calibrate
+from facerec.calibration import calibrate
 from facerec.errors import CalibrationError, FacerecError, QueueFull, Unavailable, WorkerLost
 from facerec.live.tracker import IouTracker
 from facerec.matching import decide, rank_people

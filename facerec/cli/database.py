@@ -303,6 +303,8 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
+    from ..calibration import calibrate_gallery
+
     if args.set is not None:
         if not -1.0 <= args.set <= 1.0:
             print("facerec: error: --set takes a cosine similarity, -1 to 1", file=sys.stderr)
@@ -312,7 +314,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         print(f"stored: identify uses the threshold {args.set:.4f} from now on")
         return 0
     with open_gallery(args) as gallery:
-        result = gallery.calibrate(args.far, force=args.force)
+        result = calibrate_gallery(gallery, args.far, force=args.force)
     print(f"threshold {result.threshold:.4f} for FAR {result.far:g} "
           f"(from {result.genuine_pairs} genuine and {result.impostor_pairs} impostor pairs; "
           f"true accept rate {result.true_accept_rate:.2%}; mean similarity genuine "

@@ -21,7 +21,6 @@ import numpy as np
 
 from ..errors import DatabaseError, PersonNotFound
 from ..names import case_clash
-from .calibrate import Calibration, calibrate
 from .erasure import Erasure, delete_thumbnails, erase_from_backups
 from .live_index import LiveIndex
 from .store import Conflict, FaceRecord, FaceStore, NewFace
@@ -264,19 +263,6 @@ class Gallery:
         """The threshold ``facerec calibrate`` stored for this database, if any."""
         stored = self._store.get_meta("threshold")
         return None if stored is None else float(stored)
-
-    @_serialized
-    def calibrate(self, far: float, force: bool = False) -> Calibration:
-        """Measure the threshold for false-accept rate ``far`` on the enrolled faces and
-        store it when enough pairs back it (or ``force``)."""
-        records = self._store.faces()
-        if not records:
-            raise DatabaseError("nobody is enrolled; calibration needs enrolled faces")
-        result = calibrate(np.stack([r.embedding for r in records]),
-                           np.array([r.person for r in records]), far)
-        if result.reliable or force:
-            self.set_threshold(result.threshold, result.to_dict())
-        return result
 
     @_serialized
     def set_threshold(self, value: float, how: dict[str, object]) -> None:

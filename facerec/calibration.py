@@ -11,9 +11,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..errors import CalibrationError
-from ..evaluation.metrics import threshold_for_far
-from ..evaluation.pairs import all_pairs
+from .db.gallery import Gallery
+from .errors import CalibrationError, DatabaseError
+from .evaluation.metrics import threshold_for_far
+from .evaluation.pairs import all_pairs
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,16 @@ def calibrate(embeddings: np.ndarray, labels: np.ndarray, far: float,
         true_accept_rate=float(np.mean(genuine >= threshold)),
         genuine_mean=float(genuine.mean()), impostor_mean=float(impostor.mean()),
         reliable=len(impostor) >= 10 / far and len(genuine) >= 20)
+
+
+def calibrate_gallery(gallery: Gallery, far: float, force: bool = False) -> Calibration:
+    """Measure the threshold for false-accept rate ``far`` on the faces enrolled in
+    ``gallery`` and store it there when enough pairs back it (or ``force``)."""
+    records = gallery.all_faces()
+    if not records:
+        raise DatabaseError("nobody is enrolled; calibration needs enrolled faces")
+    result = calibrate(np.stack([r.embedding for r in records]),
+                       np.array([r.person for r in records]), far)
+    if result.reliable or force:
+        gallery.set_threshold(result.threshold, result.to_dict())
+    return result
