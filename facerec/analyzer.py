@@ -54,8 +54,11 @@ class FaceAnalyzer:
             raise ModelError(f"{embedder} has no default threshold in the registry")
         self.detector = FaceDetector(build_network(detector, "detector", download),
                                      self.device, detector_config, compile_detector)
+        if self.embedder_spec.embedding_size is None:
+            raise ModelError(f"{embedder} has no embedding size in the registry")
         self.embedder = FaceEmbedder(build_network(embedder, "embedder", download),
-                                     self.device, batch_size, flip)
+                                     self.device, self.embedder_spec.embedding_size,
+                                     batch_size, flip)
         self.crop_size = self.embedder_spec.input_size[0]
         template = self.embedder_spec.template
         self.template = None if template is None else torch.tensor(template, dtype=torch.float64)
@@ -96,7 +99,8 @@ class FaceAnalyzer:
         return self.embed_crops(self.align(image, detections))
 
     def embed_crops(self, crops: torch.Tensor) -> np.ndarray:
-        """(N, D) float32 unit-length embeddings of aligned (N, 3, 112, 112) crops."""
+        """(N, D) float32 unit-length embeddings of aligned (N, 3, S, S) crops, S the
+        analyzer's ``crop_size`` (112 for SFace, 150 for dlib's ResNet)."""
         return self.embedder.embed(crops).cpu().numpy()
 
     def analyze(self, image: ImageInput) -> list[Face]:

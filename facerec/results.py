@@ -1,8 +1,9 @@
-"""What recognition answers: the result types, each with one ``to_dict``.
+"""What recognition answers: the result types, each with one ``to_dict`` and its shape.
 
-The command line prints these dicts as JSON and the HTTP service returns them, so both
-say the same thing the same way. Similarities are cosines in -1..1; boxes and landmarks
-follow ``facerec.types``.
+The command line prints these dicts as JSON and the HTTP service returns them, its
+schemas made from the same shapes (``server.schemas``), so both say the same thing the
+same way. Similarities are cosines in -1..1; boxes and landmarks follow
+``facerec.types``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,66 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from typing_extensions import NotRequired, TypedDict
+
 from .names import UNKNOWN
-from .types import Detection
+from .types import Detection, DetectionDict, closed
 
 ThresholdSource = Literal["given", "calibrated", "model"]
+
+
+@closed
+class ThresholdDict(TypedDict):
+    threshold: float
+    threshold_source: ThresholdSource
+
+
+@closed
+class CandidateDict(TypedDict):
+    person: str
+    similarity: float
+
+
+@closed
+class MatchDict(DetectionDict):
+    person: str
+    similarity: float
+    candidates: list[CandidateDict]
+
+
+@closed
+class IdentificationDict(ThresholdDict):
+    faces: list[MatchDict]
+    model: str
+
+
+@closed
+class VerificationDict(ThresholdDict):
+    same_person: bool
+    similarity: float
+    model: str
+    faces: list[DetectionDict]
+
+
+@closed
+class SkipDict(TypedDict):
+    path: str
+    reason: str
+    owner: NotRequired[str]
+
+
+@closed
+class EnrollReportDict(TypedDict):
+    people: list[str]
+    photos: int
+    added: int
+    replaced: int
+    unchanged: int
+    removed: int
+    duplicates: list[SkipDict]
+    skipped: list[SkipDict]
+    several_faces: list[SkipDict]
+    suspicious: list[SkipDict]
 
 
 @dataclass(frozen=True)
@@ -25,7 +82,7 @@ class Threshold:
     value: float
     source: ThresholdSource
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> ThresholdDict:
         return {"threshold": self.value, "threshold_source": self.source}
 
 
@@ -36,7 +93,7 @@ class Candidate:
     person: str
     similarity: float
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> CandidateDict:
         return {"person": self.person, "similarity": round(self.similarity, 4)}
 
 
@@ -61,10 +118,29 @@ class Match:
     def known(self) -> bool:
         return self.person != UNKNOWN
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> MatchDict:
         return {**self.detection.to_dict(), "person": self.person,
                 "similarity": round(self.similarity, 4),
                 "candidates": [c.to_dict() for c in self.candidates]}
+
+
+@dataclass(frozen=True)
+class Identification:
+    """Every face of one photo with who it is, and the threshold and model that decided.
+
+    Attributes:
+        matches: one per face found, best detection first.
+        threshold: the threshold used, and where it came from.
+        model: the embedding model's id.
+    """
+
+    matches: tuple[Match, ...]
+    threshold: Threshold
+    model: str
+
+    def to_dict(self) -> IdentificationDict:
+        return {"faces": [m.to_dict() for m in self.matches], **self.threshold.to_dict(),
+                "model": self.model}
 
 
 @dataclass(frozen=True)
@@ -85,7 +161,7 @@ class Verification:
     model: str
     faces: tuple[Detection, Detection]
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> VerificationDict:
         return {"same_person": self.same_person, "similarity": round(self.similarity, 4),
                 **self.threshold.to_dict(), "model": self.model,
                 "faces": [face.to_dict() for face in self.faces]}
@@ -100,8 +176,9 @@ class Skip:
     reason: str
     owner: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
+    def to_dict(self) -> SkipDict:
+        return {key: value for key, value in asdict(self).items()  # type: ignore[return-value]
+                if value is not None}
 
 
 @dataclass
@@ -140,7 +217,7 @@ class EnrollReport:
         """Faces written by this enrollment."""
         return self.added + self.replaced
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> EnrollReportDict:
         return {"people": sorted(self.people), "photos": self.photos, "added": self.added,
                 "replaced": self.replaced, "unchanged": self.unchanged,
                 "removed": self.removed,

@@ -9,11 +9,33 @@ the nose tip, the mouth corner on the image's left, the mouth corner on the imag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
+from typing_extensions import TypedDict
 
 Box = tuple[float, float, float, float]
 Point = tuple[float, float]
+
+Shape = TypeVar("Shape")
+
+
+def closed(shape: type[Shape]) -> type[Shape]:
+    """Mark a ``to_dict`` shape (a TypedDict) as closed: the HTTP schemas made from it
+    (``server.schemas``) refuse any key it does not list, so a key added to a
+    ``to_dict`` and not to its shape fails loudly instead of being dropped."""
+    shape.__pydantic_config__ = {"extra": "forbid"}  # type: ignore[attr-defined]
+    return shape
+
+
+@closed
+class DetectionDict(TypedDict):
+    """A detected face as JSON: box [x1, y1, x2, y2] and five [x, y] landmarks in pixels,
+    detector score 0..1."""
+
+    box: list[float]
+    landmarks: list[list[float]]
+    score: float
 
 
 @dataclass(frozen=True)
@@ -49,7 +71,7 @@ class Detection:
                          tuple((px * x, py * y) for px, py in self.landmarks),  # type: ignore[arg-type]
                          self.score)
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> DetectionDict:
         """Plain JSON-ready form."""
         return {"box": [round(v, 2) for v in self.box],
                 "landmarks": [[round(x, 2), round(y, 2)] for x, y in self.landmarks],

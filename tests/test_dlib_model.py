@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from facerec import FaceAnalyzer, ModelError, load_image
+from facerec.models import build_network
 from facerec.nets.dlib_format import read_layers
-from facerec.nets.dlib_resnet import add_padded, load_dlib_resnet
+from facerec.nets.dlib_resnet import add_padded
+from facerec.registry import DLIB_RESNET
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def crops(dlib_analyzer, samples) -> torch.Tensor:
 def test_descriptors_match_dlib(dlib_path, dlib_module, crops, folded):
     """The port computes dlib's own descriptors, at batch 1 and 8, plain and with every
     affine folded into its convolution."""
-    net = load_dlib_resnet(dlib_path)
+    net = build_network(DLIB_RESNET.name, "embedder")
     if folded:
         net.for_inference()
     reference = dlib_module.face_recognition_model_v1(str(dlib_path))

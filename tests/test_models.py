@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from facerec import DeviceError, ModelError, select_device, weights
-from facerec.nets import load_sface, load_yunet
+from facerec.models import build_network
+from facerec.nets import SFace
 from facerec.registry import MODELS, SFACE, YUNET
 
 
@@ -20,13 +21,13 @@ def test_registry_entries_describe_the_real_files(model_paths, mbf_path, dlib_pa
         assert spec.commercial or spec.terms  # a restricted licence is spelled out
         if spec.role == "embedder":
             assert spec.threshold is not None and spec.cluster_threshold is not None
-    sface = load_sface(model_paths[SFACE.name])
+    sface = build_network(SFACE.name, "embedder")
     with torch.inference_mode():
         out = sface(torch.zeros(1, 3, *SFACE.input_size))
     assert out.shape == (1, SFACE.embedding_size)
     assert float(sface.mean) == SFACE.mean and float(sface.scale) == SFACE.scale
     assert 0.0 < SFACE.threshold < 1.0
-    yunet = load_yunet(model_paths[YUNET.name])
+    yunet = build_network(YUNET.name, "detector")
     with torch.inference_mode():
         assert yunet(torch.zeros(1, 3, *YUNET.input_size))["cls_8"].shape == (1, 6400, 1)
 
@@ -92,15 +93,15 @@ def test_a_model_of_the_wrong_role_is_refused(model_paths):
 def test_networks_are_built_from_their_entries(model_paths, tmp_path, monkeypatch):
     """The registry's fields shape the network, and the prepared copy of the weights
     gives the same network as the ONNX file; a damaged copy is made again."""
-    from facerec.models import build_network
-
     monkeypatch.setenv("FACEREC_MODELS_DIR", str(tmp_path))
     weights.import_file(model_paths[SFACE.name])
     built = build_network(SFACE.name, "embedder")
     assert built.fc.out_features == SFACE.embedding_size
     assert built.input_size == SFACE.input_size
     assert float(built.mean) == SFACE.mean and float(built.scale) == SFACE.scale
-    reference = load_sface(model_paths[SFACE.name])
+    reference = SFace.from_spec(SFACE)  # converted from the ONNX file, not the prepared copy
+    reference.load_state_dict(SFace.state_from_file(model_paths[SFACE.name], SFACE))
+    reference.eval()
     crops = torch.rand(2, 3, *SFACE.input_size) * 255
     with torch.inference_mode():
         assert torch.equal(built(crops), reference(crops))

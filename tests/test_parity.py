@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from facerec import DetectorConfig, FaceAnalyzer, ModelError, load_image
-from facerec.nets import load_sface, load_yunet
-from facerec.nets.mobilefacenet import load_mobilefacenet
+from facerec.models import build_network
+from facerec.registry import SFACE, W600K_MBF, YUNET
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test dependency")
 
@@ -33,7 +33,7 @@ def full_res(model_paths):
 def test_yunet_raw_outputs_match_onnxruntime(model_paths, samples, prepared):
     """Plain, and prepared for inference (merged head, RGB stem, channels-last)."""
     path = model_paths["yunet-2023mar"]
-    net = load_yunet(path)
+    net = build_network(YUNET.name, "detector")
     image = cv2.resize(load_image(samples / "obama.jpg"), (640, 640))
     bgr = torch.from_numpy(image[:, :, ::-1].copy()).permute(2, 0, 1)[None].float()
     session = ort_session(path)
@@ -54,7 +54,7 @@ def test_yunet_raw_outputs_match_onnxruntime(model_paths, samples, prepared):
 @pytest.mark.parametrize("fused", [False, True])
 def test_sface_raw_outputs_match_onnxruntime(model_paths, analyzer, samples, fused):
     path = model_paths["sface-2021dec"]
-    net = load_sface(path)
+    net = build_network(SFACE.name, "embedder")
     if fused:
         net.fuse()
     image = load_image(samples / "biden.jpg")
@@ -69,7 +69,7 @@ def test_sface_raw_outputs_match_onnxruntime(model_paths, analyzer, samples, fus
 @pytest.mark.parametrize("fused", [False, True])
 def test_mobilefacenet_raw_outputs_match_onnxruntime(mbf_path, analyzer, samples, fused):
     """w600k_mbf at batch 1 and 8, on real aligned crops."""
-    net = load_mobilefacenet(mbf_path)
+    net = build_network(W600K_MBF.name, "embedder")
     if fused:
         net.for_inference()
     crops = []
@@ -88,7 +88,7 @@ def test_mobilefacenet_raw_outputs_match_onnxruntime(mbf_path, analyzer, samples
 
 
 def test_yunet_takes_any_multiple_of_32(model_paths):
-    net = load_yunet(model_paths["yunet-2023mar"])
+    net = build_network(YUNET.name, "detector")
     with torch.inference_mode():
         out = net(torch.zeros(2, 3, 480, 640))
     assert out["cls_8"].shape == (2, 60 * 80, 1)

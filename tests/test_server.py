@@ -130,7 +130,7 @@ def test_enroll_reports_what_it_did(server, samples):
     junk = enroll(server.url, "nobody", ("notes.jpg", b"not an image"),
                   ("wall.jpg", jpeg(Image.new("RGB", (320, 240)))))
     assert junk.status_code == 422
-    reasons = {s["file"]: s["reason"] for s in junk.json()["skipped"]}
+    reasons = {s["path"]: s["reason"] for s in junk.json()["skipped"]}
     assert reasons["wall.jpg"] == "no face found"
     assert "not an image" in reasons["notes.jpg"]
     people = httpx.get(server.url + "/v1/people").json()["people"]

@@ -180,18 +180,26 @@ def test_weak_api_keys_fail(key):
         check_api_key(key)
 
 
-def test_http_schemas_say_what_the_result_types_say():
-    """Every field a result's to_dict gives is in its HTTP schema, and nothing else."""
-    from facerec.results import EnrollReport, Skip, Threshold, Verification
+def test_http_schemas_are_made_from_the_result_types():
+    """Every answer validates against its schema with nothing left over, and a key a
+    to_dict gains without its shape is refused, never dropped."""
+    import pydantic
+
+    from facerec.results import EnrollReport, Identification, Skip, Threshold, Verification
     from facerec.server import schemas
 
     match = decide(box(0, 0), [Candidate("ada", 0.8)], 0.5)
-    assert set(match.to_dict()) == set(schemas.IdentifiedFace.model_fields)
-    assert set(match.candidates[0].to_dict()) == set(schemas.Candidate.model_fields)
+    answer = Identification((match,), Threshold(0.5, "given"), "m").to_dict()
+    assert schemas.IdentifyResult.model_validate(answer).model_dump() == answer
     verification = Verification(True, 0.8, Threshold(0.5, "model"), "m", (box(0, 0), box(1, 1)))
-    assert set(verification.to_dict()) == set(schemas.VerifyResult.model_fields)
-    assert set(Threshold(0.5, "given").to_dict()) <= set(schemas.IdentifyResult.model_fields)
-    report = EnrollReport(skipped=[Skip("a.jpg", "no face found", "bob")])
-    body = {"person": "ada", **schemas.enroll_body(report)}
-    assert set(body) == set(schemas.EnrollResult.model_fields)
-    assert set(body["skipped"][0]) == set(schemas.SkippedPhoto.model_fields)
+    assert schemas.VerifyResult.model_validate(verification.to_dict()).model_dump() == \
+        verification.to_dict()
+    report = EnrollReport(people={"ada"}, photos=2, skipped=[Skip("a.jpg", "no face", "bob")],
+                          duplicates=[Skip("b.jpg", "same photo as c.jpg")])
+    body = schemas.enroll_body("ada", report)
+    validated = schemas.EnrollResult.model_validate(body).model_dump(exclude_none=True)
+    assert validated == body
+    with pytest.raises(pydantic.ValidationError, match="extra"):
+        schemas.IdentifyResult.model_validate({**answer, "added_later": 1})
+    with pytest.raises(pydantic.ValidationError, match="extra"):
+        schemas.IdentifiedFace.model_validate({**match.to_dict(), "added_later": 1})

@@ -17,7 +17,7 @@ from .outputs import prepare_folder, prepare_report, writing
 if TYPE_CHECKING:
     from ..db.gallery import Gallery
     from ..recognizer import Recognizer
-    from ..results import EnrollReport, Match, Threshold
+    from ..results import EnrollReport, Identification
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -209,6 +209,7 @@ def write_skip_report(path: Path, report: EnrollReport) -> None:
 def run_identify(args: argparse.Namespace) -> int:
     from ..annotate import draw_matches
     from ..image import load_image
+    from ..results import Identification
 
     failures: list[str] = []
     paths = expand_or_report(args.inputs, failures)
@@ -231,17 +232,18 @@ def run_identify(args: argparse.Namespace) -> int:
                 report_failure(failures, str(exc))
                 continue
             matches = recognizer.identify(image, args.top_k, threshold.value)
-            print_matches(path, matches, threshold, args, writer)
+            answer = Identification(tuple(matches), threshold, recognizer.analyzer.model_id)
+            print_matches(path, answer, args, writer)
             if args.annotate:
                 save_annotated(args.annotate, path, draw_matches(image, matches))
     return 1 if failures else 0
 
 
-def print_matches(path: Path, matches: list[Match], threshold: Threshold,
-                  args: argparse.Namespace, writer: SafeCsvWriter | None) -> None:
+def print_matches(path: Path, answer: Identification, args: argparse.Namespace,
+                  writer: SafeCsvWriter | None) -> None:
+    matches = answer.matches
     if args.json:
-        print(json.dumps({"image": str(path), "faces": [m.to_dict() for m in matches],
-                          **threshold.to_dict()}))
+        print(json.dumps({"image": str(path), **answer.to_dict()}))
     elif writer is not None:
         for index, m in enumerate(matches):
             others = ";".join(f"{c.person}:{c.similarity:.4f}" for c in m.candidates)

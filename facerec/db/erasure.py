@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from typing_extensions import TypedDict
 
 from ..errors import DatabaseError
+from ..types import closed
 from .rows import FaceRecord
 from .store import FaceStore
 
@@ -45,6 +47,18 @@ def thumbnail_file(folder: Path, sha256: str) -> Path:
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise ValueError(f"not a sha256: {sha256!r}")
     return Path(folder) / THUMBNAILS / f"{sha256}.jpg"
+
+
+@closed
+class ErasureDict(TypedDict):
+    faces: int
+    index: str
+    log_truncated: bool
+    thumbnails: int
+    skip_memory: int
+    backups: list[str]
+    not_erased: list[str]
+    unknown_faces: int
 
 
 @dataclass
@@ -81,7 +95,7 @@ class Erasure:
             return np.zeros((0, 0), np.float32)
         return np.stack([f.embedding for f in self.faces]).astype(np.float32)
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> ErasureDict:
         return {"faces": len(self.faces), "index": self.index,
                 "log_truncated": self.log_truncated, "thumbnails": self.thumbnails,
                 "skip_memory": self.skips, "backups": self.backups,

@@ -1,6 +1,7 @@
-"""The convolutional networks, as plain ``torch.nn.Module`` s with ONNX weight loaders."""
+"""The convolutional networks, as plain ``torch.nn.Module`` s that read their weights'
+original files (``state_from_file``); ``facerec.models.build_network`` builds them."""
 
-from .sface import SFace, load_sface
-from .yunet import YuNet, load_yunet
+from .sface import SFace
+from .yunet import YuNet
 
-__all__ = ["SFace", "YuNet", "load_sface", "load_yunet"]
+__all__ = ["SFace", "YuNet"]

@@ -221,10 +221,3 @@ def _fc_weight(layer: DlibLayer, fc: nn.Linear, path: Path) -> torch.Tensor:
     # dlib multiplies inputs (rows) by an (inputs, outputs) matrix; torch's is transposed
     matrix = np.ascontiguousarray(layer.params.reshape(fc.in_features, fc.out_features).T)
     return torch.from_numpy(matrix)
-
-
-def load_dlib_resnet(path: Path) -> DlibResNet:
-    """Build DlibResNet and load the weights of its dlib file (verified by the caller)."""
-    net = DlibResNet()
-    net.load_state_dict(dlib_resnet_state_dict(path, net), strict=True)
-    return net.eval()

@@ -153,10 +153,3 @@ def mobilefacenet_state_dict(path: Path, net: MobileFaceNet) -> dict[str, torch.
         state[f"features.{key}"] = tensors[f"features.{key}"]
     state["features.num_batches_tracked"] = torch.tensor(0)
     return state
-
-
-def load_mobilefacenet(path: Path) -> MobileFaceNet:
-    """Build MobileFaceNet and load the weights of its ONNX file (verified by the caller)."""
-    net = MobileFaceNet()
-    net.load_state_dict(mobilefacenet_state_dict(path, net), strict=True)
-    return net.eval()

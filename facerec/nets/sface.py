@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from ..errors import ModelError
-from .onnx_weights import check_and_load, initializers, load_onnx
+from .onnx_weights import initializers, load_onnx
 
 if TYPE_CHECKING:
     from ..registry import ModelSpec
@@ -162,10 +162,3 @@ def _batchnorm(state: dict[str, torch.Tensor], ours: str, src: dict[str, torch.T
     state[f"{ours}.running_mean"] = src[f"{theirs}_moving_mean"]
     state[f"{ours}.running_var"] = src[f"{theirs}_moving_var"]
     state[f"{ours}.num_batches_tracked"] = torch.tensor(0)
-
-
-def load_sface(path: Path) -> SFace:
-    """Build SFace and load the weights of its ONNX file (verified by the caller)."""
-    net = SFace()
-    check_and_load(net, sface_state_dict(path))
-    return net.eval()

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ModelError
-from .onnx_weights import check_and_load, initializers, load_onnx
+from .onnx_weights import initializers, load_onnx
 
 if TYPE_CHECKING:
     from ..registry import ModelSpec
@@ -328,10 +328,3 @@ def yunet_state_dict(path: Path) -> dict[str, torch.Tensor]:
         state[f"{name}.weight"] = tensors[weight]
         state[f"{name}.bias"] = tensors[bias]
     return state
-
-
-def load_yunet(path: Path) -> YuNet:
-    """Build YuNet and load the weights of its ONNX file (verified by the caller)."""
-    net = YuNet()
-    check_and_load(net, yunet_state_dict(path))
-    return net.eval()

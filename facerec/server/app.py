@@ -44,6 +44,7 @@ from ..errors import (
     Unavailable,
 )
 from ..names import normalize_name
+from ..results import Identification, IdentificationDict, VerificationDict
 from . import schemas
 from .access import AccessMiddleware
 from .body_limit import BodyLimitMiddleware
@@ -51,7 +52,7 @@ from .config import API_KEY_HEADER
 from .docs import add_offline_docs
 from .guards import RequestGuardMiddleware
 from .headers import SecurityHeadersMiddleware
-from .service import RecognitionService, Upload
+from .service import HealthDict, RecognitionService, Upload
 from .web import add_web_page
 
 log = logging.getLogger(__name__)
@@ -118,10 +119,10 @@ def _key_guard(expected: str | None) -> Callable[..., Coroutine[Any, Any, None]]
 def _public_routes(service: RecognitionService) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/health", response_model=schemas.Health, tags=["service"])
-    async def health() -> dict[str, object]:
+    @router.get("/health", response_model=schemas.HealthResult, tags=["service"])
+    async def health() -> HealthDict:
         """Whether the service runs, with its model, device and database size."""
-        return {"status": "ok", **(await service.health()).__dict__}
+        return (await service.health()).to_dict()
 
     return router
 
@@ -135,18 +136,17 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         image: Annotated[UploadFile, File(description="a photo (JPEG, PNG, WebP, ...)")],
         top_k: Annotated[int, Query(ge=1, le=50)] = default_top_k,
         threshold: Annotated[float | None, Query(ge=-1, le=1)] = None,
-    ) -> dict[str, object]:
+    ) -> IdentificationDict:
         """Every face in the photo: its box, the person or "unknown", and candidates."""
         matches, used = await service.identify(await _read(image), top_k, threshold)
-        return {"faces": [m.to_dict() for m in matches], **used.to_dict(),
-                "model": service.analyzer.model_id}
+        return Identification(tuple(matches), used, service.analyzer.model_id).to_dict()
 
     @router.post("/verify", response_model=schemas.VerifyResult, tags=["recognition"])
     async def verify(
         image_a: Annotated[UploadFile, File(description="the first photo")],
         image_b: Annotated[UploadFile, File(description="the second photo")],
         threshold: Annotated[float | None, Query(ge=-1, le=1)] = None,
-    ) -> dict[str, object]:
+    ) -> VerificationDict:
         """Whether the main faces of two photos show the same person."""
         result = await service.verify(await _read(image_a), await _read(image_b), threshold)
         return result.to_dict()
@@ -233,7 +233,8 @@ def _data_routes(service: RecognitionService) -> APIRouter:
     ) -> JSONResponse:
         """Enroll photos of a person (created if new). Saved before the answer is sent."""
         report = await service.enroll(name, [await _read(i) for i in images], strict, move)
-        body = {"person": normalize_name(name), **schemas.enroll_body(report)}
+        body = schemas.enroll_body(normalize_name(name), report)
+        schemas.EnrollResult.model_validate(body)  # a key the schema lacks fails here
         if report.stored:
             status = 201
         elif report.unchanged or report.duplicates:

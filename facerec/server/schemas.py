@@ -1,4 +1,9 @@
-"""JSON shapes of the HTTP API (they also document it at ``/docs``).
+"""JSON shapes of the HTTP API, made from the result types' own shapes.
+
+Every answer is a result's ``to_dict`` (or a few keys around one), and its schema is made
+here from that ``to_dict``'s TypedDict (``model_of``), so the API documented at ``/docs``
+is the command line's JSON by construction. The schemas are closed: a key a ``to_dict``
+returns that its shape does not list fails the request loudly instead of being dropped.
 
 Boxes are [x1, y1, x2, y2] in pixels of the uploaded image after EXIF rotation;
 landmarks are five [x, y] points (eyes, nose tip, mouth corners); similarities are
@@ -7,92 +12,132 @@ cosines in -1..1.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import typing
+from typing import Any
 
-from ..results import EnrollReport
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from typing_extensions import NotRequired, get_type_hints, is_typeddict
+
+from ..db.erasure import ErasureDict
+from ..results import (
+    CandidateDict,
+    EnrollReport,
+    EnrollReportDict,
+    IdentificationDict,
+    MatchDict,
+    SkipDict,
+    VerificationDict,
+)
+from ..types import DetectionDict, closed
+from .service import HealthDict
+
+CLOSED = ConfigDict(extra="forbid")
+
+DESCRIPTIONS: dict[str, str] = {
+    "box": "[x1, y1, x2, y2] in pixels",
+    "landmarks": "five [x, y] points",
+    "score": "detector confidence, 0..1",
+    "MatchDict.person": 'the best candidate, or "unknown" below the threshold',
+    "MatchDict.similarity": "the best candidate's similarity; -1 if nobody is enrolled",
+    "candidates": "the top-k people, best first",
+    "threshold_source": 'where the threshold came from: "given" in the request, '
+                        '"calibrated" for the database, or the "model"\'s default',
+    "VerificationDict.faces": "the face compared in each photo (its main face)",
+    "SkipDict.path": "the photo: the name it was uploaded with, or its file",
+    "owner": "the person the photo already belongs to, when that is why it was refused",
+    "EnrollReportDict.people": "the name the photos were given for",
+    "EnrollReportDict.photos": "photos received",
+    "replaced": "faces stored in place of an older one: changed bytes, or moved here from "
+                "another person (move=true)",
+    "unchanged": "photos this person already had",
+    "EnrollReportDict.removed": "faces removed because their file is gone (CLI --sync; "
+                                "0 here)",
+    "duplicates": "photos whose bytes this person already has under another name",
+    "several_faces": "photos with more than one face, of which the main one was enrolled",
+    "suspicious": "faces closer to another person's faces than to their own person's",
+    "waiting": "images waiting for the networks",
+    "images": "images through the networks since the start",
+    "batches": "forward passes they took (images / batches is the mean batch)",
+}
+"""Field descriptions for /docs, by ``Shape.field`` or by field name."""
+
+SCHEMA_NAMES: dict[str, str] = {
+    "DetectionDict": "DetectedFace", "CandidateDict": "Candidate",
+    "MatchDict": "IdentifiedFace", "IdentificationDict": "IdentifyResult",
+    "VerificationDict": "VerifyResult", "SkipDict": "SkippedPhoto",
+    "EnrollAnswerDict": "EnrollResult", "ErasureDict": "Erased", "HealthDict": "Health",
+}
+
+_MODELS: dict[type, type[BaseModel]] = {}
 
 
-class Candidate(BaseModel):
+def model_of(shape: type) -> type[BaseModel]:
+    """The closed pydantic model of a TypedDict shape: its fields, their types (shapes
+    inside made into models too), which are required, and their descriptions."""
+    if shape in _MODELS:
+        return _MODELS[shape]
+    fields: dict[str, Any] = {}
+    for name, hint in get_type_hints(shape, include_extras=True).items():
+        description = DESCRIPTIONS.get(f"{shape.__name__}.{name}", DESCRIPTIONS.get(name))
+        if typing.get_origin(hint) is NotRequired:  # a key the dict may leave out
+            (inner,) = typing.get_args(hint)
+            fields[name] = (_modelled(inner) | None, Field(None, description=description))
+        else:
+            fields[name] = (_modelled(hint), Field(description=description))
+    model = create_model(SCHEMA_NAMES.get(shape.__name__, shape.__name__),
+                         __config__=CLOSED, __doc__=shape.__doc__, **fields)
+    _MODELS[shape] = model
+    return model
+
+
+def _modelled(hint: Any) -> Any:
+    """``hint`` with every TypedDict in it replaced by its model."""
+    if is_typeddict(hint):
+        return model_of(hint)
+    arguments = typing.get_args(hint)
+    origin = typing.get_origin(hint)
+    if origin in (list, tuple) and arguments:
+        return origin[tuple(_modelled(a) for a in arguments)]
+    return hint
+
+
+# answers made from the result types ------------------------------------------------------
+@closed
+class EnrollAnswerDict(EnrollReportDict):
     person: str
-    similarity: float
 
 
-class DetectedFace(BaseModel):
-    box: list[float] = Field(description="[x1, y1, x2, y2] in pixels")
-    landmarks: list[list[float]] = Field(description="five [x, y] points")
-    score: float = Field(description="detector confidence, 0..1")
+DetectedFace = model_of(DetectionDict)
+Candidate = model_of(CandidateDict)
+IdentifiedFace = model_of(MatchDict)
+IdentifyResult = model_of(IdentificationDict)
+VerifyResult = model_of(VerificationDict)
+SkippedPhoto = model_of(SkipDict)
+EnrollResult = model_of(EnrollAnswerDict)
+Erased = model_of(ErasureDict)
+HealthResult = model_of(HealthDict)
 
 
-class IdentifiedFace(DetectedFace):
-    person: str = Field(description='the best candidate, or "unknown" below the threshold')
-    similarity: float = Field(description="the best candidate's similarity; -1 if nobody "
-                                          "is enrolled")
-    candidates: list[Candidate] = Field(description="the top-k people, best first")
+def enroll_body(person: str, report: EnrollReport) -> EnrollAnswerDict:
+    """The answer to an enrollment: the report, and the person it was for."""
+    return {"person": person, **report.to_dict()}
 
 
-THRESHOLD_SOURCE = Field(description='where the threshold came from: "given" in the '
-                                     'request, "calibrated" for the database, or the '
-                                     '"model"\'s default')
+# shapes of the HTTP routes alone ---------------------------------------------------------
+class Closed(BaseModel):
+    model_config = CLOSED
 
 
-class IdentifyResult(BaseModel):
-    faces: list[IdentifiedFace]
-    threshold: float
-    threshold_source: str = THRESHOLD_SOURCE
-    model: str
-
-
-class VerifyResult(BaseModel):
-    same_person: bool
-    similarity: float
-    threshold: float
-    threshold_source: str = THRESHOLD_SOURCE
-    model: str
-    faces: list[DetectedFace] = Field(description="the face compared in each photo "
-                                                  "(its main face)")
-
-
-class SkippedPhoto(BaseModel):
-    file: str = Field(description="the name the photo was uploaded with")
-    reason: str
-    owner: str | None = Field(None, description="the person the photo already belongs to, "
-                                                "when that is why it was refused")
-
-
-class EnrollResult(BaseModel):
-    person: str
-    photos: int = Field(description="photos received")
-    added: int
-    replaced: int = Field(description="photos moved here from another person (move=true)")
-    unchanged: int = Field(description="photos this person already had")
-    duplicates: list[SkippedPhoto] = Field(description="photos whose bytes this person "
-                                                       "already has under another name")
-    skipped: list[SkippedPhoto]
-    several_faces: list[SkippedPhoto] = Field(description="photos with more than one face, "
-                                                          "of which the main one was enrolled")
-
-
-def enroll_body(report: EnrollReport) -> dict[str, object]:
-    """An EnrollResult's fields from the report (uploads are named by their file name)."""
-    def photos(items: list) -> list[dict[str, object]]:
-        return [{"file": s.path, **{k: v for k, v in s.to_dict().items() if k != "path"}}
-                for s in items]
-
-    return {"photos": report.photos, "added": report.added, "replaced": report.replaced,
-            "unchanged": report.unchanged, "duplicates": photos(report.duplicates),
-            "skipped": photos(report.skipped), "several_faces": photos(report.several_faces)}
-
-
-class PersonSummary(BaseModel):
+class PersonSummary(Closed):
     name: str
     faces: int
 
 
-class PeopleList(BaseModel):
+class PeopleList(Closed):
     people: list[PersonSummary]
 
 
-class EnrolledFace(BaseModel):
+class EnrolledFace(Closed):
     id: int
     source: str = Field(description='"upload:<sha256>" for uploaded photos, else the file '
                                     "path it was enrolled from")
@@ -101,7 +146,7 @@ class EnrolledFace(BaseModel):
     quality: float
 
 
-class Person(BaseModel):
+class Person(Closed):
     name: str
     faces: list[EnrolledFace]
 
@@ -110,39 +155,16 @@ class Rename(BaseModel):
     name: str = Field(description="the new name", min_length=1, max_length=200)
 
 
-class Erased(BaseModel):
-    faces: int
-    index: str
-    log_truncated: bool
-    thumbnails: int
-    skip_memory: int
-    backups: list[str]
-    not_erased: list[str]
-    unknown_faces: int
-
-
-class Removed(BaseModel):
+class Removed(Closed):
     name: str
     removed_faces: int
-    erased: Erased
+    erased: Erased  # type: ignore[valid-type]
 
 
-class RemovedFace(BaseModel):
+class RemovedFace(Closed):
     id: int
     person: str
-    erased: Erased
-
-
-class Health(BaseModel):
-    status: str
-    model: str
-    device: str
-    people: int
-    faces: int
-    waiting: int = Field(description="images waiting for the networks")
-    images: int = Field(description="images through the networks since the start")
-    batches: int = Field(description="forward passes they took (images / batches is the "
-                                     "mean batch)")
+    erased: Erased  # type: ignore[valid-type]
 
 
 class ErrorBody(BaseModel):
@@ -152,3 +174,4 @@ class ErrorBody(BaseModel):
 
 class Error(BaseModel):
     error: ErrorBody
+

@@ -13,11 +13,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TypeVar
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
+from typing_extensions import TypedDict
 
 from ..db.erasure import Erasure
 from ..db.store import FaceRecord
@@ -29,7 +30,7 @@ from ..photos import Received as Upload
 from ..recognizer import Recognizer
 from ..results import EnrollReport, Match, Skip, Threshold, Verification
 from ..subject import main_face
-from ..types import Face
+from ..types import Face, closed
 from ..verification import verify_faces
 from .batcher import MicroBatcher
 from .clusters import SeenFace, UnknownFaces, cluster_body
@@ -42,8 +43,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Health:
+@closed
+class HealthDict(TypedDict):
+    status: str
     model: str
     device: str
     people: int
@@ -51,6 +53,23 @@ class Health:
     waiting: int
     images: int
     batches: int
+
+
+@dataclass(frozen=True)
+class Health:
+    """How the service is: its model and device, the database's size (people, faces),
+    and the batcher's figures (images waiting, images and forward passes so far)."""
+
+    model: str
+    device: str
+    people: int
+    faces: int
+    waiting: int
+    images: int
+    batches: int
+
+    def to_dict(self) -> HealthDict:
+        return {"status": "ok", **asdict(self)}  # type: ignore[typeddict-item]
 
 
 class RecognitionService:
