@@ -265,6 +265,11 @@ class Gallery:
         return None if stored is None else float(stored)
 
     @_serialized
+    def restore_settings(self, settings: dict[str, str]) -> None:
+        """Write settings saved from another database (``repair``) in one transaction."""
+        self._store.set_meta_items(settings)
+
+    @_serialized
     def set_threshold(self, value: float, how: dict[str, object]) -> None:
         """Store ``value`` as this database's threshold, with ``how`` it was chosen."""
         self._store.set_meta_items({"threshold": repr(float(value)),

@@ -76,9 +76,7 @@ def _copy_readable(source: Path, target: Path) -> Salvage:
         settings = _readable_settings(conn)
         low, high = _id_bounds(conn)
         with Gallery(target) as fresh:
-            with fresh.store.transaction() as out:
-                for key, value in settings.items():
-                    out.execute("INSERT INTO meta(key, value) VALUES(?, ?)", (key, value))
+            fresh.restore_settings(settings)
             saved, lost, bad = 0, 0, []
             for start in range(low, high + 1, _RANGE):
                 faces, missing, ranges = _read_range(conn, start, min(start + _RANGE, high + 1))

@@ -122,7 +122,7 @@ def _public_routes(service: RecognitionService) -> APIRouter:
     @router.get("/health", response_model=schemas.HealthResult, tags=["service"])
     async def health() -> HealthDict:
         """Whether the service runs, with its model, device and database size."""
-        return (await service.health()).to_dict()
+        return await service.health()
 
     return router
 

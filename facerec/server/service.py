@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -45,6 +44,9 @@ T = TypeVar("T")
 
 @closed
 class HealthDict(TypedDict):
+    """How the service is: its model and device, the database's size (people, faces),
+    and the batcher's figures (images waiting, images and forward passes so far)."""
+
     status: str
     model: str
     device: str
@@ -53,23 +55,6 @@ class HealthDict(TypedDict):
     waiting: int
     images: int
     batches: int
-
-
-@dataclass(frozen=True)
-class Health:
-    """How the service is: its model and device, the database's size (people, faces),
-    and the batcher's figures (images waiting, images and forward passes so far)."""
-
-    model: str
-    device: str
-    people: int
-    faces: int
-    waiting: int
-    images: int
-    batches: int
-
-    def to_dict(self) -> HealthDict:
-        return {"status": "ok", **asdict(self)}  # type: ignore[typeddict-item]
 
 
 class RecognitionService:
@@ -299,7 +284,9 @@ class RecognitionService:
         erased.unknown_faces = self.unknown.forget_like(erased.embeddings, threshold)
         return erased
 
-    async def health(self) -> Health:
+    async def health(self) -> HealthDict:
         people, faces = await self._locked(self.gallery.counts)
-        return Health(self.analyzer.model_id, str(self.analyzer.device), people, faces,
-                      self.batcher.waiting, self.batcher.items, self.batcher.batches)
+        return {"status": "ok", "model": self.analyzer.model_id,
+                "device": str(self.analyzer.device), "people": people, "faces": faces,
+                "waiting": self.batcher.waiting, "images": self.batcher.items,
+                "batches": self.batcher.batches}
