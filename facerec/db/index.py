@@ -138,7 +138,7 @@ class FaceIndex:
         depth = min(k + min(self.forgotten, k), deepest)
         while len(todo):
             found_sims, found_ids = self.index.search(queries[todo], depth)
-            alive = (found_ids >= 0) & ~np.isin(found_ids, self.forgotten_ids)
+            alive = (found_ids >= 0) & ~self._is_forgotten(found_ids)
             done = (alive.sum(axis=1) >= wanted) | (depth >= deepest)
             for row in np.flatnonzero(done):
                 kept_sims = found_sims[row][alive[row]][:k]
@@ -147,6 +147,12 @@ class FaceIndex:
             todo = todo[~done]
             depth = min(depth * 2, deepest)
         return sims, ids
+
+    def _is_forgotten(self, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` are forgotten: a binary search in the sorted forgotten ids,
+        so the cost follows the results, not the number forgotten."""
+        places = np.searchsorted(self.forgotten_ids, ids).clip(max=self.forgotten - 1)
+        return self.forgotten_ids[places] == ids
 
     @classmethod
     def build(cls, ids: np.ndarray, embeddings: np.ndarray, dim: int) -> FaceIndex:
