@@ -17,6 +17,7 @@ unread, and images above ``max_pixels`` are refused before they are decoded.
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
 from pathlib import Path
@@ -27,7 +28,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
-from .paths import UnreadableFile, read_file, unread_format_reason
+from .paths import UnreadableFile, read_file
 
 ImageInput = Union[str, Path, bytes, Image.Image, np.ndarray, torch.Tensor]
 ChannelOrder = Literal["RGB", "BGR"]
@@ -99,14 +100,13 @@ def read_image_file(path: Path) -> bytes:
 def _open_bytes(data: bytes, name: str, max_pixels: int) -> Image.Image:
     if not data:
         raise ImageError(name, "empty file")
+    if _is_heif(data) and not _heif_readable():
+        raise ImageError(name, HEIF_MISSING)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        kind = _unread_kind(data)
-        if kind is not None:
-            raise ImageError(name, unread_format_reason(kind)) from None
         raise ImageError(name, "not an image (unknown or unsupported format)") from None
     except Image.DecompressionBombError:
         raise ImageError(name, "image too large (decompression bomb guard)") from None
@@ -118,12 +118,27 @@ def _open_bytes(data: bytes, name: str, max_pixels: int) -> Image.Image:
 
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 
+HEIF_MISSING = ("a HEIC/HEIF photo, and the reader for them is not installed: "
+                "pip install pi-heif")
 
-def _unread_kind(data: bytes) -> str | None:
-    """The photo format of ``data`` when it is one facerec knows but does not read."""
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
-        return "HEIC/HEIF"
-    return None
+
+def _is_heif(data: bytes) -> bool:
+    """Whether ``data`` is a HEIC/HEIF file, by the brand its ``ftyp`` box names."""
+    return data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
+
+
+@functools.cache
+def _heif_readable() -> bool:
+    """Register pi-heif's HEIC/HEIF reader with Pillow, once, when the first such photo
+    comes (other photos never pay for it); False when it is not installed. libheif applies
+    the photo's rotation (its ``irot``/``imir`` boxes) as it decodes and resets the EXIF
+    orientation, so no photo is turned twice."""
+    try:
+        from pi_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
 
 
 def _check_size(width: int, height: int, name: str, max_pixels: int) -> None:

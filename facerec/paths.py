@@ -15,13 +15,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff",
-                              ".gif", ".ppm", ".pgm", ".jfif", ".avif"})
+                              ".gif", ".ppm", ".pgm", ".jfif", ".avif", ".heic", ".heif",
+                              ".hif"})
 
-UNREAD_PHOTO_FORMATS = {
-    **dict.fromkeys((".heic", ".heif", ".hif"), "HEIC/HEIF"),
-    **dict.fromkeys((".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"),
-                    "camera RAW"),
-}
+UNREAD_PHOTO_FORMATS = dict.fromkeys((".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf",
+                                      ".rw2"), "camera RAW")
 """Photo formats facerec does not read yet, by extension: a folder's files of these kinds
 are named with this reason, never passed over in silence."""
 

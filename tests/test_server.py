@@ -291,3 +291,12 @@ def test_a_photo_of_one_person_is_not_taken_by_another(server, samples):
     assert moved.status_code == 201 and moved.json()["replaced"] == 1
     assert httpx.get(server.url + "/v1/people/owner-test").status_code == 404
     httpx.delete(server.url + "/v1/people/someone-else")
+
+
+def test_a_heic_upload_is_read(server, samples):
+    """An iPhone's HEIC sent as it is: its bytes say its format, whatever its name."""
+    pillow_heif = pytest.importorskip("pillow_heif", reason="pillow-heif writes the HEIC")
+    photo = io.BytesIO()
+    pillow_heif.from_pillow(Image.open(samples / "obama3.jpg").convert("RGB")).save(photo)
+    answer = identify(server.url, photo.getvalue())
+    assert answer.status_code == 200 and len(answer.json()["faces"]) == 1

@@ -184,7 +184,9 @@ async function identifyPhoto(file) {
   const image = $("identify-image");
   if (image.src) URL.revokeObjectURL(image.src);
   image.src = URL.createObjectURL(file);
-  await image.decode().catch(() => {});
+  // a browser may not show every format the server reads (HEIC outside Safari): the faces
+  // are still listed, without boxes drawn over the photo
+  const shown = await image.decode().then(() => true, () => false);
   const stage = $("identify-stage");
   for (const old of stage.querySelectorAll(".box")) old.remove();
   const list = $("identify-faces");
@@ -196,7 +198,8 @@ async function identifyPhoto(file) {
   try { body = await json("/v1/identify", { method: "POST", body: form }); }
   catch (error) { $("identify-summary").textContent = error.message; return; }
   $("identify-summary").textContent =
-    `${body.faces.length} face${body.faces.length === 1 ? "" : "s"} (threshold ${body.threshold.toFixed(3)}, ${body.threshold_source})`;
+    `${body.faces.length} face${body.faces.length === 1 ? "" : "s"} (threshold ${body.threshold.toFixed(3)}, ${body.threshold_source})` +
+    (shown ? "" : "; this browser cannot show this photo's format, so the faces are listed below");
   const width = image.naturalWidth, height = image.naturalHeight;
   body.faces.forEach((face, index) => {
     const [x1, y1, x2, y2] = face.box;
@@ -204,11 +207,12 @@ async function identifyPhoto(file) {
     const label = `${face.person} ${face.similarity.toFixed(2)}`;
     const others = face.candidates.map((c) => `${c.person} ${c.similarity.toFixed(2)}`).join(", ");
     const detail = element("li", { text: `face ${index + 1}: ${label}; candidates: ${others || "none"}` });
-    if (unknown) {
+    if (unknown && shown) {
       detail.append(" ", element("button", { type: "button", text: "Enroll this face",
         onclick: () => enrollFace(image, face.box, detail) }));
     }
     list.append(detail);
+    if (!shown) return;
     const box = element("button", { type: "button", class: unknown ? "box unknown" : "box",
       title: `candidates: ${others || "none"}`, "aria-label": `face ${index + 1}: ${label}`,
       onclick: () => detail.scrollIntoView({ block: "nearest" }) },
@@ -287,6 +291,10 @@ async function showHealth() {
     [element("dt", { text: name }), element("dd", { text: String(value) })]));
 }
 
+const PHOTO_NAME = /\.(heic|heif|hif|avif)$/i; // formats a browser may give no image/ type
+
+function isPhoto(file) { return file.type.startsWith("image/") || PHOTO_NAME.test(file.name); }
+
 function dropZone(zone, input, handle) {
   input.addEventListener("change", () => { handle([...input.files]); input.value = ""; });
   zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
@@ -294,7 +302,7 @@ function dropZone(zone, input, handle) {
   zone.addEventListener("drop", (event) => {
     event.preventDefault();
     zone.classList.remove("over");
-    handle([...event.dataTransfer.files].filter((f) => f.type.startsWith("image/")));
+    handle([...event.dataTransfer.files].filter(isPhoto));
   });
   zone.addEventListener("keydown", (event) => {
     if (event.key === "Enter" || event.key === " ") { event.preventDefault(); input.click(); }
