@@ -57,16 +57,20 @@ class PhotoFaces:
         sha256: digest of the bytes that were decoded.
         size: (width, height) of the decoded photo, after EXIF rotation.
         faces: every face found, in the photo's pixel coordinates, best first.
+        turned: the turn (degrees counterclockwise) the faces were found at, when the
+            photo was on its side (``analyze_photos(upright=True)``); 0 as it is.
     """
 
     label: str
     sha256: str
     size: tuple[int, int]
     faces: list[Face]
+    turned: int = 0
 
 
 def analyze_photos(analyzer: FaceAnalyzer, photos: Iterable[tuple[Tag, PhotoSource]],
-                   batch: int = PHOTO_BATCH) -> Iterator[tuple[Tag, PhotoFaces | Skip]]:
+                   batch: int = PHOTO_BATCH, upright: bool = False
+                   ) -> Iterator[tuple[Tag, PhotoFaces | Skip]]:
     """Every face of every photo, read once and analysed in batches.
 
     Args:
@@ -74,6 +78,8 @@ def analyze_photos(analyzer: FaceAnalyzer, photos: Iterable[tuple[Tag, PhotoSour
         photos: (tag, photo) pairs; the tag (anything the caller needs back: a path, a
             person, a database row) is yielded with the photo's outcome.
         batch: photos per forward pass.
+        upright: look again, turned, at a photo with no face or only weak ones
+            (``FaceAnalyzer.analyze_upright``): for photos that may be on their side.
 
     Yields:
         (tag, PhotoFaces) for each photo that decoded, faces or none; (tag, Skip) with
@@ -83,10 +89,10 @@ def analyze_photos(analyzer: FaceAnalyzer, photos: Iterable[tuple[Tag, PhotoSour
     for entry in photos:
         pending.append(entry)
         if len(pending) == batch:
-            yield from _analyze_batch(analyzer, pending)
+            yield from _analyze_batch(analyzer, pending, upright)
             pending = []
     if pending:
-        yield from _analyze_batch(analyzer, pending)
+        yield from _analyze_batch(analyzer, pending, upright)
 
 
 def read_photo(photo: PhotoSource) -> tuple[str, np.ndarray]:
@@ -107,8 +113,8 @@ def label_of(photo: PhotoSource) -> str:
     return photo.label if isinstance(photo, Received) else str(photo)
 
 
-def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]]
-                   ) -> Iterator[tuple[Tag, PhotoFaces | Skip]]:
+def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]],
+                   upright: bool) -> Iterator[tuple[Tag, PhotoFaces | Skip]]:
     outcomes: list[PhotoFaces | Skip | None] = []
     decoded: list[tuple[int, str, np.ndarray]] = []
     for tag, photo in entries:
@@ -121,8 +127,11 @@ def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]
         outcomes.append(None)
     found = analyzer.analyze_batch([pixels for _, _, pixels in decoded]) if decoded else []
     for (slot, digest, pixels), faces in zip(decoded, found):
+        turned = 0
+        if upright:
+            faces, turned = analyzer.analyze_upright(pixels, faces)
         outcomes[slot] = PhotoFaces(label_of(entries[slot][1]), digest,
-                                    (pixels.shape[1], pixels.shape[0]), faces)
+                                    (pixels.shape[1], pixels.shape[0]), faces, turned)
     decoded.clear()  # the pixels are not held while the caller works on the results
     for (tag, _), outcome in zip(entries, outcomes):
         assert outcome is not None

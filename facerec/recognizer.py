@@ -111,15 +111,21 @@ class Recognizer:
         return suspicious_faces(self.gallery, sources)
 
     # identify -----------------------------------------------------------------------------
-    def identify(self, image: ImageInput, top_k: int = 3,
-                 threshold: float | None = None) -> list[Match]:
+    def identify(self, image: ImageInput, top_k: int = 3, threshold: float | None = None,
+                 upright: bool = False) -> list[Match]:
         """Every face of one image with its person or ``unknown``."""
-        return self.identify_batch([image], top_k, threshold)[0]
+        return self.identify_batch([image], top_k, threshold, upright)[0]
 
     def identify_batch(self, images: Sequence[ImageInput], top_k: int = 3,
-                       threshold: float | None = None) -> list[list[Match]]:
-        """Every face of every image, detected and embedded in batches."""
-        faces = self.analyzer.analyze_batch([load_image(i) for i in images])
+                       threshold: float | None = None, upright: bool = False
+                       ) -> list[list[Match]]:
+        """Every face of every image, detected and embedded in batches. With ``upright``,
+        a photo with no face or only weak ones is looked at turned by 90, 180 and 270
+        degrees too (``FaceAnalyzer.analyze_upright``; boxes stay in its own pixels)."""
+        pixels = [load_image(i) for i in images]
+        faces = self.analyzer.analyze_batch(pixels)
+        if upright:
+            faces = [self.analyzer.analyze_upright(p, f)[0] for p, f in zip(pixels, faces)]
         flat = [f for per_image in faces for f in per_image]
         matches = iter(self.match([f.embedding for f in flat], [f.detection for f in flat],
                                   top_k, threshold))

@@ -108,7 +108,7 @@ def _embed_again(batch: list[FaceRecord], analyzer: FaceAnalyzer,
         else:
             on_disk.append((record, Path(record.source)))
     faces = []
-    for record, outcome in analyze_photos(analyzer, on_disk):
+    for record, outcome in analyze_photos(analyzer, on_disk, upright=True):
         if isinstance(outcome, Skip):
             reason = f"the photo cannot be read: {outcome.reason}"
         elif outcome.sha256 != record.sha256:

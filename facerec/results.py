@@ -70,6 +70,7 @@ class EnrollReportDict(TypedDict):
     duplicates: list[SkipDict]
     skipped: list[SkipDict]
     several_faces: list[SkipDict]
+    turned: list[SkipDict]
     suspicious: list[SkipDict]
 
 
@@ -198,6 +199,7 @@ class EnrollReport:
             another name or path; not stored twice.
         skipped: photos not enrolled, with the reason.
         several_faces: photos with several faces, of which the main one was enrolled.
+        turned: photos on their side or upside down, whose face was found turned upright.
         suspicious: faces closer to another person's than to their own person's.
     """
 
@@ -210,6 +212,7 @@ class EnrollReport:
     duplicates: list[Skip] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     several_faces: list[Skip] = field(default_factory=list)
+    turned: list[Skip] = field(default_factory=list)
     suspicious: list[Skip] = field(default_factory=list)
 
     @property
@@ -224,4 +227,5 @@ class EnrollReport:
                 "duplicates": [s.to_dict() for s in self.duplicates],
                 "skipped": [s.to_dict() for s in self.skipped],
                 "several_faces": [s.to_dict() for s in self.several_faces],
+                "turned": [s.to_dict() for s in self.turned],
                 "suspicious": [s.to_dict() for s in self.suspicious]}

@@ -71,6 +71,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     output.add_argument("--json", action="store_true", help="JSON lines, one per photo")
     output.add_argument("--csv", action="store_true", help="CSV, one row per face")
     identify.add_argument("--top-k", type=int, default=3, help="candidates per face")
+    identify.add_argument("--upright", action="store_true",
+                          help="look again at photos with no face (or only weak ones) turned "
+                               "by 90, 180 and 270 degrees: scans, photos whose rotation "
+                               "was lost (costs three more detections on those photos)")
     identify.add_argument("--threshold", type=float,
                           help="similarity to reach (default: the database's calibrated "
                                "threshold, else the model's)")
@@ -186,7 +190,7 @@ def print_enroll_report(report: EnrollReport) -> None:
         print(shown(f"  skipped {skip.path}: {skip.reason}"), file=sys.stderr)
     for note in report.duplicates:
         print(shown(f"  duplicate {note.path}: {note.reason}"), file=sys.stderr)
-    for note in report.several_faces:
+    for note in report.several_faces + report.turned:
         print(shown(f"  note: {note.path}: {note.reason}"), file=sys.stderr)
     for note in report.suspicious:
         print(shown(f"  check label: {note.path}: {note.reason}"), file=sys.stderr)
@@ -196,6 +200,7 @@ def write_skip_report(path: Path, report: EnrollReport) -> None:
     rows = [("skipped", s) for s in report.skipped] + \
            [("duplicate", s) for s in report.duplicates] + \
            [("several_faces", s) for s in report.several_faces] + \
+           [("turned", s) for s in report.turned] + \
            [("suspicious", s) for s in report.suspicious]
     if path.suffix.lower() == ".json":
         path.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
@@ -231,7 +236,7 @@ def run_identify(args: argparse.Namespace) -> int:
             except ImageError as exc:
                 report_failure(failures, str(exc))
                 continue
-            matches = recognizer.identify(image, args.top_k, threshold.value)
+            matches = recognizer.identify(image, args.top_k, threshold.value, args.upright)
             answer = Identification(tuple(matches), threshold, recognizer.analyzer.model_id)
             print_matches(path, answer, args, writer)
             if args.annotate:

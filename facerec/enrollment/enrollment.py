@@ -193,12 +193,14 @@ class Enrollment:
         first_skip = len(self.report.skipped)
         photos = []
         files = ((item, Path(item.source)) for item in batch)
-        for item, outcome in analyze_photos(self._networks, files):
+        for item, outcome in analyze_photos(self._networks, files, upright=True):
             if isinstance(outcome, Skip):
                 self.report.skipped.append(Skip(item.label, outcome.reason))
             elif outcome.sha256 != item.sha256:
                 self.report.skipped.append(Skip(item.label, CHANGED_WHILE_READ))
             else:
+                if outcome.turned and outcome.faces:
+                    self.report.turned.append(Skip(item.label, turned_note(outcome.turned)))
                 photos.append(AnalyzedPhoto(item, outcome.faces, outcome.size))
         self.store(photos)
         by_label = {item.label: item for item in batch}
@@ -214,6 +216,13 @@ class Enrollment:
         config = self._networks.detector.config
         return (f"{self._networks.model_id} min_score={config.score_threshold} "
                 f"max_side={config.max_side} strict={self.strict}")
+
+
+def turned_note(degrees: int) -> str:
+    """What the report says of a photo whose face was found with the photo turned."""
+    side = {90: "on its side (turned 90 degrees clockwise)", 180: "upside down",
+            270: "on its side (turned 90 degrees counterclockwise)"}[degrees]
+    return f"the photo is {side}; its face was found with the photo turned upright"
 
 
 def remove_missing(gallery: Gallery, root: Path) -> int:

@@ -54,6 +54,7 @@ DESCRIPTIONS: dict[str, str] = {
                                 "0 here)",
     "duplicates": "photos whose bytes this person already has under another name",
     "several_faces": "photos with more than one face, of which the main one was enrolled",
+    "turned": "photos on their side or upside down, whose face was found turned upright",
     "suspicious": "faces closer to another person's faces than to their own person's",
     "waiting": "images waiting for the networks",
     "images": "images through the networks since the start",
