@@ -19,7 +19,7 @@ from .errors import ModelError
 from .image import ImageInput, load_image
 from .models import build_network
 from .registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, FLIP_SUFFIX, ModelSpec, get_model
-from .turning import TURN_BELOW, TURNS, turn, turned_back
+from .turning import TURNS, best_turn, needs_turning, turn, turned_back
 from .types import Detection, Face
 
 log = logging.getLogger(__name__)
@@ -135,14 +135,12 @@ class FaceAnalyzer:
         """
         pixels = load_image(image)
         faces = list(self.analyze(pixels) if faces is None else faces)
-        best = max((f.detection.score for f in faces), default=0.0)
-        if best >= TURN_BELOW:
+        if not needs_turning([f.detection for f in faces]):
             return faces, 0
         turned = [turn(pixels, degrees) for degrees in TURNS]
         found = self.detector.detect(turned)
-        scores = [max((d.score for d in dets), default=0.0) for dets in found]
-        winner = int(np.argmax(scores))
-        if scores[winner] <= best:
+        winner = best_turn([f.detection for f in faces], found)
+        if winner is None:
             return faces, 0
         degrees, view, dets = TURNS[winner], turned[winner], found[winner]
         height, width = pixels.shape[:2]

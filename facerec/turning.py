@@ -8,9 +8,11 @@ Turns are counterclockwise, as ``numpy.rot90`` makes them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from .types import Detection
+from .types import Detection, Face
 
 TURNS = (90, 180, 270)
 """The turns tried, counterclockwise."""
@@ -44,3 +46,36 @@ def turned_back(detection: Detection, degrees: int, width: int, height: int) -> 
     landmarks = tuple(back(x, y) for x, y in detection.landmarks)
     return Detection((min(xs), min(ys), max(xs), max(ys)), landmarks,  # type: ignore[arg-type]
                      detection.score)
+
+
+def best_score(detections: Sequence[Detection]) -> float:
+    """The best detector score among ``detections`` (0 when there are none)."""
+    return max((d.score for d in detections), default=0.0)
+
+
+def needs_turning(detections: Sequence[Detection]) -> bool:
+    """Whether a photo with these faces as it is should be looked at turned too."""
+    return best_score(detections) < TURN_BELOW
+
+
+def best_turn(as_it_is: Sequence[Detection], turned: Sequence[Sequence[Detection]]
+              ) -> int | None:
+    """Which of ``TURNS`` shows the photo upright: the index of the turn whose best face
+    scores highest, if higher than the best face as it is; None to keep it as it is."""
+    scores = [best_score(found) for found in turned]
+    winner = int(np.argmax(scores))
+    return winner if scores[winner] > best_score(as_it_is) else None
+
+
+def upright_faces(faces: Sequence[Face], turned: Sequence[Sequence[Face]], width: int,
+                  height: int) -> tuple[list[Face], int]:
+    """Of a ``width`` x ``height`` photo's faces as it is and those of its turned copies
+    (one list per turn of ``TURNS``, embedded from the turned copy), the upright
+    orientation's faces in the photo's own pixels, and its turn (0: as it is)."""
+    winner = best_turn([f.detection for f in faces],
+                       [[f.detection for f in found] for found in turned])
+    if winner is None:
+        return list(faces), 0
+    degrees = TURNS[winner]
+    return [Face(turned_back(f.detection, degrees, width, height), f.embedding)
+            for f in turned[winner]], degrees

@@ -300,3 +300,15 @@ def test_a_heic_upload_is_read(server, samples):
     pillow_heif.from_pillow(Image.open(samples / "obama3.jpg").convert("RGB")).save(photo)
     answer = identify(server.url, photo.getvalue())
     assert answer.status_code == 200 and len(answer.json()["faces"]) == 1
+
+
+def test_a_photo_on_its_side_is_enrolled_upright(server, samples):
+    from facerec import load_image
+    from facerec.turning import turn
+
+    sideways = io.BytesIO()
+    Image.fromarray(turn(load_image(samples / "biden.jpg"), 90)).save(sideways, "JPEG")
+    answer = enroll(server.url, "sideways", ("scan.jpg", sideways.getvalue()))
+    assert answer.status_code == 201, answer.text
+    assert [note["path"] for note in answer.json()["turned"]] == ["scan.jpg"]
+    assert httpx.delete(server.url + "/v1/people/sideways").status_code == 200

@@ -21,7 +21,7 @@ from typing_extensions import TypedDict
 
 from ..db.erasure import Erasure
 from ..db.store import FaceRecord
-from ..enrollment import AnalyzedPhoto, Enrollment, Incoming, upload_source
+from ..enrollment import AnalyzedPhoto, Enrollment, Incoming, turned_note, upload_source
 from ..errors import ImageError, PersonNotFound
 from ..image import image_size, load_image
 from ..names import UNKNOWN, validate_name
@@ -29,6 +29,7 @@ from ..photos import Received as Upload
 from ..recognizer import Recognizer
 from ..results import EnrollReport, Match, Skip, Threshold, Verification
 from ..subject import main_face
+from ..turning import TURNS, needs_turning, turn, upright_faces
 from ..types import Face, closed
 from ..verification import verify_faces
 from .batcher import MicroBatcher
@@ -89,13 +90,16 @@ class RecognitionService:
         self.recognizer.close()
 
     # the pipeline -------------------------------------------------------------------------
-    async def faces_of(self, upload: Upload) -> tuple[list[Face], tuple[int, int]]:
+    async def faces_of(self, upload: Upload, upright: bool = False
+                       ) -> tuple[list[Face], tuple[int, int], int]:
         """Every face of an uploaded photo, in its own pixel coordinates (after EXIF
-        rotation), and its (width, height).
+        rotation), its (width, height), and the turn its faces were found at (0 unless
+        ``upright`` asked to look at a photo on its side turned, see ``facerec.turning``).
 
         The photo's decoded size is reserved from the pixel budget before it is decoded
         (waiting for room when the budget is taken); it is decoded reduced to
-        ``max_decode_side`` and analysed in a batch with other requests' photos.
+        ``max_decode_side`` and analysed in a batch with other requests' photos (turned
+        copies too, one at a time).
 
         Raises:
             ImageError: naming the upload, when it is not a usable image.
@@ -116,11 +120,15 @@ class RecognitionService:
             decoded_height, decoded_width = pixels.shape[:2]
             await reservation.shrink(decoded_width * decoded_height)
             faces = await self.batcher.run(pixels)
+            turned = 0
+            if upright and needs_turning([face.detection for face in faces]):
+                views = [await self.batcher.run(turn(pixels, degrees)) for degrees in TURNS]
+                faces, turned = upright_faces(faces, views, decoded_width, decoded_height)
             del pixels
         if (decoded_width, decoded_height) != (width, height):
             faces = [face.rescaled(width / decoded_width, height / decoded_height)
                      for face in faces]
-        return faces, (width, height)
+        return faces, (width, height), turned
 
     async def _locked(self, call: Callable[..., T], *args: object) -> T:
         def run() -> T:
@@ -133,7 +141,7 @@ class RecognitionService:
                        threshold: float | None) -> tuple[list[Match], Threshold]:
         """Every face of the photo with its person or ``unknown``, and the threshold used;
         unknown faces are remembered for ``clusters``."""
-        faces, size = await self.faces_of(upload)
+        faces, size, _ = await self.faces_of(upload)
 
         def name_them() -> tuple[list[Match], Threshold]:
             used = self.recognizer.threshold(threshold)
@@ -168,7 +176,7 @@ class RecognitionService:
             found = await asyncio.gather(*(self.faces_of(upload) for upload in uploads))
             now = time.time()
             faces = [SeenFace(upload.label, face.detection, face.embedding, now)
-                     for upload, (photo_faces, _) in zip(uploads, found)
+                     for upload, (photo_faces, _, _) in zip(uploads, found)
                      for face in photo_faces]
         else:
             faces = self.unknown.snapshot()
@@ -180,9 +188,11 @@ class RecognitionService:
                      threshold: float | None) -> Verification:
         """Whether the main faces of two photos are the same person, by the threshold
         rule (as ``facerec verify --db``)."""
-        photos = await asyncio.gather(self.faces_of(first), self.faces_of(second))
+        (faces_a, size_a, _), (faces_b, size_b, _) = await asyncio.gather(
+            self.faces_of(first), self.faces_of(second))
         used = await self._locked(self.recognizer.threshold, threshold)
-        return verify_faces(*photos, used, self.analyzer.model_id, (first.label, second.label))
+        return verify_faces((faces_a, size_a), (faces_b, size_b), used, self.analyzer.model_id,
+                            (first.label, second.label))
 
     async def enroll(self, name: str, uploads: Sequence[Upload], strict: bool = False,
                      move: bool = False) -> EnrollReport:
@@ -215,8 +225,8 @@ class RecognitionService:
 
     async def _analyze_uploads(self, uploads: list[tuple[Incoming, Upload]],
                                report: EnrollReport) -> list[AnalyzedPhoto]:
-        results = await asyncio.gather(*(self.faces_of(upload) for _, upload in uploads),
-                                       return_exceptions=True)
+        results = await asyncio.gather(*(self.faces_of(upload, upright=True)
+                                         for _, upload in uploads), return_exceptions=True)
         photos = []
         for (item, upload), result in zip(uploads, results):
             if isinstance(result, ImageError):
@@ -224,7 +234,9 @@ class RecognitionService:
             elif isinstance(result, BaseException):
                 raise result
             else:
-                faces, size = result
+                faces, size, turned = result
+                if turned and faces:
+                    report.turned.append(Skip(upload.label, turned_note(turned)))
                 photos.append(AnalyzedPhoto(item, faces, size))
                 await run_in_threadpool(self._keep_thumbnail, upload, faces, size,
                                         item.sha256)
