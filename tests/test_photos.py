@@ -44,9 +44,9 @@ def test_a_photo_replaced_between_its_digest_and_its_reading_is_not_stored(
     shutil.copy(samples / "obama.jpg", photo)
     real = enrollment.analyze_photos
 
-    def swapped_first(networks, photos):
+    def swapped_first(networks, photos, **options):
         shutil.copy(samples / "biden.jpg", photo)  # after triage hashed the file
-        return real(networks, photos)
+        return real(networks, photos, **options)
 
     monkeypatch.setattr(enrollment, "analyze_photos", swapped_first)
     with Gallery(tmp_path / "db") as gallery:
