@@ -8,15 +8,20 @@ coordinates back in the input image.
 YuNet's anchors cover faces from about 10 to about 300 pixels. A face that fills a large
 photo (a close-up portrait) is beyond that at the working size, so a photo in which the
 first pass finds nothing, or only faces near the frame's size, is looked at again on a
-coarse copy (its longer side ``coarse_side``, in a border of a quarter of that); both
-passes' faces are merged by NMS, so a face found twice is kept once.
+coarse copy (its longer side ``coarse_side``, in a border of a quarter of that). At the
+other end, a crowd or a class photo taken wide has faces under 10 pixels at the working
+size, which the network misses: a photo in which the first pass found a face near that
+floor (``SMALL_FACE``), or a small one just under the threshold (``HINT_SCORE``), is
+looked at again enlarged ``CLOSER_ZOOM`` times, where such faces are large enough; a
+photo with no small face never pays for it.
+All passes' faces are merged by NMS, so a face found twice is kept once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import cv2
 import numpy as np
@@ -58,6 +63,9 @@ class DetectorConfig:
         coarse_side: longer side of the second, coarse look at a photo in which the first
             pass found no face or only faces at least half the frame's width (see the
             module docstring). ``None``: no second look.
+        small_faces: the closer look at a photo enlarged (see the module docstring):
+            ``"auto"`` when the first pass found a face near the smallest it sees,
+            ``"always"`` for every photo (crowds, class photos, wide shots), or ``"never"``.
         batch_pixels: most padded pixels per forward pass; ``None`` picks by device:
             two 640x480 frames on the CPU, where larger batches fall out of cache and run
             slower per image, and forty elsewhere.
@@ -69,6 +77,7 @@ class DetectorConfig:
     max_side: int | None = 1280
     min_side: int | None = 224
     coarse_side: int | None = 320
+    small_faces: Literal["auto", "always", "never"] = "auto"
     batch_pixels: int | None = None
 
 
@@ -77,6 +86,14 @@ ACCELERATOR_BATCH_PIXELS = 40 * 640 * 480
 MAX_UPSCALE = 4.0
 LARGE_FACE = 0.5
 """A face at least this share of the frame's width or height counts as near its size."""
+SMALL_FACE = 20.0
+"""A face whose shorter side is under this many pixels at the working size is near the
+smallest the network finds (about 10): the photo is looked at again enlarged."""
+CLOSER_ZOOM = 2.0
+"""How much the closer look enlarges the photo's working copy."""
+HINT_SCORE = 0.5
+"""A small detection scoring at least this, under the threshold, is a hint that a photo
+holds faces too small for the first pass: it asks for the closer look, never a result."""
 
 Prepared = tuple[np.ndarray, tuple[float, float], tuple[float, float]]
 """An image as the network sees it, its (x, y) scale from the input, and the (x, y)
@@ -114,7 +131,15 @@ class FaceDetector:
         landscape photos is not padded to a square, in batches of at most
         ``batch_pixels``.
         """
-        results = self._run([self._working(image) for image in images])
+        candidates = self._run([self._working(image) for image in images], HINT_SCORE)
+        threshold = self.config.score_threshold
+        results = [[d for d in found if d.score >= threshold] for found in candidates]
+        closer = [i for i, (image, found) in enumerate(zip(images, candidates))
+                  if self._worth_a_closer_look(image, found)]
+        if closer:
+            enlarged = self._run([self._closer(images[i]) for i in closer])
+            for index, extra in zip(closer, enlarged):
+                results[index] = self._merge(results[index] + extra)
         again = [i for i, (image, found) in enumerate(zip(images, results))
                  if self._worth_a_coarse_look(image, found)]
         if again:
@@ -137,8 +162,12 @@ class FaceDetector:
         return cv2.resize(scores, (image.shape[1], image.shape[0]),
                           interpolation=cv2.INTER_LINEAR)
 
-    def _run(self, prepared: Sequence[Prepared]) -> list[list[Detection]]:
-        """Detections of each prepared image, in input coordinates."""
+    def _run(self, prepared: Sequence[Prepared], floor: float | None = None
+             ) -> list[list[Detection]]:
+        """Detections of each prepared image, in input coordinates: those scoring at least
+        the score threshold, or at least ``floor`` when that is lower."""
+        threshold = self.config.score_threshold if floor is None else \
+            min(floor, self.config.score_threshold)
         groups: dict[tuple[int, int], list[int]] = {}
         for index, (image, _, _) in enumerate(prepared):
             divisor = self.net.divisor
@@ -151,8 +180,7 @@ class FaceDetector:
                 members = same_size[start:start + per_batch]
                 batch = self._batch([prepared[i][0] for i in members], height, width)
                 raw = self._forward(batch)
-                found = self._select(*self.net.decode(raw, height, width,
-                                                      self.config.score_threshold),
+                found = self._select(*self.net.decode(raw, height, width, threshold),
                                      [prepared[i][1:] for i in members])
                 for index, detections in zip(members, found):
                     results[index] = detections
@@ -162,6 +190,20 @@ class FaceDetector:
         """The image at its working size (large photos down, small ones up)."""
         height, width = image.shape[:2]
         return _resized(image, self._scale_for(width, height)) + ((0.0, 0.0),)
+
+    def _worth_a_closer_look(self, image: np.ndarray, candidates: list[Detection]) -> bool:
+        """Whether to look again enlarged: ``candidates`` are the first pass's detections
+        down to ``HINT_SCORE``, where a face too small to pass the threshold shows."""
+        mode = self.config.small_faces
+        if mode != "auto":
+            return mode == "always"
+        scale = self._scale_for(image.shape[1], image.shape[0])
+        return any(min(d.width, d.height) * scale < SMALL_FACE for d in candidates)
+
+    def _closer(self, image: np.ndarray) -> Prepared:
+        """The image enlarged ``CLOSER_ZOOM`` times from its working size."""
+        height, width = image.shape[:2]
+        return _resized(image, CLOSER_ZOOM * self._scale_for(width, height)) + ((0.0, 0.0),)
 
     def _worth_a_coarse_look(self, image: np.ndarray, found: list[Detection]) -> bool:
         side = self.config.coarse_side

@@ -212,10 +212,12 @@ class Enrollment:
 
     def _skip_settings(self) -> str:
         """What a skip depends on besides the photo: a photo skipped under other settings
-        (another model, score threshold or size limit, or strictness) is tried again."""
+        (another model, score threshold, size limit or small-face setting, or strictness)
+        is tried again."""
         config = self._networks.detector.config
         return (f"{self._networks.model_id} min_score={config.score_threshold} "
-                f"max_side={config.max_side} strict={self.strict}")
+                f"max_side={config.max_side} small_faces={config.small_faces} "
+                f"strict={self.strict}")
 
 
 def turned_note(degrees: int) -> str:
