@@ -174,3 +174,22 @@ def test_an_unknown_face_is_enrolled_from_the_identify_view(model_paths, samples
                                     for t in _texts(d, "#identify-faces li")))
         assert httpx.get(f"{fresh.url}/v1/people").json()["people"] == [
             {"name": "Joe Biden", "faces": 1}]
+
+
+def test_a_heic_photo_is_identified_whether_or_not_the_browser_shows_it(server, samples,
+                                                                         tmp_path):
+    """An iPhone photo sent from the page: the server reads it; a browser that cannot show
+    HEIC (Chromium) still lists its faces, and says why no box is drawn."""
+    pillow_heif = pytest.importorskip("pillow_heif", reason="pillow-heif writes the HEIC")
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+
+    photo = tmp_path / "IMG_0001.HEIC"
+    pillow_heif.from_pillow(Image.open(samples / "obama3.jpg").convert("RGB")).save(photo)
+    with headless_chromium() as driver:
+        driver.get(f"{server.url}/#/identify")
+        driver.find_element(By.ID, "identify-file").send_keys(str(photo))
+        _wait(driver, lambda d: _texts(d, "#identify-faces li"))
+        summary = driver.find_element(By.ID, "identify-summary").text
+        assert summary.startswith("1 face") and len(_texts(driver, "#identify-faces li")) == 1
+        assert len(_texts(driver, ".box span")) == 1 or "cannot show" in summary

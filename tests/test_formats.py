@@ -87,3 +87,18 @@ def test_a_heic_gets_the_size_limits_of_a_jpeg(samples, tmp_path):
     heic = as_heic(samples / "obama.jpg", tmp_path / "big.heic")
     with pytest.raises(ImageError, match="image too large"):
         load_image(heic, max_pixels=100_000)
+
+
+def test_batch_embed_reads_heic_bytes(model_paths, samples, tmp_path):
+    """``batch embed`` receives each photo's bytes from Ray Data, with no decoder chosen by
+    name: a HEIC row gives its face like a JPEG row."""
+    pytest.importorskip("pyarrow", reason="batch is the cluster extra: facerec[cluster]")
+    from facerec.batch.embed import EmbedFaces
+
+    heic = as_heic(samples / "biden.jpg", tmp_path / "b.heic").read_bytes()
+    jpeg = (samples / "biden.jpg").read_bytes()
+    rows = EmbedFaces("sface-2021dec", set())({
+        "path": np.array(["b.heic", "b.jpg"], dtype=object),
+        "bytes": np.array([heic, jpeg], dtype=object)})
+    assert rows["photo"] == ["b.heic", "b.jpg"] and rows["face"] == [0, 0]
+    assert rows["width"][0] == rows["width"][1]
