@@ -19,7 +19,7 @@ All passes' faces are merged by NMS, so a face found twice is kept once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -134,19 +134,22 @@ class FaceDetector:
         candidates = self._run([self._working(image) for image in images], HINT_SCORE)
         threshold = self.config.score_threshold
         results = [[d for d in found if d.score >= threshold] for found in candidates]
-        closer = [i for i, (image, found) in enumerate(zip(images, candidates))
-                  if self._worth_a_closer_look(image, found)]
-        if closer:
-            enlarged = self._run([self._closer(images[i]) for i in closer])
-            for index, extra in zip(closer, enlarged):
-                results[index] = self._merge(results[index] + extra)
-        again = [i for i, (image, found) in enumerate(zip(images, results))
-                 if self._worth_a_coarse_look(image, found)]
-        if again:
-            coarse = self._run([self._coarse(images[i]) for i in again])
-            for index, extra in zip(again, coarse):
-                results[index] = self._merge(results[index] + extra)
+        self._look_again(images, results, [self._worth_a_closer_look(image, found)
+                                           for image, found in zip(images, candidates)],
+                         self._closer)
+        self._look_again(images, results, [self._worth_a_coarse_look(image, found)
+                                           for image, found in zip(images, results)],
+                         self._coarse)
         return results
+
+    def _look_again(self, images: Sequence[np.ndarray], results: list[list[Detection]],
+                    wanted: Sequence[bool], view: Callable[[np.ndarray], Prepared]) -> None:
+        """Detect the ``wanted`` images again as ``view`` prepares them (in one batch) and
+        merge what is found into their ``results``."""
+        chosen = [i for i, want in enumerate(wanted) if want]
+        if chosen:
+            for index, extra in zip(chosen, self._run([view(images[i]) for i in chosen])):
+                results[index] = self._merge(results[index] + extra)
 
     @torch.inference_mode()
     def score_map(self, image: np.ndarray) -> np.ndarray:

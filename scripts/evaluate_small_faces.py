@@ -23,6 +23,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from evaluate_rotation import no_face_views
 
 from facerec import DetectorConfig, FaceAnalyzer, load_image
 from facerec.turning import turn
@@ -121,13 +122,8 @@ def main() -> int:
                 cells.append(f"{recalled(truth, found) / len(truth):>14.1%} "
                              f"{seconds * 1000:>10.0f}")
             print(f"{grid[0]}x{grid[1]:<3} {size:>7} {len(truth):>6} " + " ".join(cells))
-    views = []
-    for landscape in landscapes:
-        height, width = landscape.shape[0] // 4, landscape.shape[1] // 4
-        views += [landscape] + [landscape[r * height:(r + 1) * height,
-                                          c * width:(c + 1) * width]
-                                for r in range(4) for c in range(4)]
-    views = [turn(view, degrees) for view in views for degrees in (0, 90, 180, 270)]
+    views = [turn(view, degrees) for view in landscapes + no_face_views()
+             for degrees in (0, 90, 180, 270)]
     false, spent = dict.fromkeys(MODES, 0), dict.fromkeys(MODES, 0.0)
     for view in views:
         for mode in MODES:
