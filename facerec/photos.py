@@ -101,11 +101,8 @@ def read_photo(photo: PhotoSource) -> tuple[str, np.ndarray]:
     Raises:
         ImageError: naming the photo, when it cannot be read or decoded.
     """
-    if isinstance(photo, Received):
-        label, data = photo.label, photo.data
-    else:
-        label, data = str(photo), read_image_file(photo)
-    return hashlib.sha256(data).hexdigest(), decode_image(data, label)
+    data = photo.data if isinstance(photo, Received) else read_image_file(photo)
+    return hashlib.sha256(data).hexdigest(), decode_image(data, label_of(photo))
 
 
 def label_of(photo: PhotoSource) -> str:

@@ -74,19 +74,12 @@ def enroll_records(gallery: Gallery, folder: Path) -> BatchEnrollReport:
         pending.append((Incoming(person, source, photo, records.sha256[i]), chosen))
         report.people.add(person)
         if len(pending) >= BATCH:
-            _store(enrollment, pending, model)
+            enrollment.add_embedded(pending, model)
             pending = []
-    _store(enrollment, pending, model)
+    enrollment.add_embedded(pending, model)
     report.added = enrollment.report.added + enrollment.report.replaced
     report.skipped += enrollment.report.skipped
     return report
-
-
-def _store(enrollment: Enrollment, pending: list[tuple[Incoming, Face]], model: str) -> None:
-    """Store a chunk of chosen faces by the rules of every enrollment."""
-    face_of = {item.source: face for item, face in pending}
-    todo = enrollment.triage([item for item, _ in pending])
-    enrollment.store_faces([(item, face_of[item.source]) for item in todo], model)
 
 
 def identify_records(gallery: Gallery, folder: Path, top_k: int = 1,

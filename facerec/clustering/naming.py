@@ -46,7 +46,7 @@ def name_group(gallery: Gallery, grouping: Grouping, group: int, name: str) -> N
                 grouping.faces[i].score > grouping.faces[best_of_photo[photo]].score:
             best_of_photo[photo] = i
     report = NamingReport(person)
-    offered, face_of = [], {}
+    offered = []
     for photo, i in sorted(best_of_photo.items()):
         grouped = grouping.faces[i]
         try:
@@ -57,11 +57,10 @@ def name_group(gallery: Gallery, grouping: Grouping, group: int, name: str) -> N
         if current != grouped.sha256:
             report.skipped.append(Skip(photo, "changed since it was grouped"))
             continue
-        offered.append(Incoming(person, photo, photo, grouped.sha256))
-        face_of[photo] = Face(grouped.detection, grouping.embeddings[i].astype("float32"))
+        offered.append((Incoming(person, photo, photo, grouped.sha256),
+                        Face(grouped.detection, grouping.embeddings[i].astype("float32"))))
     enrollment = Enrollment(gallery, None)
-    todo = enrollment.triage(offered)
-    enrollment.store_faces([(item, face_of[item.source]) for item in todo], grouping.model)
+    enrollment.add_embedded(offered, grouping.model)
     report.added = enrollment.report.added + enrollment.report.replaced
     report.skipped += enrollment.report.skipped
     return report

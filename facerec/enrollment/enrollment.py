@@ -2,8 +2,8 @@
 
 Folders and named files run the whole way through ``Enrollment.folder`` and ``named``.
 The HTTP service offers uploads through ``triage`` and ``store`` around its own analysis
-(its images share forward passes with other requests), and a named group of faces already
-embedded goes through ``triage`` and ``store_faces``. Whatever the way in, the same rules
+(its images share forward passes with other requests), and faces already embedded (a
+named group, batch records) go through ``add_embedded``. Whatever the way in, the same rules
 decide and the store settles ownership inside its write (``Gallery.claim_faces``), so
 two enrollments racing for one photo never both succeed.
 """
@@ -91,6 +91,13 @@ class Enrollment:
         chosen = [(photo.item, face) for photo in photos
                   if (face := choose_face(photo, self.strict, self.report)) is not None]
         self.store_faces(chosen, self._networks.model_id)
+
+    def add_embedded(self, offered: Sequence[tuple[Incoming, Face]], model_id: str) -> None:
+        """Triage photos whose face was chosen and embedded elsewhere (a named group,
+        batch records) and store those that pass, as ``triage`` and ``store_faces``."""
+        face_of = {item.source: face for item, face in offered}
+        todo = self.triage([item for item, _ in offered])
+        self.store_faces([(item, face_of[item.source]) for item in todo], model_id)
 
     def store_faces(self, chosen: Sequence[tuple[Incoming, Face]], model_id: str) -> None:
         """Store one chosen face per photo (passed by ``triage``) in one transaction.
