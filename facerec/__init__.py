@@ -21,20 +21,21 @@ _EXPORTS = {
     "DetectorConfig": "detector", "select_device": "device",
     "load_image": "image", "Detection": "types", "Face": "types",
     "Recognizer": "recognizer", "FaceDB": "recognizer", "Gallery": "db.gallery",
-    "verify": "verification",
+    "verify": "verification", "Library": "library",
     "Match": "results", "Candidate": "results", "Verification": "results",
     "EnrollReport": "results", "Skip": "results", "Threshold": "results",
+    "LibraryPhoto": "results", "ScanReport": "results",
     **{name: "errors" for name in _ERRORS},
 }
 
 __all__ = [
     "CalibrationError", "Candidate", "DatabaseDamaged", "DatabaseError", "Detection",
     "DetectorConfig", "DeviceError", "EncodingsError", "EnrollReport", "Face", "FaceAnalyzer",
-    "FaceDB",
-    "FacerecError", "Gallery", "ImageError", "InvalidName", "Match", "ModelError",
-    "NoFaceError", "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
-    "ReadOnlyDatabase", "Recognizer", "Skip", "SourceError", "Threshold", "Unavailable",
-    "Verification", "WorkerLost", "cosine_similarity", "load_image", "select_device", "verify",
+    "FaceDB", "FacerecError", "Gallery", "ImageError", "InvalidName", "Library",
+    "LibraryPhoto", "Match", "ModelError", "NoFaceError", "OutputError", "PersonExists",
+    "PersonNotFound", "QueueFull", "ReadOnlyDatabase", "Recognizer", "ScanReport", "Skip",
+    "SourceError", "Threshold", "Unavailable", "Verification", "WorkerLost",
+    "cosine_similarity", "load_image", "select_device", "verify",
 ]
 
 if TYPE_CHECKING:
@@ -63,8 +64,18 @@ if TYPE_CHECKING:
         WorkerLost,
     )
     from .image import load_image
+    from .library import Library
     from .recognizer import FaceDB, Recognizer
-    from .results import Candidate, EnrollReport, Match, Skip, Threshold, Verification
+    from .results import (
+        Candidate,
+        EnrollReport,
+        LibraryPhoto,
+        Match,
+        ScanReport,
+        Skip,
+        Threshold,
+        Verification,
+    )
     from .types import Detection, Face
     from .verification import verify
 

@@ -265,3 +265,38 @@ def _from_tensor(tensor: torch.Tensor, max_pixels: int) -> np.ndarray:
                                f"got {tuple(tensor.shape)}")
     array = tensor.detach().cpu().permute(1, 2, 0).numpy()
     return _from_array(array, "RGB", name, max_pixels)
+
+
+_EXIF_IFD, _DATE_TIME_ORIGINAL, _DATE_TIME = 0x8769, 0x9003, 0x0132
+
+
+def date_taken(data: bytes) -> str | None:
+    """When an encoded photo was taken, from its EXIF (``DateTimeOriginal``, else the
+    ``DateTime`` of its main directory), as ISO 8601 ``YYYY-MM-DDTHH:MM:SS`` in the
+    camera's local time; None when it has no readable date. Reads the header only."""
+    try:
+        if _is_heif(data) and not _heif_readable():
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exif = Image.open(io.BytesIO(data)).getexif()
+            stamp = exif.get_ifd(_EXIF_IFD).get(_DATE_TIME_ORIGINAL) or exif.get(_DATE_TIME)
+    except Exception:  # noqa: BLE001 - unreadable metadata: no date
+        return None
+    return _iso_date(stamp)
+
+
+def _iso_date(stamp: object) -> str | None:
+    """EXIF's ``YYYY:MM:DD HH:MM:SS`` as ISO 8601; None for anything else (blank fields
+    and the all-zero date cameras write when unset included)."""
+    if not isinstance(stamp, str):
+        return None
+    text = stamp.strip().rstrip("\x00")
+    if len(text) < 19 or not text[:4].isdigit() or text.startswith("0000"):
+        return None
+    date, _, time_of_day = text[:19].partition(" ")
+    parts = date.split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts) or \
+            not all(p.isdigit() for p in time_of_day.split(":")):
+        return None
+    return f"{parts[0]}-{parts[1]}-{parts[2]}T{time_of_day}"

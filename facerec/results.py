@@ -229,3 +229,85 @@ class EnrollReport:
                 "several_faces": [s.to_dict() for s in self.several_faces],
                 "turned": [s.to_dict() for s in self.turned],
                 "suspicious": [s.to_dict() for s in self.suspicious]}
+
+
+@closed
+class LibraryPhotoDict(TypedDict):
+    path: str
+    sha256: str
+    width: int
+    height: int
+    taken: str | None
+    faces: list[MatchDict]
+
+
+@closed
+class ScanReportDict(TypedDict):
+    photos: int
+    analysed: int
+    changed: int
+    unchanged: int
+    moved: int
+    removed: int
+    faces: int
+    skipped: list[SkipDict]
+
+
+@dataclass(frozen=True)
+class LibraryPhoto:
+    """A photo of the library and every face in it, each with who it is now.
+
+    Attributes:
+        path: the file (a photo shown by several files is listed once per file).
+        sha256: digest of its bytes.
+        size: (width, height) in pixels after EXIF rotation; boxes are in these pixels.
+        taken: the EXIF date taken (ISO 8601, camera's local time), when it has one.
+        faces: its faces; each candidate is the person of the nearest enrolled face.
+    """
+
+    path: str
+    sha256: str
+    size: tuple[int, int]
+    taken: str | None
+    faces: tuple[Match, ...]
+
+    def people(self) -> set[str]:
+        """The known people in the photo."""
+        return {face.person for face in self.faces if face.known}
+
+    def to_dict(self) -> LibraryPhotoDict:
+        return {"path": self.path, "sha256": self.sha256, "width": self.size[0],
+                "height": self.size[1], "taken": self.taken,
+                "faces": [face.to_dict() for face in self.faces]}
+
+
+@dataclass
+class ScanReport:
+    """What a library scan did. Every photo file seen lands in exactly one of analysed,
+    unchanged, moved and skipped.
+
+    Attributes:
+        photos: photo files seen.
+        analysed: files whose bytes were new to the library, run through the networks.
+        changed: of those, files the library had with other bytes before.
+        unchanged: files with the size and modification time they had when read.
+        moved: files whose bytes the library already had (moved, renamed or copied
+            photos): not analysed again.
+        removed: files gone from disk, dropped with their faces (unless kept).
+        faces: faces found in the analysed files.
+        skipped: files that gave no photo, with the reason.
+    """
+
+    photos: int = 0
+    analysed: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    removed: int = 0
+    faces: int = 0
+    skipped: list[Skip] = field(default_factory=list)
+
+    def to_dict(self) -> ScanReportDict:
+        return {"photos": self.photos, "analysed": self.analysed, "changed": self.changed,
+                "unchanged": self.unchanged, "moved": self.moved, "removed": self.removed,
+                "faces": self.faces, "skipped": [s.to_dict() for s in self.skipped]}

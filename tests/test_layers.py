@@ -21,7 +21,7 @@ LAYERS = [
     {"db"},
     # the work done with faces and storage
     {"enrollment", "recognizer", "calibration", "reindex", "import_encodings", "evaluation",
-     "clustering", "batch", "live"},
+     "clustering", "batch", "live", "library"},
     # the ways in
     {"server", "cli", "web", "__main__"},
 ]

@@ -14,12 +14,24 @@ from collections.abc import Sequence
 
 from ..errors import FacerecError
 from ..escaping import shown
-from . import batch, cluster, database, evaluate, explain, faces, imports, models, serve, watch
+from . import (
+    batch,
+    cluster,
+    database,
+    evaluate,
+    explain,
+    faces,
+    imports,
+    library,
+    models,
+    serve,
+    watch,
+)
 from .outputs import write_failure
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-COMMAND_GROUPS = (models, faces, database, imports, evaluate, explain, cluster, batch,
+COMMAND_GROUPS = (models, faces, database, library, imports, evaluate, explain, cluster, batch,
                   watch, serve)
 
 

@@ -23,7 +23,7 @@ from ..errors import DatabaseError, PersonNotFound
 from ..names import case_clash
 from .erasure import Erasure, delete_thumbnails, erase_from_backups
 from .live_index import LiveIndex
-from .store import Conflict, FaceRecord, FaceStore, NewFace
+from .store import Conflict, Delta, FaceRecord, FaceStore, NewFace
 
 DEFAULT_DB = "facerec-db"
 
@@ -249,6 +249,23 @@ class Gallery:
         (Q, k') (-1: none) and the person of each enrolled id among them."""
         sims, ids = self._index.search(embeddings, k)
         return sims, ids, self._store.person_of(np.unique(ids[ids >= 0]))
+
+    @_serialized
+    def person_of(self, ids: Iterable[int]) -> dict[int, str]:
+        """face id -> person, for the ids among ``ids`` that are enrolled."""
+        return self._store.person_of(ids)
+
+    @property
+    @_serialized
+    def generation(self) -> int:
+        """The change-log position of the enrolled faces (see ``FaceStore``)."""
+        return self._store.generation
+
+    @_serialized
+    def changes_since(self, generation: int) -> Delta | None:
+        """The faces added and removed after ``generation``; None when the log no longer
+        reaches back that far (whoever follows the gallery then starts again)."""
+        return self._store.delta(generation)
 
     @_serialized
     def check(self) -> tuple[int, int]:

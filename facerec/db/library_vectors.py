@@ -1,0 +1,113 @@
+"""The library's embeddings as one flat file, for finding its faces near a new enrolled
+face without reading SQLite.
+
+``DIR/library.vectors`` holds row ``id`` = the (D,) float32 embedding of library face
+``id`` (ids only grow; rows of deleted faces are zeros, which are near nothing). It is a
+cache of ``library.sqlite``: rows are written after their faces are committed, so a
+process killed at any moment leaves rows that are either right or not yet written, and
+whoever opens the library writable catches it up (``sync``); a read-only opener reads the
+missing rows from SQLite instead. The file is memory-mapped: searching a million faces
+reads it from the page cache in chunks, never all into memory at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from .library_store import LibraryStore
+
+CHUNK_ROWS = 1 << 17
+"""Rows compared at once when searching (64 MiB of 128-d embeddings)."""
+
+
+class LibraryVectors:
+    """Embeddings by face id in the file ``path``, each ``dim`` float32 values."""
+
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path = path
+        self.dim = dim
+        self._row_bytes = 4 * dim
+
+    def rows(self) -> int:
+        """Rows in the file (ids 0 .. rows - 1 are there)."""
+        try:
+            return self.path.stat().st_size // self._row_bytes
+        except FileNotFoundError:
+            return 0
+
+    def sync(self, store: LibraryStore) -> None:
+        """Write the rows of faces added since the file was last written, and zero the
+        rows of faces deleted since (one process at a time)."""
+        with self._locked() as fd:
+            last = self.rows() - 1
+            for ids, embeddings in store.embeddings_after(last):
+                self._write(fd, ids, embeddings)
+            erased = store.erased()
+            written = [i for i in erased if i < self.rows()]
+            if written:
+                self._write(fd, np.array(written, np.int64),
+                            np.zeros((len(written), self.dim), np.float32))
+                os.fsync(fd)
+            if erased:
+                store.forget_erased(erased)
+
+    def nearest(self, queries: np.ndarray, floor: float, store: LibraryStore
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Library faces at ``floor`` or nearer to any of ``queries`` (Q, D).
+
+        Returns:
+            (face ids (H,) int64, their best similarity (H,) float32, which query was
+            best (H,) int64), in id order. Rows the file lacks are read from ``store``.
+        """
+        queries = np.ascontiguousarray(queries, np.float32).T
+        found = [_near(ids, embeddings, queries, floor)
+                 for ids, embeddings in self._chunks(store)]
+        if not found:
+            empty = np.zeros(0, np.int64)
+            return empty, np.zeros(0, np.float32), empty
+        return tuple(np.concatenate(parts) for parts in zip(*found))  # type: ignore
+
+    def _chunks(self, store: LibraryStore) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        rows = self.rows()
+        if rows:
+            table = np.memmap(self.path, dtype=np.float32, mode="r", shape=(rows, self.dim))
+            for start in range(0, rows, CHUNK_ROWS):
+                block = table[start:start + CHUNK_ROWS]
+                yield np.arange(start, start + len(block), dtype=np.int64), block
+            del table
+        yield from store.embeddings_after(rows - 1)
+
+    def _write(self, fd: int, ids: np.ndarray, embeddings: np.ndarray) -> None:
+        """Write rows at their ids' places (a gap between runs of ids stays zeros)."""
+        rows = np.asarray(embeddings, np.float32).reshape(len(ids), self.dim)
+        start = 0
+        while start < len(ids):
+            end = start + 1  # a run of consecutive ids is one write
+            while end < len(ids) and ids[end] == ids[end - 1] + 1:
+                end += 1
+            os.pwrite(fd, rows[start:end].tobytes(), int(ids[start]) * self._row_bytes)
+            start = end
+
+    @contextmanager
+    def _locked(self) -> Iterator[int]:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd
+        finally:
+            os.close(fd)
+
+
+def _near(ids: np.ndarray, embeddings: np.ndarray, queries: np.ndarray, floor: float
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sims = embeddings @ queries
+    which = sims.argmax(axis=1)
+    best = sims[np.arange(len(sims)), which]
+    near = np.nonzero(best >= floor)[0]
+    return ids[near], best[near].astype(np.float32), which[near].astype(np.int64)

@@ -1,0 +1,246 @@
+"""A photo library: every face of a user's photos, scanned once, matched to the enrolled
+people, and asked about without running the networks again.
+
+A ``Library`` lives in a face database's folder beside its gallery
+(``library.sqlite``, ``library.vectors``). Scanning (``scan``) is the only step that runs
+the networks; every question (``find``, ``unknown``, ``who``) first brings the stored
+matches up to date with the gallery (``matching``), so whatever changed the people
+(enroll, remove, rename, merge, calibrate, name-group, in this process or another) is
+answered for at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from ..db.gallery import Gallery
+from ..db.library_store import LibraryStore, StoredFace
+from ..db.library_vectors import LibraryVectors
+from ..errors import DatabaseError, FacerecError
+from ..names import UNKNOWN
+from ..registry import FLIP_SUFFIX, get_model
+from ..results import Candidate, LibraryPhoto, Match, ScanReport, Threshold
+from .matching import MARGIN, CatchUp, LibraryMatcher
+from .scan import LibraryScan
+
+if TYPE_CHECKING:
+    from ..analyzer import FaceAnalyzer
+
+Together = Literal["any", "all"]
+
+
+class Library:
+    """The photos scanned into the database in folder ``gallery.path``.
+
+    Args:
+        gallery: the enrolled people the library's faces are matched to.
+        analyzer: the networks, for ``scan``; made on first use when None.
+        create: create the library when there is none (otherwise DatabaseError).
+    """
+
+    def __init__(self, gallery: Gallery, analyzer: FaceAnalyzer | None = None,
+                 create: bool = True) -> None:
+        self.gallery = gallery
+        self._analyzer = analyzer
+        path = gallery.path / "library.sqlite"
+        if not create and not path.is_file():
+            raise DatabaseError(f"no photo library in {gallery.path} "
+                                "(scan photos first: facerec scan FOLDER)")
+        self.store = LibraryStore(path, create=create)
+        self._vectors: LibraryVectors | None = None
+
+    @classmethod
+    def open(cls, path: str | Path, analyzer: FaceAnalyzer | None = None,
+             create: bool = True) -> Library:
+        """The library of the database in folder ``path``."""
+        return cls(Gallery(path, create=create), analyzer, create=create)
+
+    def close(self) -> None:
+        try:
+            self.store.close()
+        finally:
+            self.gallery.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def model(self) -> str | None:
+        """The model whose embeddings the library holds (None before the first scan)."""
+        return self.store.get_meta("model")
+
+    @property
+    def analyzer(self) -> FaceAnalyzer:
+        if self._analyzer is None:
+            from ..analyzer import FaceAnalyzer
+            self._analyzer = FaceAnalyzer(download=True)
+        return self._analyzer
+
+    def threshold(self, given: float | None = None) -> Threshold:
+        """The recognizer's rule: ``given``, else the database's calibrated threshold,
+        else the model's (read from the registry: no network is loaded)."""
+        if given is not None:
+            return Threshold(float(given), "given")
+        calibrated = self.gallery.calibrated_threshold
+        if calibrated is not None:
+            return Threshold(calibrated, "calibrated")
+        model = self.model or self.gallery.model
+        spec = get_model(model.removesuffix(FLIP_SUFFIX)) if model else None
+        if spec is None or spec.threshold is None:
+            return Threshold(self.analyzer.threshold, "model")
+        return Threshold(spec.threshold, "model")
+
+    # scanning -----------------------------------------------------------------------------
+    def scan(self, paths: Sequence[Path], *, keep_missing: bool = False,
+             upright: bool = False, progress: bool = False) -> ScanReport:
+        """Scan folders (recursively) and files into the library (see ``scan``); one scan
+        of a library runs at a time."""
+        model = self.analyzer.model_id
+        self._claim_model(model)
+        self.gallery.claim_model(model)
+        with self._scanning():
+            matcher = self._matcher(model)
+            matcher.catch_up(self.threshold().value)
+            floor = matcher.floor
+            assert floor is not None
+            return LibraryScan(self.store, self._vectors_of(model), matcher, self.analyzer,
+                               floor, upright=upright, keep_missing=keep_missing
+                               ).run(paths, progress)
+
+    def refresh(self, threshold: float | None = None) -> CatchUp:
+        """Bring the stored matches up to date with the gallery (every question does this
+        first); returns what it did."""
+        model = self._usable_model()
+        if model is None:
+            return CatchUp(0, False)
+        return self._matcher(model).catch_up(self.threshold(threshold).value)
+
+    # questions ----------------------------------------------------------------------------
+    def find(self, names: Iterable[str], together: Together = "any",
+             threshold: float | None = None) -> list[LibraryPhoto]:
+        """The photos of any (or, with ``together="all"``, all) of ``names``, newest
+        first; PersonNotFound for a name nobody enrolled has."""
+        wanted = list(dict.fromkeys(names))
+        if not wanted:
+            raise FacerecError("name at least one person")
+        used = self._refreshed(threshold)
+        photo_sets = []
+        for name in wanted:
+            ids = [face.id for face in self.gallery.faces_of(name)]
+            photo_sets.append({face.photo_id for face in self.store.faces_matched(ids, used)})
+        chosen = set.intersection(*photo_sets) if together == "all" else set.union(*photo_sets)
+        return self._photos(chosen, used)
+
+    def unknown(self, threshold: float | None = None) -> list[LibraryPhoto]:
+        """The photos with a face of nobody enrolled, newest first."""
+        used = self._refreshed(threshold)
+        known = self.gallery.person_of(self.store.match_ids())
+        return self._photos(self.store.photos_with_unknown(known, used), used)
+
+    def who(self, path: Path, threshold: float | None = None) -> LibraryPhoto | None:
+        """The faces of the photo at ``path`` as the library has them; None when it was
+        not scanned, or changed since (its size or modification time)."""
+        name = os.path.abspath(path)
+        held = self.store.photo_at(name)
+        if held is None:
+            return None
+        state, photo_id = held
+        try:
+            info = os.stat(name)
+        except OSError:
+            return None
+        if (info.st_size, info.st_mtime_ns) != (state.size, state.mtime_ns):
+            return None
+        used = self._refreshed(threshold)
+        return next((photo for photo in self._photos({photo_id}, used)
+                     if photo.path == name), None)
+
+    def counts(self) -> tuple[int, int, int]:
+        """(files, photos, faces) in the library."""
+        return self.store.counts()
+
+    # inside -------------------------------------------------------------------------------
+    def _refreshed(self, threshold: float | None) -> float:
+        used = self.threshold(threshold).value
+        model = self._usable_model()
+        if model is not None:
+            self._matcher(model).catch_up(used)
+        return used
+
+    def _usable_model(self) -> str | None:
+        """The library's model, once it has one; DatabaseError when the gallery now
+        holds another model's embeddings (matching them would mean nothing)."""
+        model, enrolled = self.model, self.gallery.model
+        if model is not None and enrolled is not None and model != enrolled:
+            raise DatabaseError(f"the library's faces are {model} embeddings and the "
+                                f"database now holds {enrolled} ones; scan the photos "
+                                "into a new database folder (--db) to use them")
+        return model
+
+    def _claim_model(self, model: str) -> None:
+        current = self._usable_model()
+        if current is None:
+            self.store.set_meta({"model": model})
+        elif current != model:
+            raise DatabaseError(f"this library holds {current} embeddings; {model} "
+                                "embeddings cannot be mixed in")
+
+    def _matcher(self, model: str) -> LibraryMatcher:
+        return LibraryMatcher(self.store, self._vectors_of(model), self.gallery)
+
+    def _vectors_of(self, model: str) -> LibraryVectors:
+        if self._vectors is None:
+            dim = get_model(model.removesuffix(FLIP_SUFFIX)).embedding_size
+            self._vectors = LibraryVectors(self.gallery.path / "library.vectors", dim)
+            if self.store.writable:
+                self._vectors.sync(self.store)
+        return self._vectors
+
+    def _photos(self, photo_ids: Iterable[int], threshold: float) -> list[LibraryPhoto]:
+        photo_ids = set(photo_ids)
+        faces: dict[int, list[StoredFace]] = {}
+        for face in self.store.faces_in(photo_ids):
+            faces.setdefault(face.photo_id, []).append(face)
+        person_of = self.gallery.person_of({f.match_id for group in faces.values()
+                                            for f in group if f.match_id is not None})
+        return [LibraryPhoto(photo.path, photo.sha256, photo.size, photo.taken,
+                             tuple(_match(face, person_of, threshold)
+                                   for face in faces.get(photo.id, [])))
+                for photo in self.store.photos(photo_ids)]
+
+    @contextmanager
+    def _scanning(self) -> Iterator[None]:
+        """Hold the library's scan lock (DatabaseError when another scan holds it)."""
+        fd = os.open(self.gallery.path / "library.lock",
+                     os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise DatabaseError(f"another scan of the library in {self.gallery.path} "
+                                    "is running; wait for it to finish") from None
+            yield
+        finally:
+            os.close(fd)
+
+
+def _match(face: StoredFace, person_of: dict[int, str], threshold: float) -> Match:
+    """A stored face as a Match: its nearest enrolled face's person when the similarity
+    reaches ``threshold``."""
+    nearest = person_of.get(face.match_id) if face.match_id is not None else None
+    if nearest is None or face.similarity is None:
+        return Match(face.detection, UNKNOWN, -1.0, ())
+    person = nearest if face.similarity >= threshold else UNKNOWN
+    return Match(face.detection, person, face.similarity,
+                 (Candidate(nearest, face.similarity),))
+
+
+__all__ = ["Library", "MARGIN", "Together"]
