@@ -87,16 +87,16 @@ class LibraryScan:
                 self.report.skipped.append(Skip(path, skipped_before[path][1]))
             else:
                 todo.append((path, state))
-        if not self.keep_missing:
-            gone = [path for path in list(known) + list(skipped_before)
-                    if path not in found and _under(path, roots)]
-            self.report.removed = self.store.drop_files(gone)
         bar = tqdm(total=len(todo), desc="scanning", unit="photo", disable=not progress)
         for start in range(0, len(todo), SCAN_BATCH):
             batch = todo[start:start + SCAN_BATCH]
             self._scan_batch(batch, known)
             bar.update(len(batch))
         bar.close()
+        if not self.keep_missing:  # after the new paths of moved photos are linked
+            gone = [path for path in list(known) + list(skipped_before)
+                    if path not in found and _under(path, roots)]
+            self.report.removed = self.store.drop_files(gone)
         self.vectors.sync(self.store)
         return self.report
 

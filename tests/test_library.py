@@ -1,0 +1,241 @@
+"""The photo library on real photos (``../shared/faces``): scan once, then find people in
+the stored faces, re-matched whenever the enrolled people change, never re-analysed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from cli import SCRIPT, run_cli
+
+from facerec import Library, PersonNotFound, Recognizer
+from facerec.image import _iso_date, date_taken
+
+
+def expected_people(shared_faces) -> dict[str, set[str]]:
+    """probe file name -> the enrolled people in it (probes.csv)."""
+    with open(shared_faces / "probes.csv", newline="") as fh:
+        return {row["image"].split("/")[-1]: set(row["expected_identities"].split(";"))
+                - {"unknown"} for row in csv.DictReader(fh)}
+
+
+@pytest.fixture()
+def probes(shared_faces, tmp_path):
+    folder = tmp_path / "photos"
+    shutil.copytree(shared_faces / "probes", folder)
+    return folder
+
+
+def enrolled(tmp_path, shared_faces, analyzer, people) -> Recognizer:
+    recognizer = Recognizer.open(tmp_path / "db", analyzer)
+    for person in people:
+        recognizer.enroll(name=person, paths=[shared_faces / "gallery" / person])
+    return recognizer
+
+
+def names_in(photos) -> dict[str, set[str]]:
+    return {os.path.basename(photo.path): photo.people() for photo in photos}
+
+
+def test_find_names_every_photo_of_each_person_and_no_one_else(shared_faces, probes, tmp_path,
+                                                                analyzer):
+    people = sorted(p.name for p in (shared_faces / "gallery").iterdir())
+    expected = expected_people(shared_faces)
+    with enrolled(tmp_path, shared_faces, analyzer, people) as recognizer:
+        library = Library(recognizer.gallery, analyzer)
+        report = library.scan([probes])
+        assert (report.photos, report.analysed, report.skipped) == (len(expected), 5, [])
+        for person in people:
+            found = {os.path.basename(p.path) for p in library.find([person])}
+            assert found == {name for name, who in expected.items() if person in who}, person
+        both = library.find(["kit_harington", "rose_leslie"], together="all")
+        assert [os.path.basename(p.path) for p in both] == ["kit_with_rose.jpg"]
+        assert {os.path.basename(p.path) for p in library.unknown()} == {"obama_and_biden.jpg"}
+        answer = library.who(probes / "obama_and_biden.jpg")
+        assert answer is not None and answer.people() == {"obama", "biden"}
+        again = library.scan([probes])
+        assert (again.unchanged, again.analysed, again.moved) == (len(expected), 0, 0)
+        with pytest.raises(PersonNotFound):
+            library.find(["nobody"])
+
+
+def test_people_enrolled_removed_renamed_after_the_scan_are_rematched_from_stored_faces(
+        shared_faces, probes, tmp_path, analyzer):
+    others = ["alex_lacamoire", "biden", "obama", "rose_leslie"]
+    with enrolled(tmp_path, shared_faces, analyzer, others) as recognizer:
+        Library(recognizer.gallery, analyzer).scan([probes])
+        recognizer.enroll(name="kit_harington", paths=[shared_faces / "gallery/kit_harington"])
+        catch_up = Library(recognizer.gallery).refresh()
+        # only the faces near the new person's were touched: the two photos of him
+        assert (catch_up.rematched, catch_up.full) == (2, False)
+    # a fresh process answers from the stored faces without loading any network
+    code = ("import sys, json; from facerec import Library\n"
+            f"lib = Library.open({str(tmp_path / 'db')!r}, create=False)\n"
+            "print(json.dumps(sorted(p.path for p in lib.find(['kit_harington']))))\n"
+            "print(json.dumps([m for m in ('facerec.analyzer', 'facerec.detector', 'torch')"
+            " if m in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    found, loaded = (json.loads(line) for line in done.stdout.splitlines())
+    assert [os.path.basename(p) for p in found] == ["johnsnow_test1.jpg", "kit_with_rose.jpg"]
+    assert "facerec.analyzer" not in loaded and "facerec.detector" not in loaded
+
+    with Library.open(tmp_path / "db") as library:
+        library.gallery.rename("rose_leslie", "Rose Leslie")
+        assert names_in(library.find(["Rose Leslie"])) == {
+            "kit_with_rose.jpg": {"kit_harington", "Rose Leslie"}}
+        library.gallery.remove("kit_harington")
+        with pytest.raises(PersonNotFound):
+            library.find(["kit_harington"])
+        unknown = names_in(library.unknown())
+        assert unknown["johnsnow_test1.jpg"] == set()
+        assert unknown["kit_with_rose.jpg"] == {"Rose Leslie"}
+        # a threshold above every similarity: nobody is known, without a re-match
+        assert library.find(["obama"], threshold=0.999) == []
+
+
+def test_moved_changed_and_deleted_photos(shared_faces, probes, tmp_path, analyzer):
+    with enrolled(tmp_path, shared_faces, analyzer, ["obama", "kit_harington"]) as recognizer:
+        library = Library(recognizer.gallery, analyzer)
+        library.scan([probes])
+        files, photos, faces = library.counts()
+        (probes / "album").mkdir()
+        (probes / "obama1.jpg").rename(probes / "album" / "renamed.jpg")
+        shutil.copyfile(probes / "johnsnow_test1.jpg", probes / "copy.jpg")
+        report = library.scan([probes])
+        assert (report.moved, report.analysed, report.removed) == (2, 0, 1)
+        assert library.counts() == (files + 1, photos, faces)
+        assert {os.path.basename(p.path) for p in library.find(["obama"])} == {
+            "renamed.jpg", "obama_and_biden.jpg"}
+
+        # a changed file is analysed again; its old photo's faces go when no file shows it
+        shutil.copyfile(shared_faces / "gallery/obama/obama.jpg", probes / "copy.jpg")
+        shutil.copyfile(shared_faces / "gallery/obama/obama2.jpg", probes / "alex_lacamoire1.jpg")
+        report = library.scan([probes])
+        assert (report.analysed, report.changed, report.moved) == (2, 2, 0)
+        assert library.counts()[1:] == (photos + 1, faces + 1)
+        _, photo_id = library.store.photo_at(str(probes / "alex_lacamoire1.jpg"))
+        erased = [face.id for face in library.store.faces_in([photo_id])]
+        (probes / "alex_lacamoire1.jpg").unlink()
+        report = library.scan([probes], keep_missing=True)
+        assert report.removed == 0 and library.counts()[0] == files + 1
+        report = library.scan([probes])
+        assert report.removed == 1 and library.counts()[1:] == (photos, faces)
+        # the erased face's embedding is overwritten in the vector file, not left there
+        vectors = np.fromfile(tmp_path / "db" / "library.vectors", np.float32).reshape(-1, 128)
+        kept, _ = next(library.store.embeddings_after(0))
+        assert erased and not vectors[erased].any() and vectors[kept].any(axis=1).all()
+        assert library.store.erased() == []
+
+
+def test_unreadable_files_are_skipped_with_their_reason_and_remembered(probes, tmp_path,
+                                                                       analyzer):
+    (probes / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (probes / "empty.png").write_bytes(b"")
+    with Library.open(tmp_path / "db", analyzer) as library:
+        report = library.scan([probes])
+        reasons = {os.path.basename(s.path): s.reason for s in report.skipped}
+        assert set(reasons) == {"broken.jpg", "empty.png"}
+        assert "corrupt" in reasons["broken.jpg"] or "not an image" in reasons["broken.jpg"]
+        assert reasons["empty.png"] == "empty file"
+        again = library.scan([probes])
+        assert again.analysed == 0 and len(again.skipped) == 2
+
+
+def test_date_taken_is_read_from_exif_and_orders_the_answers(shared_faces, tmp_path, analyzer):
+    from PIL import Image
+
+    folder = tmp_path / "dated"
+    folder.mkdir()
+    for name, stamp in (("old.jpg", "2009:01:20 12:00:00"), ("new.jpg", "2021:01:20 12:00:00")):
+        image = Image.open(shared_faces / "probes" / "obama1.jpg")
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = stamp
+        image.save(folder / name, exif=exif, quality=95 if name == "old.jpg" else 90)
+    assert date_taken((folder / "old.jpg").read_bytes()) == "2009-01-20T12:00:00"
+    assert [_iso_date(s) for s in ("0000:00:00 00:00:00", "    ", "2020:13", None)] == \
+        [None, None, None, None]
+    with enrolled(tmp_path, shared_faces, analyzer, ["obama"]) as recognizer:
+        library = Library(recognizer.gallery, analyzer)
+        library.scan([folder])
+        found = library.find(["obama"])
+    assert [(os.path.basename(p.path), p.taken) for p in found] == [
+        ("new.jpg", "2021-01-20T12:00:00"), ("old.jpg", "2009-01-20T12:00:00")]
+
+
+def test_commands(shared_faces, probes, tmp_path):
+    db = tmp_path / "db"
+    assert run_cli("enroll", shared_faces / "gallery", "--db", db).returncode == 0
+    done = run_cli("scan", probes, "--db", db, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[0])["analysed"] == 5
+    done = run_cli("find", "kit_harington", "rose_leslie", "--all", "--db", db, "--json")
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [os.path.basename(r["path"]) for r in rows] == ["kit_with_rose.jpg"]
+    assert {f["person"] for f in rows[0]["faces"]} == {"kit_harington", "rose_leslie"}
+    done = run_cli("photos", "--unknown", "--db", db, "--csv")
+    table = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert {os.path.basename(r["path"]) for r in table} == {"obama_and_biden.jpg"}
+    assert [r["person"] for r in table].count("unknown") == 1
+    done = run_cli("who", probes / "johnsnow_test1.jpg", "--db", db)
+    assert "kit_harington" in done.stdout and "analysing" not in done.stderr
+    done = run_cli("who", shared_faces / "gallery/obama/obama.jpg", "--db", db)
+    assert "obama" in done.stdout and "not in the library" in done.stderr
+    done = run_cli("find", "nobody", "--db", db)
+    assert done.returncode == 2 and "nobody" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_scan_killed_at_any_moment_finishes_on_the_next_run(shared_faces, tmp_path):
+    folder = tmp_path / "lfw"
+    chosen = sorted((shared_faces / "lfw").iterdir())[:90]
+    for person in chosen:
+        shutil.copytree(person, folder / person.name)
+    total = sum(1 for _ in folder.rglob("*.jpg"))
+    db = tmp_path / "db"
+    command = [str(SCRIPT), "scan", str(folder), "--db", str(db)]
+    for wait in (0.3, 1.5):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        wait_for_faces(db, process)
+        time.sleep(wait)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        conn = sqlite3.connect(db / "library.sqlite")
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        conn.close()
+    done = run_cli("scan", folder, "--db", db, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["unchanged"] > 0 and report["unchanged"] + report["analysed"] == total
+    with Library.open(db, create=False) as library:
+        files, photos, faces = library.counts()
+        assert files == photos == total and faces >= total
+        rows = np.fromfile(db / "library.vectors", np.float32).reshape(-1, 128)
+        ids, embeddings = next(library.store.embeddings_after(0, faces))
+        assert len(rows) == ids.max() + 1 and np.array_equal(rows[ids], embeddings)
+
+
+def wait_for_faces(db, process: subprocess.Popen, timeout: float = 300) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and process.poll() is None:
+        if (db / "library.sqlite").is_file():
+            conn = sqlite3.connect(db / "library.sqlite")
+            try:
+                if conn.execute("SELECT COUNT(*) FROM faces").fetchone()[0]:
+                    return
+            except sqlite3.OperationalError:
+                pass
+            finally:
+                conn.close()
+        time.sleep(0.05)
