@@ -311,3 +311,27 @@ class ScanReport:
         return {"photos": self.photos, "analysed": self.analysed, "changed": self.changed,
                 "unchanged": self.unchanged, "moved": self.moved, "removed": self.removed,
                 "faces": self.faces, "skipped": [s.to_dict() for s in self.skipped]}
+
+
+@closed
+class ExportReportDict(TypedDict):
+    written: int
+    merged: int
+    unchanged: int
+    skipped: list[SkipDict]
+
+
+@dataclass
+class ExportReport:
+    """What an export of sidecars did: ``written`` new sidecars, ``merged`` into existing
+    ones, ``unchanged`` ones that already said the same, and the photos ``skipped`` with
+    the reason."""
+
+    written: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    skipped: list[Skip] = field(default_factory=list)
+
+    def to_dict(self) -> ExportReportDict:
+        return {"written": self.written, "merged": self.merged, "unchanged": self.unchanged,
+                "skipped": [s.to_dict() for s in self.skipped]}

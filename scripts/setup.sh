@@ -18,14 +18,18 @@ $py -m pip install --quiet -e ".${extras}"
 if [ -n "$extras" ]; then
   # face_recognition, for the tests only; its dependencies come from the test extras
   $py -m pip install --quiet --no-deps "face_recognition==1.3.0"
-  # the system's headless Chromium and its driver, for the browser tests (skipped, with
-  # the reason, where they cannot be installed)
-  if ! command -v chromedriver >/dev/null && command -v apt-get >/dev/null; then
+  # real programs from the system, for the tests that use them (each skips, with the
+  # reason, where it cannot be installed): headless Chromium and its driver for the
+  # browser tests, exiftool to read back the XMP sidecars facerec writes
+  missing=""
+  command -v chromedriver >/dev/null || missing="chromium chromium-driver"
+  command -v exiftool >/dev/null || missing="$missing libimage-exiftool-perl"
+  if [ -n "$missing" ] && command -v apt-get >/dev/null; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo -n"
     if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-           $sudo apt-get install -y -qq chromium chromium-driver >/dev/null; }; then
-      echo "setup: could not install chromium and chromium-driver; browser tests will skip" >&2
+           $sudo apt-get install -y -qq $missing >/dev/null; }; then
+      echo "setup: could not install $missing; the tests that use them will skip" >&2
     fi
   fi
 fi

@@ -59,6 +59,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     _add_listing_options(photos)
     photos.set_defaults(run=run_photos)
 
+    export = commands.add_parser(
+        "export-xmp", help="write the people of the library's photos into XMP sidecars",
+        description="For each photo of the people named (everyone enrolled when none is), "
+                    "write PHOTO.xmp beside it with their face regions (Metadata Working "
+                    "Group regions, read by digiKam, Lightroom Classic, darktable and "
+                    "exiftool). An existing sidecar is merged into; photos are never "
+                    "modified.")
+    export.add_argument("names", nargs="*", metavar="NAME")
+    export.add_argument("--json", action="store_true", help="print the report as JSON")
+    export.add_argument("--threshold", type=float, default=None,
+                        help="similarity a match must reach (default: the database's)")
+    add_db_option(export)
+    export.set_defaults(run=run_export_xmp)
+
     who = commands.add_parser(
         "who", help="who is in a photo (from the library when it was scanned)")
     who.add_argument("photo", type=Path, metavar="PHOTO")
@@ -128,6 +142,19 @@ def run_photos(args: argparse.Namespace) -> int:
         photos = library.unknown(args.threshold)
     print_photos(photos, args)
     return 0
+
+
+def run_export_xmp(args: argparse.Namespace) -> int:
+    with open_library(args, create=False) as library:
+        report = library.export_xmp(args.names, args.threshold)
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(f"sidecars: {report.written} written, {report.merged} merged, "
+              f"{report.unchanged} unchanged, {len(report.skipped)} skipped")
+    for skip in report.skipped:
+        print(shown(f"  skipped {skip.path}: {skip.reason}"), file=sys.stderr)
+    return 1 if report.skipped else 0
 
 
 def run_who(args: argparse.Namespace) -> int:

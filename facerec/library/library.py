@@ -24,7 +24,16 @@ from ..db.library_vectors import LibraryVectors
 from ..errors import DatabaseError, FacerecError
 from ..names import UNKNOWN
 from ..registry import FLIP_SUFFIX, get_model
-from ..results import Candidate, LibraryPhoto, Match, ScanReport, Threshold
+from ..results import (
+    Candidate,
+    ExportReport,
+    LibraryPhoto,
+    Match,
+    ScanReport,
+    Skip,
+    Threshold,
+)
+from .export import export_sidecars
 from .matching import MARGIN, CatchUp, LibraryMatcher
 from .scan import LibraryScan
 
@@ -32,6 +41,8 @@ if TYPE_CHECKING:
     from ..analyzer import FaceAnalyzer
 
 Together = Literal["any", "all"]
+
+CHANGED_SINCE_SCAN = "the photo changed since it was scanned; scan it again"
 
 
 class Library:
@@ -150,24 +161,45 @@ class Library:
         not scanned, or changed since (its size or modification time)."""
         name = os.path.abspath(path)
         held = self.store.photo_at(name)
-        if held is None:
+        if held is None or not self._unchanged(name):
             return None
-        state, photo_id = held
-        try:
-            info = os.stat(name)
-        except OSError:
-            return None
-        if (info.st_size, info.st_mtime_ns) != (state.size, state.mtime_ns):
-            return None
+        photo_id = held[1]
         used = self._refreshed(threshold)
         return next((photo for photo in self._photos({photo_id}, used)
                      if photo.path == name), None)
+
+    def export_xmp(self, names: Iterable[str] = (), threshold: float | None = None
+                   ) -> ExportReport:
+        """Write the named faces of the photos of ``names`` (everyone enrolled when none
+        is named) into XMP sidecars beside them (see ``export``); a photo changed since
+        it was scanned is skipped, with the reason."""
+        wanted = list(names) or [name for name, _ in self.gallery.people()]
+        photos = self.find(wanted, threshold=threshold) if wanted else []
+        fresh, report = [], ExportReport()
+        for photo in photos:
+            if self._unchanged(photo.path):
+                fresh.append(photo)
+            else:
+                report.skipped.append(Skip(photo.path, CHANGED_SINCE_SCAN))
+        done = export_sidecars(fresh)
+        done.skipped[:0] = report.skipped
+        return done
 
     def counts(self) -> tuple[int, int, int]:
         """(files, photos, faces) in the library."""
         return self.store.counts()
 
     # inside -------------------------------------------------------------------------------
+    def _unchanged(self, path: str) -> bool:
+        """Whether the file at ``path`` has the size and mtime it had when scanned."""
+        held = self.store.photo_at(path)
+        try:
+            info = os.stat(path)
+        except OSError:
+            return False
+        return held is not None and \
+            (info.st_size, info.st_mtime_ns) == (held[0].size, held[0].mtime_ns)
+
     def _refreshed(self, threshold: float | None) -> float:
         used = self.threshold(threshold).value
         model = self._usable_model()

@@ -1,0 +1,59 @@
+"""Writing the library's named faces into XMP sidecars beside the photos (``xmp``), for
+the photo applications that read them. A photo itself is never written to."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import FacerecError
+from ..files import atomic_write
+from ..paths import UnreadableFile, read_file
+from ..results import ExportReport, LibraryPhoto, Skip
+from ..xmp import FaceRegion, sidecar
+
+MAX_SIDECAR_BYTES = 16 * 1024 * 1024
+"""Largest existing sidecar merged into."""
+
+
+def sidecar_path(photo: str) -> Path:
+    """Where a photo's sidecar goes: its full name plus ``.xmp`` (``IMG_1.jpg.xmp``), as
+    digiKam and darktable name them."""
+    return Path(photo + ".xmp")
+
+
+def export_sidecars(photos: Iterable[LibraryPhoto]) -> ExportReport:
+    """Write (or merge into) the sidecar of every photo with its known faces."""
+    report = ExportReport()
+    for photo in photos:
+        regions = [FaceRegion.from_box(face.person, face.detection.box, photo.size)
+                   for face in photo.faces if face.known]
+        target = sidecar_path(photo.path)
+        try:
+            existing = _existing(target)
+            data = sidecar(regions, photo.size, existing)
+            if data == existing:
+                report.unchanged += 1
+                continue
+            atomic_write(target, data)
+        except FacerecError as exc:
+            report.skipped.append(Skip(str(target), str(exc)))
+            continue
+        except OSError as exc:
+            report.skipped.append(Skip(str(target), exc.strerror or str(exc)))
+            continue
+        if existing is None:
+            report.written += 1
+        else:
+            report.merged += 1
+    return report
+
+
+def _existing(target: Path) -> bytes | None:
+    if not os.path.lexists(target):
+        return None
+    try:
+        return read_file(target, MAX_SIDECAR_BYTES)
+    except UnreadableFile as exc:
+        raise FacerecError(exc.reason) from None

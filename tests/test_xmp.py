@@ -1,0 +1,109 @@
+"""XMP sidecars of the library's people, read back by a reader facerec did not write:
+exiftool (Debian's libimage-exiftool-perl, installed by ``setup.sh --test``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+
+import pytest
+from cli import run_cli
+
+from facerec import Library
+from facerec.xmp import FaceRegion, sidecar
+
+
+@pytest.fixture(scope="module")
+def exiftool() -> str:
+    found = shutil.which("exiftool")
+    if found is None:
+        pytest.skip("exiftool is not installed (setup.sh --test installs "
+                    "libimage-exiftool-perl with apt; it could not here)")
+    return found
+
+
+def read_back(exiftool: str, path) -> dict:
+    done = subprocess.run([exiftool, "-j", "-struct", "-XMP:all", str(path)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)[0]
+
+
+def regions(tags: dict) -> dict[str, dict]:
+    return {r["Name"]: r for r in tags["RegionInfo"]["RegionList"]}
+
+
+def test_exported_regions_read_back_by_exiftool(shared_faces, tmp_path, exiftool):
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    shutil.copytree(shared_faces / "probes", photos)
+    pair = photos / "kit_with_rose.jpg"
+    # the same photo stored on its side, with the EXIF orientation that shows it upright
+    upright = Image.open(pair)
+    exif = upright.getexif()
+    exif[0x0112] = 6
+    upright.transpose(Image.Transpose.ROTATE_90).save(photos / "turned.jpg", exif=exif,
+                                                      quality=95)
+    # a sidecar made by another program: tags, a face drawn by hand elsewhere, a pet, and a
+    # face region over Kit's face that facerec is to update
+    subprocess.run([exiftool, "-q", "-o", str(pair) + ".xmp", "-XMP-dc:Subject=holiday",
+                    "-XMP-xmp:Rating=4", "-struct", "-XMP-mwg-rs:RegionInfo={"
+                    "AppliedToDimensions={W=501,H=700,Unit=pixel},RegionList=["
+                    "{Name=Grandma,Type=Face,Area={X=0.9,Y=0.9,W=0.1,H=0.1,Unit=normalized}},"
+                    "{Name=Rex,Type=Pet,Area={X=0.5,Y=0.8,W=0.2,H=0.2,Unit=normalized}},"
+                    "{Name=John Snow,Type=Face,Area={X=0.61,Y=0.2,W=0.18,H=0.17,"
+                    "Unit=normalized}}]}", str(pair)], check=True)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in photos.iterdir()
+              if p.suffix == ".jpg"}
+    db = tmp_path / "db"
+    assert run_cli("enroll", shared_faces / "gallery", "--db", db).returncode == 0
+    assert run_cli("scan", photos, "--db", db).returncode == 0
+    done = run_cli("export-xmp", "kit_harington", "rose_leslie", "--db", db, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"written": 2, "merged": 1, "unchanged": 0,
+                                       "skipped": []}
+
+    with Library.open(db, create=False) as library:
+        (photo,) = [p for p in library.find(["rose_leslie"]) if p.path == str(pair)]
+    merged = read_back(exiftool, str(pair) + ".xmp")
+    assert merged["Subject"] == ["holiday"] and merged["Rating"] == 4
+    assert set(regions(merged)) == {"kit_harington", "rose_leslie", "Grandma", "Rex"}
+    assert sorted(merged["PersonInImage"]) == ["Grandma", "Rex", "kit_harington",
+                                               "rose_leslie"]
+    dims = merged["RegionInfo"]["AppliedToDimensions"]
+    assert (dims["W"], dims["H"], dims["Unit"]) == (501, 700, "pixel")
+    for face in photo.faces:
+        x1, y1, x2, y2 = face.detection.box
+        area = regions(merged)[face.person]["Area"]
+        assert regions(merged)[face.person]["Type"] == "Face"
+        assert area["Unit"] == "normalized"
+        assert area["X"] == pytest.approx((x1 + x2) / 2 / 501, abs=1e-5)
+        assert area["Y"] == pytest.approx((y1 + y2) / 2 / 700, abs=1e-5)
+        assert area["W"] == pytest.approx((x2 - x1) / 501, abs=1e-5)
+        assert area["H"] == pytest.approx((y2 - y1) / 700, abs=1e-5)
+
+    turned = read_back(exiftool, photos / "turned.jpg.xmp")
+    dims = turned["RegionInfo"]["AppliedToDimensions"]
+    assert (dims["W"], dims["H"]) == (501, 700)  # as shown, after the EXIF orientation
+    for name, region in regions(turned).items():
+        for key in "XYWH":
+            assert region["Area"][key] == pytest.approx(regions(merged)[name]["Area"][key],
+                                                        abs=0.01)
+    assert regions(read_back(exiftool, photos / "johnsnow_test1.jpg.xmp")).keys() == {
+        "kit_harington"}
+    assert not (photos / "obama1.jpg.xmp").exists()  # not a photo of the people named
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in photos.iterdir()
+             if p.name in before}
+    assert after == before  # no photo was written to
+
+    again = run_cli("export-xmp", "--db", db, "--json")
+    assert json.loads(again.stdout)["unchanged"] == 3
+
+
+def test_a_sidecar_that_is_not_xmp_is_left_alone(tmp_path):
+    with pytest.raises(Exception, match="left as it is"):
+        sidecar([FaceRegion("a", 0.5, 0.5, 0.1, 0.1)], (10, 10), b"<not xmp")
+    clipped = FaceRegion.from_box("a", (-10, -10, 50, 50), (100, 100))
+    assert (clipped.x, clipped.y, clipped.w, clipped.h) == (0.25, 0.25, 0.5, 0.5)
