@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _ERRORS = ("CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError",
-           "EncodingsError", "FacerecError", "ImageError", "InvalidName", "ModelError",
+           "EncodingsError", "FacerecError", "ImageError", "InvalidName", "LibraryNotFound",
+           "ModelError",
            "NoFaceError", "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
            "ReadOnlyDatabase", "SourceError", "Unavailable", "WorkerLost")
 
@@ -32,7 +33,7 @@ __all__ = [
     "CalibrationError", "Candidate", "DatabaseDamaged", "DatabaseError", "Detection",
     "DetectorConfig", "DeviceError", "EncodingsError", "EnrollReport", "Face", "FaceAnalyzer",
     "FaceDB", "FacerecError", "Gallery", "ImageError", "InvalidName", "Library",
-    "LibraryPhoto", "Match", "ModelError", "NoFaceError", "OutputError", "PersonExists",
+    "LibraryNotFound", "LibraryPhoto", "Match", "ModelError", "NoFaceError", "OutputError", "PersonExists",
     "PersonNotFound", "QueueFull", "ReadOnlyDatabase", "Recognizer", "ScanReport", "Skip",
     "SourceError", "Threshold", "Unavailable", "Verification", "WorkerLost",
     "cosine_similarity", "load_image", "select_device", "verify",
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
         FacerecError,
         ImageError,
         InvalidName,
+        LibraryNotFound,
         ModelError,
         NoFaceError,
         OutputError,

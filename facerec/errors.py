@@ -86,6 +86,10 @@ class ReadOnlyDatabase(DatabaseError):
     """The database can be read but not written (a read-only folder or medium)."""
 
 
+class LibraryNotFound(DatabaseError):
+    """The database folder has no photo library: no photo was scanned into it yet."""
+
+
 class PersonNotFound(DatabaseError):
     """No person has the given name."""
 

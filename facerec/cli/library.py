@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import FacerecError
 from ..escaping import csv_writer, shown
-from .database import add_db_option, db_path, open_recognizer, print_matches
-from .faces import add_pipeline_options
+from .database import add_db_option, db_path, print_matches
+from .faces import add_pipeline_options, make_analyzer
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -97,10 +97,10 @@ def open_library(args: argparse.Namespace, create: bool) -> Library:
     """The library of ``--db``; with ``create``, the networks the options ask for."""
     from ..library import Library
 
+    folder = db_path(args)
     if create:
-        recognizer = open_recognizer(args, create=True)
-        return Library(recognizer.gallery, recognizer.analyzer)
-    return Library.open(db_path(args), create=False)
+        return Library.open(folder, make_analyzer(args, folder))
+    return Library.open(folder, create=False)
 
 
 def run_scan(args: argparse.Namespace) -> int:

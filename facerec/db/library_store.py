@@ -71,6 +71,8 @@ CREATE TABLE IF NOT EXISTS erased (face_id INTEGER PRIMARY KEY);
 """
 
 _CHUNK = 500
+WAL_PAGES = 16_384
+"""Pages (64 MiB) the write-ahead log grows to before SQLite copies it back."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,13 @@ class LibraryStore:
         self.conn, self.writable = connect(path, create)
         with translated(path):
             if self.writable:
+                # derived from the photos: a commit is not synced to the disk (a killed
+                # process loses nothing; a power cut may lose the last batches, which the
+                # next scan reads again), and the write-ahead log is copied back in larger,
+                # rarer steps, so a catch-up that updates a few thousand faces costs no
+                # disk flush
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self.conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
                 self.conn.executescript(SCHEMA)
             tables = {row[0] for row in self.conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -309,22 +318,34 @@ class LibraryStore:
             conn.executemany("DELETE FROM erased WHERE face_id = ?", [(int(i),) for i in ids])
 
     # matches ------------------------------------------------------------------------------
-    def matches(self, ids: Iterable[int]) -> dict[int, tuple[int | None, float | None]]:
-        """face id -> (match id, similarity) of the faces among ``ids`` that exist."""
-        return {face: (match, sim) for face, match, sim in self._chunked(
-            "SELECT id, match_id, similarity FROM faces WHERE id IN ({})",
-            [int(i) for i in ids])}
-
     def matched_to(self, enrolled_ids: Iterable[int]) -> list[int]:
         """Ids of the faces whose match is one of ``enrolled_ids``."""
         return [row[0] for row in self._chunked(
             "SELECT id FROM faces WHERE match_id IN ({})", [int(i) for i in enrolled_ids])]
 
-    def set_matches(self, rows: Iterable[tuple[int, int | None, float | None]]) -> None:
-        """Record (face id, match id, similarity) rows in one transaction."""
+    def set_matches(self, rows: Iterable[tuple[int, int | None, float | None]],
+                    meta: dict[str, str] | None = None) -> None:
+        """Record (face id, match id, similarity) rows, and settings ``meta``, in one
+        transaction."""
         with self.transaction() as conn:
             conn.executemany("UPDATE faces SET match_id = ?, similarity = ? WHERE id = ?",
                              [(match, sim, face) for face, match, sim in rows])
+            for key, value in (meta or {}).items():
+                _set_meta(conn, key, value)
+
+    def offer_matches(self, rows: Iterable[tuple[int, int, float]],
+                      meta: dict[str, str] | None = None) -> int:
+        """Give each face of (face id, match id, similarity) rows that match where it is
+        nearer than the face's own, and record settings ``meta``, in one transaction;
+        returns how many faces took theirs."""
+        with self.transaction() as conn:
+            taken = conn.executemany(
+                "UPDATE faces SET match_id = ?, similarity = ? WHERE id = ? "
+                "AND (similarity IS NULL OR similarity < ?)",
+                [(match, sim, face, sim) for face, match, sim in rows]).rowcount
+            for key, value in (meta or {}).items():
+                _set_meta(conn, key, value)
+        return int(taken)
 
     # questions ----------------------------------------------------------------------------
     def faces_matched(self, enrolled_ids: Iterable[int], threshold: float
@@ -371,6 +392,12 @@ class LibraryStore:
         rows = self._rows("SELECT size, mtime_ns, photo_id FROM files WHERE path = ?",
                           (path,))
         return (FileState(rows[0][0], rows[0][1]), int(rows[0][2])) if rows else None
+
+    def paths_of(self, sha256: str) -> list[str]:
+        """The files showing the photo with that digest, by path."""
+        return [row[0] for row in self._rows(
+            "SELECT f.path FROM files f JOIN photos p ON p.id = f.photo_id "
+            "WHERE p.sha256 = ? ORDER BY f.path", (sha256,))]
 
     def counts(self) -> tuple[int, int, int]:
         """(files, photos, faces)."""

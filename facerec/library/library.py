@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 from ..db.gallery import Gallery
 from ..db.library_store import LibraryStore, StoredFace
 from ..db.library_vectors import LibraryVectors
-from ..errors import DatabaseError, FacerecError
+from ..errors import DatabaseError, FacerecError, LibraryNotFound
 from ..names import UNKNOWN
 from ..registry import FLIP_SUFFIX, get_model
 from ..results import (
@@ -49,33 +49,44 @@ class Library:
     """The photos scanned into the database in folder ``gallery.path``.
 
     Args:
-        gallery: the enrolled people the library's faces are matched to.
+        gallery: the enrolled people the library's faces are matched to (``close``
+            leaves it open: it is the caller's).
         analyzer: the networks, for ``scan``; made on first use when None.
-        create: create the library when there is none (otherwise DatabaseError).
+        create: create the library when there is none (otherwise LibraryNotFound).
     """
 
     def __init__(self, gallery: Gallery, analyzer: FaceAnalyzer | None = None,
                  create: bool = True) -> None:
         self.gallery = gallery
         self._analyzer = analyzer
+        self._own_gallery = False
         path = gallery.path / "library.sqlite"
         if not create and not path.is_file():
-            raise DatabaseError(f"no photo library in {gallery.path} "
-                                "(scan photos first: facerec scan FOLDER)")
+            raise LibraryNotFound(f"no photo library in {gallery.path}: scan photos into "
+                                  "it first (facerec scan FOLDER)")
         self.store = LibraryStore(path, create=create)
         self._vectors: LibraryVectors | None = None
 
     @classmethod
     def open(cls, path: str | Path, analyzer: FaceAnalyzer | None = None,
              create: bool = True) -> Library:
-        """The library of the database in folder ``path``."""
-        return cls(Gallery(path, create=create), analyzer, create=create)
+        """The library of the database in folder ``path``, with a gallery of its own
+        (closed with it)."""
+        gallery = Gallery(path, create=create)
+        try:
+            library = cls(gallery, analyzer, create=create)
+        except BaseException:
+            gallery.close()
+            raise
+        library._own_gallery = True
+        return library
 
     def close(self) -> None:
         try:
             self.store.close()
         finally:
-            self.gallery.close()
+            if self._own_gallery:
+                self.gallery.close()
 
     def __enter__(self) -> Library:
         return self
@@ -184,6 +195,12 @@ class Library:
         done = export_sidecars(fresh)
         done.skipped[:0] = report.skipped
         return done
+
+    def photo_file(self, sha256: str) -> str | None:
+        """A file showing the photo with that digest as it was scanned (unchanged since),
+        or None."""
+        return next((path for path in self.store.paths_of(sha256) if self._unchanged(path)),
+                    None)
 
     def counts(self) -> tuple[int, int, int]:
         """(files, photos, faces) in the library."""

@@ -22,6 +22,7 @@ fell below the floor, every face searches the gallery again (``rematch_all``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ from ..db.library_store import LibraryStore
 from ..db.library_vectors import LibraryVectors
 from ..db.store import Delta
 
-MARGIN = 0.1
+MARGIN = 0.03
 """How far below the threshold a match is still recorded."""
 
 SEARCH_BATCH = 50_000
@@ -65,7 +66,9 @@ class LibraryMatcher:
     def floor(self) -> float | None:
         """The similarity a recorded match reaches (None before the first match)."""
         stored = self.store.get_meta("match_floor")
-        return None if stored is None else float(stored)
+        value = None if stored is None else float(stored)
+        return None if value is None or math.isnan(value) else value  # nan: a re-match
+        # of every face was under way
 
     def nearest(self, embeddings: np.ndarray, floor: float
                 ) -> list[tuple[int | None, float | None]]:
@@ -88,14 +91,15 @@ class LibraryMatcher:
             return self.rematch_all(floor)
         if delta.seq == int(position):
             return CatchUp(0, False)
-        rematched = self._removed(delta, floor) + self._added(delta, floor)
-        self.store.set_meta({"gallery_generation": str(delta.seq)})
+        reached = {"gallery_generation": str(delta.seq)}
+        rematched = self._removed(delta, floor) + self._added(delta, floor, reached)
         return CatchUp(rematched, False)
 
     def rematch_all(self, floor: float) -> CatchUp:
         """Search the gallery again for every library face, at ``floor``."""
         position = self.gallery.generation  # read first: later changes are caught up
         done = 0
+        self.store.set_meta({"match_floor": "nan"})  # until every face was searched again
         for ids, embeddings in self.store.embeddings_after(0, SEARCH_BATCH):
             self.store.set_matches((int(face), *match) for face, match
                                    in zip(ids, self.nearest(embeddings, floor)))
@@ -113,18 +117,12 @@ class LibraryMatcher:
                                in zip(ids, self.nearest(embeddings, floor)))
         return len(ids)
 
-    def _added(self, delta: Delta, floor: float) -> int:
+    def _added(self, delta: Delta, floor: float, reached: dict[str, str]) -> int:
+        """Offer the faces added to the library faces near them (recording ``reached``
+        in the same write); how many took one."""
         if not len(delta.add_ids):
+            self.store.set_meta(reached)
             return 0
         faces, sims, which = self.vectors.nearest(delta.add_embeddings, floor, self.store)
-        current = self.store.matches(faces)
-        better = [(int(face), int(delta.add_ids[best]), float(sim))
-                  for face, sim, best in zip(faces, sims, which)
-                  if int(face) in current and _beats(float(sim), current[int(face)][1])]
-        if better:
-            self.store.set_matches(better)
-        return len(better)
-
-
-def _beats(similarity: float, recorded: float | None) -> bool:
-    return recorded is None or similarity > recorded
+        return self.store.offer_matches(
+            zip(faces.tolist(), delta.add_ids[which].tolist(), sims.tolist()), reached)

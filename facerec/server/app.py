@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -38,13 +39,15 @@ from ..errors import (
     FacerecError,
     ImageError,
     InvalidName,
+    LibraryNotFound,
     NoFaceError,
     PersonExists,
     PersonNotFound,
     Unavailable,
 )
+from ..library import Together
 from ..names import normalize_name
-from ..results import Identification, IdentificationDict, VerificationDict
+from ..results import Identification, IdentificationDict, LibraryPhoto, VerificationDict
 from . import schemas
 from .access import AccessMiddleware
 from .body_limit import BodyLimitMiddleware
@@ -52,12 +55,14 @@ from .config import API_KEY_HEADER
 from .docs import add_offline_docs
 from .guards import RequestGuardMiddleware
 from .headers import SecurityHeadersMiddleware
+from .schemas import PhotoPageDict
 from .service import HealthDict, RecognitionService, Upload
 from .web import add_web_page
 
 log = logging.getLogger(__name__)
 
 MAX_LABEL = 200
+SHA256 = re.compile(r"[0-9a-f]{64}")
 NO_STORE = "private, no-store"
 """Face crops are never kept in a browser's cache."""
 
@@ -68,6 +73,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     InvalidName: 400,
     NoFaceError: 422,
     PersonNotFound: 404,
+    LibraryNotFound: 404,
     PersonExists: 409,
     DatabaseError: 409,
     FacerecError: 400,
@@ -261,6 +267,58 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         erased = await service.remove(name)
         return {"name": normalize_name(name), "removed_faces": len(erased.faces),
                 "erased": erased.to_dict()}
+
+    router.include_router(_library_routes(service))
+    return router
+
+
+PAGE = Annotated[int, Query(ge=1, le=500, description="photos per page")]
+OFFSET = Annotated[int, Query(ge=0, description="photos skipped (earlier pages)")]
+
+
+def _library_routes(service: RecognitionService) -> APIRouter:
+    router = APIRouter(tags=["library"])
+
+    def page(photos: list[LibraryPhoto], offset: int, limit: int, people: list[str],
+             together: str, unknown: bool) -> PhotoPageDict:
+        return {"people": people, "together": together, "unknown": unknown,
+                "total": len(photos), "offset": offset, "limit": limit,
+                "photos": [photo.to_dict() for photo in photos[offset:offset + limit]]}
+
+    @router.get("/people/{name}/photos", response_model=schemas.PhotoPage)
+    async def person_photos(name: str, offset: OFFSET = 0, limit: PAGE = 50
+                            ) -> PhotoPageDict:
+        """The photos of the library (``facerec scan``) a person is in, newest first."""
+        person = normalize_name(name)
+        return page(await service.photos([person]), offset, limit, [person], "any", False)
+
+    @router.get("/photos", response_model=schemas.PhotoPage)
+    async def photos(
+        people: Annotated[list[str], Query(description="a person (repeat for several)")] = [],
+        together: Annotated[Together, Query(description="any or all of them")] = "any",
+        unknown: Annotated[bool, Query(description="photos with a face of nobody "
+                                                   "enrolled, instead")] = False,
+        offset: OFFSET = 0, limit: PAGE = 50,
+    ) -> PhotoPageDict:
+        """Photos of the library by the people in them, newest first."""
+        if not people and not unknown:
+            raise HTTPException(400, "name people (people=NAME, repeated for several) or "
+                                     "ask for unknown=true")
+        names = list(dict.fromkeys(normalize_name(p) for p in people))
+        found = await service.photos(names, together, unknown)
+        return page(found, offset, limit, [] if unknown else names, together, unknown)
+
+    @router.get("/photos/{sha256}/thumbnail", response_class=Response,
+                responses={200: {"content": {"image/jpeg": {}}}})
+    async def photo_thumbnail(sha256: str) -> Response:
+        """A small JPEG of a library photo (by its sha256), made from its file while that
+        is as it was scanned."""
+        if not SHA256.fullmatch(sha256):
+            raise HTTPException(404, "no such photo")
+        jpeg = await service.photo_thumbnail(sha256)
+        if jpeg is None:
+            raise HTTPException(404, "no file shows this photo as it was scanned")
+        return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": NO_STORE})
 
     return router
 

@@ -16,7 +16,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from typing_extensions import NotRequired, get_type_hints, is_typeddict
+from typing_extensions import NotRequired, TypedDict, get_type_hints, is_typeddict
 
 from ..db.erasure import ErasureDict
 from ..results import (
@@ -24,6 +24,7 @@ from ..results import (
     EnrollReport,
     EnrollReportDict,
     IdentificationDict,
+    LibraryPhotoDict,
     MatchDict,
     SkipDict,
     VerificationDict,
@@ -59,6 +60,14 @@ DESCRIPTIONS: dict[str, str] = {
     "waiting": "images waiting for the networks",
     "images": "images through the networks since the start",
     "batches": "forward passes they took (images / batches is the mean batch)",
+    "LibraryPhotoDict.path": "the photo's file (a photo in several files is listed once "
+                             "per file)",
+    "taken": "when the photo was taken (EXIF, the camera's local time), if it says",
+    "LibraryPhotoDict.faces": "every face of the photo and who it is now",
+    "PhotoPageDict.people": "the people asked for",
+    "together": '"any": photos of any of them; "all": photos of all of them together',
+    "PhotoPageDict.unknown": "photos with a face of nobody enrolled were asked for",
+    "total": "photos in all pages",
 }
 """Field descriptions for /docs, by ``Shape.field`` or by field name."""
 
@@ -67,6 +76,7 @@ SCHEMA_NAMES: dict[str, str] = {
     "MatchDict": "IdentifiedFace", "IdentificationDict": "IdentifyResult",
     "VerificationDict": "VerifyResult", "SkipDict": "SkippedPhoto",
     "EnrollAnswerDict": "EnrollResult", "ErasureDict": "Erased", "HealthDict": "Health",
+    "LibraryPhotoDict": "LibraryPhoto", "PhotoPageDict": "PhotoPage",
 }
 
 _MODELS: dict[type, type[BaseModel]] = {}
@@ -108,6 +118,19 @@ class EnrollAnswerDict(EnrollReportDict):
     person: str
 
 
+@closed
+class PhotoPageDict(TypedDict):
+    """One page of the library's photos, newest first."""
+
+    people: list[str]
+    together: str
+    unknown: bool
+    total: int
+    offset: int
+    limit: int
+    photos: list[LibraryPhotoDict]
+
+
 DetectedFace = model_of(DetectionDict)
 Candidate = model_of(CandidateDict)
 IdentifiedFace = model_of(MatchDict)
@@ -117,6 +140,7 @@ SkippedPhoto = model_of(SkipDict)
 EnrollResult = model_of(EnrollAnswerDict)
 Erased = model_of(ErasureDict)
 HealthResult = model_of(HealthDict)
+PhotoPage = model_of(PhotoPageDict)
 
 
 def enroll_body(person: str, report: EnrollReport) -> EnrollAnswerDict:

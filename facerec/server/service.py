@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -24,10 +25,11 @@ from ..db.store import FaceRecord
 from ..enrollment import AnalyzedPhoto, Enrollment, Incoming, turned_note, upload_source
 from ..errors import ImageError, PersonNotFound
 from ..image import image_size, load_image
+from ..library import Library, Together
 from ..names import UNKNOWN, validate_name
 from ..photos import Received as Upload
 from ..recognizer import Recognizer
-from ..results import EnrollReport, Match, Skip, Threshold, Verification
+from ..results import EnrollReport, LibraryPhoto, Match, Skip, Threshold, Verification
 from ..subject import main_face
 from ..turning import TURNS, needs_turning, turn, upright_faces
 from ..types import Face, closed
@@ -36,7 +38,7 @@ from .batcher import MicroBatcher
 from .clusters import SeenFace, UnknownFaces, cluster_body
 from .config import ServerConfig
 from .memory import PixelBudget
-from .thumbnails import Thumbnails, face_jpeg
+from .thumbnails import Thumbnails, face_jpeg, photo_jpeg
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ class RecognitionService:
         self.budget = PixelBudget(config.max_pixels_in_flight)
         self.unknown = UnknownFaces()
         self.thumbnails = Thumbnails(self.gallery.path)
+        self._library: Library | None = None
 
     def warm_up(self) -> None:
         """Run the networks and load the index once, so the first request is not slow."""
@@ -87,6 +90,8 @@ class RecognitionService:
 
     def close(self) -> None:
         self.batcher.close()
+        if self._library is not None:
+            self._library.close()
         self.recognizer.close()
 
     # the pipeline -------------------------------------------------------------------------
@@ -295,6 +300,35 @@ class RecognitionService:
         threshold = self.recognizer.threshold().value
         erased.unknown_faces = self.unknown.forget_like(erased.embeddings, threshold)
         return erased
+
+    # the photo library --------------------------------------------------------------------
+    def _opened_library(self) -> Library:
+        """The database's photo library (LibraryNotFound until photos were scanned)."""
+        if self._library is None:
+            self._library = Library(self.gallery, create=False)
+        return self._library
+
+    async def photos(self, people: Sequence[str], together: Together = "any",
+                     unknown: bool = False) -> list[LibraryPhoto]:
+        """The library's photos of ``people`` (any or all of them), or those with a face
+        of nobody enrolled, newest first; matched to the people as they are now."""
+        def ask() -> list[LibraryPhoto]:
+            library = self._opened_library()
+            threshold = self.recognizer.threshold().value
+            if unknown:
+                return library.unknown(threshold)
+            return library.find(people, together, threshold)
+        return await self._locked(ask)
+
+    async def photo_thumbnail(self, sha256: str) -> bytes | None:
+        """A small JPEG of the library photo with that digest, from a file still showing
+        it as scanned; None when no such file is left.
+
+        Raises:
+            ImageError: the file cannot be decoded any more.
+        """
+        path = await self._locked(lambda: self._opened_library().photo_file(sha256))
+        return None if path is None else await run_in_threadpool(photo_jpeg, Path(path))
 
     async def health(self) -> HealthDict:
         people, faces = await self._locked(self.gallery.counts)

@@ -43,6 +43,25 @@ def face_jpeg(pixels: np.ndarray, detection: Detection) -> bytes:
     return buffer.getvalue()
 
 
+PHOTO_SIDE = 320
+"""Longest side of a library photo's thumbnail."""
+
+
+def photo_jpeg(path: Path) -> bytes:
+    """A JPEG of the whole photo at ``path``, at most ``PHOTO_SIDE`` pixels a side (decoded
+    reduced where the format allows).
+
+    Raises:
+        ImageError: the file cannot be read as a photo.
+    """
+    pixels = load_image(path, max_side=PHOTO_SIDE)
+    image = Image.fromarray(pixels)
+    image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
 class Thumbnails:
     """The thumbnails of the database in ``folder``."""
 
