@@ -33,8 +33,8 @@ __all__ = [
     "CalibrationError", "Candidate", "DatabaseDamaged", "DatabaseError", "Detection",
     "DetectorConfig", "DeviceError", "EncodingsError", "EnrollReport", "Face", "FaceAnalyzer",
     "FaceDB", "FacerecError", "Gallery", "ImageError", "InvalidName", "Library",
-    "LibraryNotFound", "LibraryPhoto", "Match", "ModelError", "NoFaceError", "OutputError", "PersonExists",
-    "PersonNotFound", "QueueFull", "ReadOnlyDatabase", "Recognizer", "ScanReport", "Skip",
+    "LibraryNotFound", "LibraryPhoto", "Match", "ModelError", "NoFaceError", "OutputError",
+    "PersonExists", "PersonNotFound", "QueueFull", "ReadOnlyDatabase", "Recognizer", "ScanReport", "Skip",
     "SourceError", "Threshold", "Unavailable", "Verification", "WorkerLost",
     "cosine_similarity", "load_image", "select_device", "verify",
 ]
