@@ -34,8 +34,8 @@ __all__ = [
     "DetectorConfig", "DeviceError", "EncodingsError", "EnrollReport", "Face", "FaceAnalyzer",
     "FaceDB", "FacerecError", "Gallery", "ImageError", "InvalidName", "Library",
     "LibraryNotFound", "LibraryPhoto", "Match", "ModelError", "NoFaceError", "OutputError",
-    "PersonExists", "PersonNotFound", "QueueFull", "ReadOnlyDatabase", "Recognizer", "ScanReport", "Skip",
-    "SourceError", "Threshold", "Unavailable", "Verification", "WorkerLost",
+    "PersonExists", "PersonNotFound", "QueueFull", "ReadOnlyDatabase", "Recognizer",
+    "ScanReport", "Skip", "SourceError", "Threshold", "Unavailable", "Verification", "WorkerLost",
     "cosine_similarity", "load_image", "select_device", "verify",
 ]
 

@@ -67,9 +67,13 @@ class FaceRegion:
 
 
 def sidecar(regions: Sequence[FaceRegion], size: tuple[int, int],
-            existing: bytes | None = None) -> bytes:
+            existing: bytes | None = None, written_before: Sequence[FaceRegion] = ()
+            ) -> bytes:
     """The XMP sidecar naming ``regions`` of a photo of ``size`` (width, height) as
-    shown, merged into ``existing`` (the sidecar's current bytes) when there is one.
+    shown, merged into ``existing`` (the sidecar's current bytes) when there is one. The
+    regions ``written_before`` into it by facerec are taken out (a person removed or
+    renamed since is named no more); other regions stay unless one of ``regions`` is
+    over them.
 
     Raises:
         FacerecError: ``existing`` is not XMP that can be merged into (it is left as is).
@@ -80,9 +84,11 @@ def sidecar(regions: Sequence[FaceRegion], size: tuple[int, int],
     rdf = root if root.tag == _tag("rdf", "RDF") else root.find(_tag("rdf", "RDF"))
     assert rdf is not None
     foreign = [item for item in kept
-               if not any(_overlaps(item, region) for region in regions)]
+               if not any(_overlaps(item, region) for region in regions)
+               and not any(_overlaps(item, region, region.name) for region in written_before)]
     description = ET.SubElement(rdf, _tag("rdf", "Description"), {_tag("rdf", "about"): ""})
-    _write_regions(description, regions, foreign, size)
+    if regions or foreign:
+        _write_regions(description, regions, foreign, size)
     names = list(dict.fromkeys([r.name for r in regions] + [
         _region_name(item) for item in foreign if _region_name(item)]))
     if names:
@@ -167,9 +173,11 @@ def _region_name(item: ET.Element) -> str | None:
     return _field(item, "mwg-rs", "Name")
 
 
-def _overlaps(item: ET.Element, region: FaceRegion) -> bool:
-    """Whether a sidecar's region is a face over ``region``."""
+def _overlaps(item: ET.Element, region: FaceRegion, name: str | None = None) -> bool:
+    """Whether a sidecar's region is a face over ``region`` (named ``name``, if given)."""
     if (_field(item, "mwg-rs", "Type") or "Face") != "Face":
+        return False
+    if name is not None and _region_name(item) != name:
         return False
     try:
         area = FaceRegion("", *(float(_field(item, "stArea", key) or "nan") for key in "xywh"))

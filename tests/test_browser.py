@@ -193,3 +193,37 @@ def test_a_heic_photo_is_identified_whether_or_not_the_browser_shows_it(server, 
         summary = driver.find_element(By.ID, "identify-summary").text
         assert summary.startswith("1 face") and len(_texts(driver, "#identify-faces li")) == 1
         assert len(_texts(driver, ".box span")) == 1 or "cannot show" in summary
+
+
+def test_the_library_in_the_page_person_photos_and_search(model_paths, shared_faces, tmp_path):
+    import shutil
+
+    from cli import run_cli
+    from selenium.webdriver.common.by import By
+
+    photos, db = tmp_path / "photos", tmp_path / "db"
+    shutil.copytree(shared_faces / "probes", photos)
+    shutil.copyfile(photos / "johnsnow_test1.jpg", photos / "<b>john</b>.jpg")
+    assert run_cli("enroll", shared_faces / "gallery", "--db", db).returncode == 0
+    assert run_cli("scan", photos, "--db", db).returncode == 0
+    with running_server(db) as running, headless_chromium() as driver:
+        driver.get(f"{running.url}/#/person/kit_harington")
+        _wait(driver, lambda d: len(_texts(d, "#person-photos li strong")) == 3)
+        assert sorted(_texts(driver, "#person-photos li strong")) == [
+            "<b>john</b>.jpg", "johnsnow_test1.jpg", "kit_with_rose.jpg"]
+        assert not driver.find_elements(By.CSS_SELECTOR, "#person-photos b")
+        _wait(driver, lambda d: d.execute_script(
+            "return [...document.querySelectorAll('#person-photos img')]"
+            ".every(i => i.complete && i.naturalWidth > 0)"))
+
+        driver.get(f"{running.url}/#/photos")
+        _wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#photos-people input")) == 5)
+        for name in ("kit_harington", "rose_leslie"):
+            driver.find_element(By.CSS_SELECTOR, f"#photos-people input[value='{name}']").click()
+        driver.find_element(By.CSS_SELECTOR, "input[name='together'][value='all']").click()
+        driver.find_element(By.CSS_SELECTOR, "#photos-form button").click()
+        _wait(driver, lambda d: _texts(d, "#photos-list li strong") == ["kit_with_rose.jpg"])
+        driver.find_element(By.CSS_SELECTOR, "input[name='together'][value='unknown']").click()
+        driver.find_element(By.CSS_SELECTOR, "#photos-form button").click()
+        _wait(driver, lambda d: _texts(d, "#photos-list li strong") == ["obama_and_biden.jpg"])
+        assert loaded_from(driver, running.url) == []

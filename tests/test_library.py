@@ -239,3 +239,28 @@ def wait_for_faces(db, process: subprocess.Popen, timeout: float = 300) -> None:
             finally:
                 conn.close()
         time.sleep(0.05)
+
+
+def test_unknown_faces_grouped_from_the_library_and_a_group_named(shared_faces, tmp_path):
+    folder, db, groups = tmp_path / "lfw", tmp_path / "db", tmp_path / "groups"
+    people = [p for p in sorted((shared_faces / "lfw").iterdir())
+              if len(list(p.glob("*.jpg"))) >= 6][:3]
+    for person in people:
+        shutil.copytree(person, folder / person.name)
+    assert run_cli("scan", folder, "--db", db).returncode == 0
+    done = run_cli("cluster", "--library", "--out", groups, "--db", db)
+    assert done.returncode == 0, done.stderr
+    record = json.loads((groups / "groups.json").read_text())
+    first = {face["photo"] for face in record["faces"] if face["group"] == 0}
+    owners = {os.path.basename(os.path.dirname(photo)) for photo in first}
+    assert len(first) >= 5 and len(owners) == 1, owners
+    done = run_cli("name-group", groups, "1", "Someone", "--db", db)
+    assert done.returncode == 0, done.stderr
+    done = run_cli("find", "Someone", "--db", db, "--json")
+    found = {json.loads(line)["path"] for line in done.stdout.splitlines()}
+    assert first <= found and {os.path.basename(os.path.dirname(p)) for p in found} == owners
+    done = run_cli("cluster", "--library", "--out", tmp_path / "again", "--db", db)
+    left = json.loads((tmp_path / "again" / "groups.json").read_text())["faces"]
+    named = {(f["photo"], tuple(f["box"])) for f in record["faces"] if f["group"] == 0}
+    assert len(left) < len(record["faces"])
+    assert not {(f["photo"], tuple(f["box"])) for f in left} & named  # no longer unknown

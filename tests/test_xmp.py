@@ -101,6 +101,15 @@ def test_exported_regions_read_back_by_exiftool(shared_faces, tmp_path, exiftool
     again = run_cli("export-xmp", "--db", db, "--json")
     assert json.loads(again.stdout)["unchanged"] == 3
 
+    # a person removed is named no more once the sidecars are written again: the
+    # regions facerec wrote go, the ones it did not write stay
+    assert run_cli("remove", "kit_harington", "--db", db).returncode == 0
+    done = run_cli("export-xmp", "--db", db, "--json")
+    assert done.returncode == 0, done.stderr
+    assert set(regions(read_back(exiftool, str(pair) + ".xmp"))) == {"rose_leslie", "Grandma",
+                                                                     "Rex"}
+    assert "RegionInfo" not in read_back(exiftool, photos / "johnsnow_test1.jpg.xmp")
+
 
 def test_a_sidecar_that_is_not_xmp_is_left_alone(tmp_path):
     with pytest.raises(Exception, match="left as it is"):

@@ -21,7 +21,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "whispers), and writes groups.json, embeddings.npy and a contact sheet "
                     "per group into --out. Faces that fit no group stay ungrouped. Name a "
                     "group with `facerec name-group OUT GROUP NAME`.")
-    cluster.add_argument("inputs", nargs="+", metavar="PATH", help="photos, folders or globs")
+    cluster.add_argument("inputs", nargs="*", metavar="PATH", help="photos, folders or globs")
+    cluster.add_argument("--library", action="store_true",
+                         help="group the photo library's faces of nobody enrolled (from "
+                              "their stored embeddings, see `facerec scan`) instead")
+    add_db_option(cluster)
     cluster.add_argument("--out", type=Path, required=True, help="folder for the groups")
     cluster.add_argument("--threshold", type=float, default=None,
                          help="similarity that joins two faces (default: the model's "
@@ -46,21 +50,32 @@ def run_cluster(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..clustering.groups import write_groups
-    from ..clustering.photos import cluster_photos
+    from ..clustering.photos import cluster_photos, cluster_unknown
 
+    if args.library == bool(args.inputs):
+        raise FacerecError("give photos to group, or --library for the library's unknown "
+                           "faces")
     failed: list[str] = []
-    photos = expand_or_report(args.inputs, failed)
-    require_some(photos, failed, "photos")
-    analyzer = make_analyzer(args)
+    photos = [] if args.library else expand_or_report(args.inputs, failed)
+    if not args.library:
+        require_some(photos, failed, "photos")
+    analyzer = make_analyzer(args, db_path(args) if args.library else None)
     threshold = args.threshold if args.threshold is not None else \
         analyzer.embedder_spec.cluster_threshold
     if threshold is None:
         raise FacerecError(f"{analyzer.embedder_spec.name} has no clustering threshold; "
                            "give one with --threshold")
-    with tqdm(total=len(photos), desc="faces", unit="photo",
-              disable=not sys.stderr.isatty()) as bar:
-        grouping = cluster_photos(analyzer, photos, threshold, args.algorithm,
-                                  args.neighbours, bar.update)
+    if args.library:
+        from ..library import Library
+
+        with Library.open(db_path(args), create=False) as library:
+            grouping = cluster_unknown(library, threshold, args.algorithm, args.neighbours)
+        photos = sorted({face.photo for face in grouping.faces})
+    else:
+        with tqdm(total=len(photos), desc="faces", unit="photo",
+                  disable=not sys.stderr.isatty()) as bar:
+            grouping = cluster_photos(analyzer, photos, threshold, args.algorithm,
+                                      args.neighbours, bar.update)
 
     sheets = write_groups(grouping, args.out, analyzer.face_picture)
     for skip in grouping.skipped:

@@ -1,4 +1,5 @@
-"""Every face of a set of photos, embedded, ready to be grouped."""
+"""Every face of a set of photos, or the library's unknown faces, embedded, ready to be
+grouped."""
 
 from __future__ import annotations
 
@@ -9,10 +10,28 @@ import numpy as np
 
 from ..analyzer import FaceAnalyzer
 from ..enrollment import source_key
+from ..library import Library
 from ..photos import analyze_photos
+from ..registry import FLIP_SUFFIX, get_model
 from ..results import Skip
 from .algorithms import UNGROUPED
 from .groups import GroupedFace, Grouping, group_faces
+
+
+def cluster_unknown(library: Library, threshold: float, algorithm: str = "chinese-whispers",
+                    k: int = 20) -> Grouping:
+    """Group the library's faces of nobody enrolled, from their stored embeddings (no
+    photo is analysed again)."""
+    faces = library.unknown_faces()
+    model = library.model or ""
+    dim = get_model(model.removesuffix(FLIP_SUFFIX)).embedding_size if model else 0
+    embeddings = np.stack([face.embedding for face in faces]) if faces else \
+        np.zeros((0, dim), np.float32)
+    labels = group_faces(embeddings, threshold, algorithm, k)
+    grouped = [GroupedFace(face.path, face.sha256, face.detection.box,
+                           face.detection.landmarks, face.detection.score, int(label))
+               for face, label in zip(faces, labels)]
+    return Grouping(model, algorithm, threshold, grouped, embeddings.astype(np.float32))
 
 
 def cluster_photos(analyzer: FaceAnalyzer, photos: Sequence[Path], threshold: float,

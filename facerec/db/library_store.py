@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS skips (
     reason TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS erased (face_id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS sidecars (path TEXT PRIMARY KEY, regions TEXT NOT NULL);
 """
 
 _CHUNK = 500
@@ -392,6 +393,17 @@ class LibraryStore:
         rows = self._rows("SELECT size, mtime_ns, photo_id FROM files WHERE path = ?",
                           (path,))
         return (FileState(rows[0][0], rows[0][1]), int(rows[0][2])) if rows else None
+
+    def sidecars(self) -> dict[str, list]:
+        """photo path -> the regions last written into its sidecar, as JSON values."""
+        return {path: json.loads(regions) for path, regions in
+                self._rows("SELECT path, regions FROM sidecars")}
+
+    def record_sidecar(self, path: str, regions: list) -> None:
+        """Remember the regions written into the sidecar of the photo at ``path``."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO sidecars(path, regions) VALUES(?, ?)",
+                         (path, json.dumps(regions)))
 
     def paths_of(self, sha256: str) -> list[str]:
         """The files showing the photo with that digest, by path."""

@@ -4,7 +4,7 @@ the photo applications that read them. A photo itself is never written to."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..errors import FacerecError
@@ -23,8 +23,12 @@ def sidecar_path(photo: str) -> Path:
     return Path(photo + ".xmp")
 
 
-def export_sidecars(photos: Iterable[LibraryPhoto]) -> ExportReport:
-    """Write (or merge into) the sidecar of every photo with its known faces."""
+def export_sidecars(photos: Iterable[LibraryPhoto],
+                    written_before: dict[str, list[FaceRegion]],
+                    written: Callable[[str, list[FaceRegion]], None]) -> ExportReport:
+    """Write (or merge into) the sidecar of every photo with its known faces, taking out
+    the regions ``written_before`` into it; ``written(path, regions)`` is told of each
+    sidecar that now holds ``regions``."""
     report = ExportReport()
     for photo in photos:
         regions = [FaceRegion.from_box(face.person, face.detection.box, photo.size)
@@ -32,11 +36,13 @@ def export_sidecars(photos: Iterable[LibraryPhoto]) -> ExportReport:
         target = sidecar_path(photo.path)
         try:
             existing = _existing(target)
-            data = sidecar(regions, photo.size, existing)
+            data = sidecar(regions, photo.size, existing, written_before.get(photo.path, []))
+            if data != existing:
+                atomic_write(target, data)
+            written(photo.path, regions)
             if data == existing:
                 report.unchanged += 1
                 continue
-            atomic_write(target, data)
         except FacerecError as exc:
             report.skipped.append(Skip(str(target), str(exc)))
             continue

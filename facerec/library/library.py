@@ -15,8 +15,11 @@ import fcntl
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+import numpy as np
 
 from ..db.gallery import Gallery
 from ..db.library_store import LibraryStore, StoredFace
@@ -33,6 +36,8 @@ from ..results import (
     Skip,
     Threshold,
 )
+from ..types import Detection
+from ..xmp import FaceRegion
 from .export import export_sidecars
 from .matching import MARGIN, CatchUp, LibraryMatcher
 from .scan import LibraryScan
@@ -43,6 +48,17 @@ if TYPE_CHECKING:
 Together = Literal["any", "all"]
 
 CHANGED_SINCE_SCAN = "the photo changed since it was scanned; scan it again"
+
+
+@dataclass(frozen=True)
+class UnknownFace:
+    """A library face of nobody enrolled: a file of its photo, the photo's sha256, where
+    the face is, and its (D,) embedding."""
+
+    path: str
+    sha256: str
+    detection: Detection
+    embedding: np.ndarray
 
 
 class Library:
@@ -181,20 +197,44 @@ class Library:
 
     def export_xmp(self, names: Iterable[str] = (), threshold: float | None = None
                    ) -> ExportReport:
-        """Write the named faces of the photos of ``names`` (everyone enrolled when none
-        is named) into XMP sidecars beside them (see ``export``); a photo changed since
-        it was scanned is skipped, with the reason."""
+        """Write every known face of the photos of ``names`` (of everyone enrolled when
+        none is named) into XMP sidecars beside them (see ``export``). Sidecars written
+        before are written again too, so a person removed or renamed since is named no
+        more. A photo changed since it was scanned is skipped, with the reason."""
         wanted = list(names) or [name for name, _ in self.gallery.people()]
         photos = self.find(wanted, threshold=threshold) if wanted else []
-        fresh, report = [], ExportReport()
+        before = {path: [FaceRegion(*region) for region in regions]
+                  for path, regions in self.store.sidecars().items()}
+        listed = {photo.path for photo in photos}
+        again = [held[1] for path in before if path not in listed
+                 and (held := self.store.photo_at(path)) is not None]
+        photos += [photo for photo in self._photos(again, self.threshold(threshold).value)
+                   if photo.path in before and photo.path not in listed]
+        fresh, skipped = [], []
         for photo in photos:
             if self._unchanged(photo.path):
                 fresh.append(photo)
             else:
-                report.skipped.append(Skip(photo.path, CHANGED_SINCE_SCAN))
-        done = export_sidecars(fresh)
-        done.skipped[:0] = report.skipped
-        return done
+                skipped.append(Skip(photo.path, CHANGED_SINCE_SCAN))
+        report = export_sidecars(fresh, before, lambda path, regions: self.store.record_sidecar(
+            path, [astuple(region) for region in regions]))
+        report.skipped[:0] = skipped
+        return report
+
+    def unknown_faces(self, threshold: float | None = None) -> list[UnknownFace]:
+        """Every face of nobody enrolled, with one file of its photo and its stored
+        embedding (for grouping them without reading the photos again)."""
+        used = self._refreshed(threshold)
+        known = self.gallery.person_of(self.store.match_ids())
+        photo_ids = self.store.photos_with_unknown(known, used)
+        path_of = {photo.id: (photo.path, photo.sha256)
+                   for photo in reversed(self.store.photos(photo_ids))}
+        faces = [face for face in self.store.faces_in(photo_ids)
+                 if not _match(face, known, used).known]
+        ids, embeddings = self.store.embeddings_of(face.id for face in faces)
+        embedding_of = dict(zip(ids.tolist(), embeddings))
+        return [UnknownFace(*path_of[face.photo_id], face.detection, embedding_of[face.id])
+                for face in faces if face.photo_id in path_of]
 
     def photo_file(self, sha256: str) -> str | None:
         """A file showing the photo with that digest as it was scanned (unchanged since),
@@ -292,4 +332,4 @@ def _match(face: StoredFace, person_of: dict[int, str], threshold: float) -> Mat
                  (Candidate(nearest, face.similarity),))
 
 
-__all__ = ["Library", "MARGIN", "Together"]
+__all__ = ["Library", "MARGIN", "Together", "UnknownFace"]

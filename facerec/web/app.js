@@ -65,7 +65,8 @@ const person = (name) => `/v1/people/${encodeURIComponent(name)}`;
 
 // --- views ----------------------------------------------------------------------------
 const views = { people: showPeople, person: showPerson, enroll: showEnroll,
-                identify: () => {}, groups: showGroups, health: showHealth };
+                identify: () => {}, photos: showPhotos, groups: showGroups,
+                health: showHealth };
 
 async function route() {
   const [, view = "people", arg = ""] = location.hash.split("/");
@@ -121,6 +122,70 @@ async function showPerson(name) {
       element("button", { type: "button", class: "danger", text: "Delete face",
                           onclick: () => deleteFace(face.id, found.name) })));
   }
+  pagedPhotos(`${person(found.name)}/photos`, new URLSearchParams(), $("person-photos"),
+              $("person-photos-summary"), $("person-photos-more"));
+}
+
+// --- the photo library ----------------------------------------------------------------
+const PHOTO_PAGE = 24;
+
+async function photoThumbnail(sha256) {
+  const response = await api(`/v1/photos/${sha256}/thumbnail`);
+  return response.ok ? URL.createObjectURL(await response.blob()) : null;
+}
+
+function photoCard(photo) {
+  const people = photo.faces.filter((f) => f.person !== "unknown").map((f) => f.person);
+  const unknown = photo.faces.length - people.length;
+  const file = photo.path.split(/[\\/]/).pop();
+  const image = element("img", { alt: `photo ${file}` });
+  photoThumbnail(photo.sha256).then((url) => { if (url) image.src = url; });
+  const who = [...new Set(people)].join(", ") + (unknown ? `${people.length ? ", " : ""}${unknown} unknown` : "");
+  return element("li", {}, image, element("strong", { text: file, title: photo.path }),
+    element("div", { text: photo.taken ? photo.taken.replace("T", " ") : "no date" }),
+    element("div", { text: who || "no face" }));
+}
+
+// one page at a time from `path` (with `params`), appended to `list`; `more` asks for the next
+async function pagedPhotos(path, params, list, summary, more, offset = 0) {
+  if (!offset) list.replaceChildren();
+  more.hidden = true;
+  params.set("offset", offset);
+  params.set("limit", PHOTO_PAGE);
+  let body;
+  try { body = await json(`${path}?${params}`); }
+  catch (error) { summary.textContent = error.message; return; }
+  list.append(...body.photos.map(photoCard));
+  const shown = Math.min(body.total, offset + body.photos.length);
+  summary.textContent = body.total ? `${shown} of ${body.total} photo${body.total === 1 ? "" : "s"}, newest first` : "No photos.";
+  if (shown < body.total) {
+    more.hidden = false;
+    more.onclick = () => pagedPhotos(path, params, list, summary, more, shown);
+  }
+}
+
+async function showPhotos() {
+  const names = (await json("/v1/people")).people.map((p) => p.name);
+  const box = $("photos-people");
+  const chosen = new Set([...box.querySelectorAll("input:checked")].map((i) => i.value));
+  box.replaceChildren(...names.map((name) => element("label", {},
+    element("input", chosen.has(name) ? { type: "checkbox", value: name, checked: "" }
+                                      : { type: "checkbox", value: name }), ` ${name}`)));
+  if (!names.length) box.append("Nobody is enrolled yet.");
+}
+
+function findPhotos(event) {
+  event.preventDefault();
+  const together = new FormData($("photos-form")).get("together");
+  const params = new URLSearchParams();
+  if (together === "unknown") params.set("unknown", "true");
+  else {
+    const people = [...$("photos-people").querySelectorAll("input:checked")].map((i) => i.value);
+    if (!people.length) { $("photos-summary").textContent = "Choose at least one person."; return; }
+    for (const name of people) params.append("people", name);
+    params.set("together", together);
+  }
+  pagedPhotos("/v1/photos", params, $("photos-list"), $("photos-summary"), $("photos-more"));
 }
 
 async function renamePerson(old) {
@@ -313,6 +378,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("people-search").addEventListener("input", drawPeople);
   dropZone($("enroll-drop"), $("enroll-files"), enrollPhotos);
   dropZone($("identify-drop"), $("identify-file"), (files) => files[0] && identifyPhoto(files[0]));
+  $("photos-form").addEventListener("submit", findPhotos);
   $("groups-refresh").addEventListener("click", () => showGroups().catch((e) => say(e.message)));
   window.addEventListener("hashchange", route);
   route();
