@@ -103,7 +103,8 @@ def test_exported_regions_read_back_by_exiftool(shared_faces, tmp_path, exiftool
 
     # a person removed is named no more once the sidecars are written again: the
     # regions facerec wrote go, the ones it did not write stay
-    assert run_cli("remove", "kit_harington", "--db", db).returncode == 0
+    removed = run_cli("remove", "kit_harington", "--db", db)
+    assert removed.returncode == 0 and "XMP sidecars: 3 written by export-xmp" in removed.stdout
     done = run_cli("export-xmp", "--db", db, "--json")
     assert done.returncode == 0, done.stderr
     assert set(regions(read_back(exiftool, str(pair) + ".xmp"))) == {"rose_leslie", "Grandma",
