@@ -5,19 +5,23 @@ unchanged library, and re-matching a library of a million faces.
   work in one process (``Library.scan``) against ``Recognizer.enroll`` of the same
   folder (the folder is a known-people layout), each into a fresh database, then a
   rescan of the unchanged library. ``--limit N`` takes the first N people's folders.
+* ``--shared DIR`` (default ``../shared/faces``): its gallery enrolled, its probe photos
+  scanned, and ``find`` asked for each person: the photos found against those
+  ``probes.csv`` names them in (every one found, none of anyone else).
 * ``--faces N`` (default 1,000,000): a library of N synthetic faces (shaped like SFace's,
   as ``benchmark_search.py`` makes them) matched to a gallery of ``--people`` people; then
   one more person is enrolled (5 faces) and the catch-up timed, as is a full re-match
   after the threshold is lowered below the recorded floor. Peak resident memory is
   printed after each part.
 
-    python scripts/benchmark_library.py [--photos DIR] [--limit N] [--faces N]
-                                        [--skip-photos] [--skip-synthetic]
+    python scripts/benchmark_library.py [--photos DIR] [--limit N] [--shared DIR]
+                                        [--faces N] [--skip-photos] [--skip-synthetic]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import resource
 import shutil
 import sys
@@ -72,6 +76,25 @@ def photos_part(folder: Path, limit: int | None, work: Path) -> None:
         print(f"rescan of the unchanged library: {time.perf_counter() - started:.2f} s, "
               f"{again.analysed} analysed, {again.unchanged} unchanged")
     print(f"peak resident memory: {peak_mib():.0f} MiB")
+
+
+def find_part(shared: Path, work: Path) -> None:
+    with open(shared / "probes.csv", newline="") as fh:
+        expected = {row["image"].split("/")[-1]: set(row["expected_identities"].split(";"))
+                    for row in csv.DictReader(fh)}
+    people = sorted(p.name for p in (shared / "gallery").iterdir() if p.is_dir())
+    analyzer = FaceAnalyzer("cpu")
+    with Recognizer.open(work / "probes", analyzer) as recognizer:
+        recognizer.enroll(shared / "gallery")
+        library = Library(recognizer.gallery, analyzer)
+        library.scan([shared / "probes"])
+        print("find on the shared gallery and probe photos:")
+        for person in people:
+            found = {Path(p.path).name for p in library.find([person])}
+            truth = {name for name, who in expected.items() if person in who}
+            print(f"  {person:<16} found {len(found & truth)} of {len(truth)} photos, "
+                  f"{len(found - truth)} of anyone else")
+        library.close()
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -150,6 +173,7 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=Path, default=REPO.parent / "shared/faces/lfw")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared/faces")
     parser.add_argument("--faces", type=int, default=1_000_000)
     parser.add_argument("--people", type=int, default=50)
     parser.add_argument("--skip-photos", action="store_true")
@@ -162,6 +186,8 @@ def main() -> int:
                 print(f"no photos at {args.photos}", file=sys.stderr)
                 return 2
             photos_part(args.photos, args.limit, work)
+        if (args.shared / "probes.csv").is_file():
+            find_part(args.shared, work)
         if not args.skip_synthetic:
             synthetic_part(args.faces, args.people, work)
     return 0

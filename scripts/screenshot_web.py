@@ -1,7 +1,8 @@
 """Screenshots of the web page's main views, from the sample photos only, for the docs.
 
-Starts ``facerec serve`` on a fresh database in a temporary folder, enrolls the sample
-photos of Obama and Biden through the page, identifies another sample photo, and saves
+Starts ``facerec serve`` on a fresh database in a temporary folder with the sample photos
+scanned into its library, enrolls the sample photos of Obama and Biden through the page,
+identifies another sample photo, finds photos by the people in them, and saves
 ``docs/images/web-<view>.png``. Needs the system's Chromium and chromedriver (installed
 by ``scripts/setup.sh --test``).
 
@@ -56,6 +57,8 @@ def main() -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "facerec", "scan", str(samples), "--db",
+                        f"{tmp}/db", "--device", "cpu"], check=True, stdout=subprocess.DEVNULL)
         server = subprocess.Popen([sys.executable, "-m", "facerec", "serve", "--db",
                                    f"{tmp}/db", "--port", str(port), "--device", "cpu"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -98,9 +101,17 @@ def shots(url: str, samples: Path) -> None:
             driver.save_screenshot(str(OUT / f"web-identify{suffix}.png"))
             if not suffix:
                 driver.get(f"{url}/#/person/Barack%20Obama")
-                wait.until(lambda d: d.find_element(By.ID, "person-name").text)
+                wait.until(lambda d: texts(d, "#person-photos li strong"))
                 time.sleep(1)
                 driver.save_screenshot(str(OUT / "web-person.png"))
+                driver.get(f"{url}/#/photos")
+                wait.until(lambda d: texts(d, "#photos-people label"))
+                for box in driver.find_elements(By.CSS_SELECTOR, "#photos-people input"):
+                    box.click()
+                driver.find_element(By.CSS_SELECTOR, "#photos-form button").click()
+                wait.until(lambda d: texts(d, "#photos-list li strong"))
+                time.sleep(1)
+                driver.save_screenshot(str(OUT / "web-photos.png"))
         finally:
             driver.quit()
 
