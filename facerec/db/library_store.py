@@ -10,6 +10,8 @@ similarity, or none when nothing enrolled comes within the library's floor. Name
 never stored: a face's person is its match's person at the moment of asking, so renames
 and merges need no work here, and a removed person's faces are found by their ids.
 
+A face's match lives in its own narrow table (``matches``), away from the embeddings, so
+re-matching rewrites a few small pages rather than the rows that hold the vectors.
 Every change is one transaction; face ids only grow (``AUTOINCREMENT``), so an id in the
 vector cache (``library_vectors``) always means the same face, and the ids of deleted
 faces wait in ``erased`` until the cache has overwritten their rows.
@@ -55,12 +57,15 @@ CREATE TABLE IF NOT EXISTS faces (
     landmarks TEXT NOT NULL,
     score REAL NOT NULL,
     quality REAL NOT NULL,
-    embedding BLOB NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS faces_photo ON faces(photo_id);
+CREATE TABLE IF NOT EXISTS matches (
+    face_id INTEGER PRIMARY KEY,
     match_id INTEGER,
     similarity REAL
 );
-CREATE INDEX IF NOT EXISTS faces_photo ON faces(photo_id);
-CREATE INDEX IF NOT EXISTS faces_match ON faces(match_id);
+CREATE INDEX IF NOT EXISTS matches_match ON matches(match_id);
 CREATE TABLE IF NOT EXISTS skips (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -239,13 +244,14 @@ class LibraryStore:
                                               photo.turned)).lastrowid
                 for face in photo.faces:
                     d = face.detection
-                    ids.append(int(conn.execute(
+                    face_id = int(conn.execute(
                         "INSERT INTO faces(photo_id, x1, y1, x2, y2, landmarks, score, "
-                        "quality, embedding, match_id, similarity) "
-                        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "quality, embedding) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (photo_id, *d.box, json.dumps(d.landmarks), d.score, face.quality,
-                         np.asarray(face.embedding, np.float32).tobytes(), face.match_id,
-                         face.similarity)).lastrowid))
+                         np.asarray(face.embedding, np.float32).tobytes())).lastrowid)
+                    conn.execute("INSERT INTO matches(face_id, match_id, similarity) "
+                                 "VALUES(?, ?, ?)", (face_id, face.match_id, face.similarity))
+                    ids.append(face_id)
                 left |= _link(conn, photo.path, int(photo_id), photo.state)
             _drop_orphans(conn, left)
         return ids
@@ -322,14 +328,16 @@ class LibraryStore:
     def matched_to(self, enrolled_ids: Iterable[int]) -> list[int]:
         """Ids of the faces whose match is one of ``enrolled_ids``."""
         return [row[0] for row in self._chunked(
-            "SELECT id FROM faces WHERE match_id IN ({})", [int(i) for i in enrolled_ids])]
+            "SELECT face_id FROM matches WHERE match_id IN ({})",
+            [int(i) for i in enrolled_ids])]
 
     def set_matches(self, rows: Iterable[tuple[int, int | None, float | None]],
                     meta: dict[str, str] | None = None) -> None:
         """Record (face id, match id, similarity) rows, and settings ``meta``, in one
         transaction."""
         with self.transaction() as conn:
-            conn.executemany("UPDATE faces SET match_id = ?, similarity = ? WHERE id = ?",
+            conn.executemany("UPDATE matches SET match_id = ?, similarity = ? "
+                             "WHERE face_id = ?",
                              [(match, sim, face) for face, match, sim in rows])
             for key, value in (meta or {}).items():
                 _set_meta(conn, key, value)
@@ -341,7 +349,7 @@ class LibraryStore:
         returns how many faces took theirs."""
         with self.transaction() as conn:
             taken = conn.executemany(
-                "UPDATE faces SET match_id = ?, similarity = ? WHERE id = ? "
+                "UPDATE matches SET match_id = ?, similarity = ? WHERE face_id = ? "
                 "AND (similarity IS NULL OR similarity < ?)",
                 [(match, sim, face, sim) for face, match, sim in rows]).rowcount
             for key, value in (meta or {}).items():
@@ -353,7 +361,8 @@ class LibraryStore:
                       ) -> list[StoredFace]:
         """The faces whose match is one of ``enrolled_ids`` at ``threshold`` or above."""
         return [_stored_face(row) for row in self._chunked(
-            f"SELECT {_FACE_COLUMNS} FROM faces WHERE similarity >= ? AND match_id IN ({{}})",
+            f"SELECT {_FACE_COLUMNS} FROM faces f JOIN matches m ON m.face_id = f.id "
+            "WHERE m.similarity >= ? AND m.match_id IN ({})",
             [int(i) for i in enrolled_ids], (threshold,))]
 
     def photos_with_unknown(self, known_ids: Iterable[int], threshold: float) -> list[int]:
@@ -361,18 +370,20 @@ class LibraryStore:
         ``threshold``."""
         known = {int(i) for i in known_ids}
         return sorted({photo for photo, match, sim in self._rows(
-            "SELECT photo_id, match_id, similarity FROM faces")
+            "SELECT f.photo_id, m.match_id, m.similarity FROM faces f "
+            "JOIN matches m ON m.face_id = f.id")
             if match is None or sim < threshold or match not in known})
 
     def match_ids(self) -> list[int]:
         """Every enrolled face id some library face is matched to."""
         return [row[0] for row in self._rows(
-            "SELECT DISTINCT match_id FROM faces WHERE match_id IS NOT NULL")]
+            "SELECT DISTINCT match_id FROM matches WHERE match_id IS NOT NULL")]
 
     def faces_in(self, photo_ids: Iterable[int]) -> list[StoredFace]:
         """Every face of the given photos, by photo then id."""
         return sorted((_stored_face(row) for row in self._chunked(
-            f"SELECT {_FACE_COLUMNS} FROM faces WHERE photo_id IN ({{}})",
+            f"SELECT {_FACE_COLUMNS} FROM faces f JOIN matches m ON m.face_id = f.id "
+            "WHERE f.photo_id IN ({})",
             [int(i) for i in photo_ids])), key=lambda face: (face.photo_id, face.id))
 
     def photos(self, photo_ids: Iterable[int]) -> list[StoredPhoto]:
@@ -417,7 +428,8 @@ class LibraryStore:
                      for table in ("files", "photos", "faces"))
 
 
-_FACE_COLUMNS = "id, photo_id, x1, y1, x2, y2, landmarks, score, match_id, similarity"
+_FACE_COLUMNS = ("f.id, f.photo_id, f.x1, f.y1, f.x2, f.y2, f.landmarks, f.score, m.match_id, "
+                 "m.similarity")
 
 
 def _stored_face(row: tuple) -> StoredFace:
@@ -458,5 +470,7 @@ def _drop_orphans(conn: sqlite3.Connection, photo_ids: set[int]) -> None:
             continue
         conn.execute("INSERT OR IGNORE INTO erased(face_id) SELECT id FROM faces "
                      "WHERE photo_id = ?", (photo_id,))
+        conn.execute("DELETE FROM matches WHERE face_id IN (SELECT id FROM faces "
+                     "WHERE photo_id = ?)", (photo_id,))
         conn.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
         conn.execute("DELETE FROM photos WHERE id = ?", (photo_id,))
