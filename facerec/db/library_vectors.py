@@ -23,8 +23,8 @@ import numpy as np
 
 from .library_store import LibraryStore
 
-CHUNK_ROWS = 1 << 17
-"""Rows compared at once when searching (64 MiB of 128-d embeddings)."""
+CHUNK_ROWS = 1 << 20
+"""Rows searched in one call (512 MiB of 128-d embeddings, read in place from the map)."""
 
 
 class LibraryVectors:
