@@ -7,10 +7,12 @@ correct match down; ``facerec calibrate`` measures the threshold for this same r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .names import UNKNOWN
-from .results import Candidate, Match
+from .results import Candidate, Match, Threshold
 from .types import Detection
 
 
@@ -35,3 +37,14 @@ def decide(detection: Detection, candidates: list[Candidate], threshold: float) 
     top = candidates[0]
     person = top.person if top.similarity >= threshold else UNKNOWN
     return Match(detection, person, top.similarity, tuple(candidates))
+
+
+def threshold_rule(given: float | None, calibrated: float | None,
+                   model: Callable[[], float]) -> Threshold:
+    """The one threshold rule: ``given``, else the database's ``calibrated`` threshold,
+    else the ``model``'s default (asked for only then)."""
+    if given is not None:
+        return Threshold(float(given), "given")
+    if calibrated is not None:
+        return Threshold(calibrated, "calibrated")
+    return Threshold(model(), "model")

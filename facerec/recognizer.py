@@ -20,7 +20,7 @@ from .db.gallery import Gallery
 from .enrollment import Enrollment, suspicious_faces
 from .errors import DatabaseError, FacerecError
 from .image import ImageInput, load_image
-from .matching import decide, rank_people
+from .matching import decide, rank_people, threshold_rule
 from .results import EnrollReport, Match, Skip, Threshold, Verification
 from .types import Detection
 from .verification import verify_images
@@ -76,12 +76,8 @@ class Recognizer:
     def threshold(self, given: float | None = None) -> Threshold:
         """The threshold rule: ``given``, else the database's calibrated threshold, else
         the model's default."""
-        if given is not None:
-            return Threshold(float(given), "given")
-        calibrated = self.gallery.calibrated_threshold
-        if calibrated is not None:
-            return Threshold(calibrated, "calibrated")
-        return Threshold(self.analyzer.threshold, "model")
+        return threshold_rule(given, self.gallery.calibrated_threshold,
+                              lambda: self.analyzer.threshold)
 
     # enroll -------------------------------------------------------------------------------
     def enroll(self, root: Path | None = None, *, name: str | None = None,

@@ -22,16 +22,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DatabaseError, ReadOnlyDatabase
+from ..errors import DatabaseError
 from ..types import Detection
 from .rows import vectors
-from .sqlite import connect, translated
+from .sqlite import connect, translated, write_transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -170,21 +170,10 @@ class LibraryStore:
     def close(self) -> None:
         self.conn.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write, rolled back on any error."""
-        if not self.writable:
-            raise ReadOnlyDatabase(f"the library {self.path} is read-only; nothing was "
-                                   "changed")
-        with translated(self.path):
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-                self.conn.execute("COMMIT")
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One atomic write, rolled back on any error (ReadOnlyDatabase when the
+        database cannot be written)."""
+        return write_transaction(self.conn, self.path, self.writable)
 
     def _rows(self, query: str, params: Iterable[object] = ()) -> list[tuple]:
         with translated(self.path):

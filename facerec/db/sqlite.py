@@ -55,6 +55,28 @@ def translated(path: Path) -> Iterator[None]:
         raise translate(exc, path) from None
 
 
+@contextmanager
+def write_transaction(conn: sqlite3.Connection, path: Path, writable: bool
+                      ) -> Iterator[sqlite3.Connection]:
+    """One atomic write on ``conn`` (the database at ``path``), rolled back on any error.
+
+    Raises:
+        ReadOnlyDatabase: ``writable`` is False (the folder or medium is read-only).
+    """
+    if not writable:
+        raise ReadOnlyDatabase(f"the database {path.parent} is read-only: its folder "
+                               "or medium cannot be written to; nothing was changed")
+    with translated(path):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
 def connect(path: Path, create: bool) -> tuple[sqlite3.Connection, bool]:
     """Open ``path``; returns the connection and whether it is writable.
 

@@ -20,7 +20,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,12 +31,18 @@ from ..errors import (
     DatabaseError,
     PersonExists,
     PersonNotFound,
-    ReadOnlyDatabase,
 )
 from ..names import normalize_name, validate_name
 from .people import allow_name_keys, case_twin, normalize_stored_names, refuse_case_twin
 from .rows import FACE_COLUMNS, SCHEMA, FaceRecord, NewFace, face_record, vectors
-from .sqlite import QUICK_CHECK_LIMIT, connect, quick_check, repair_hint, translated
+from .sqlite import (
+    QUICK_CHECK_LIMIT,
+    connect,
+    quick_check,
+    repair_hint,
+    translated,
+    write_transaction,
+)
 
 _CHUNK = 500
 log = logging.getLogger(__name__)
@@ -125,21 +131,10 @@ class FaceStore:
         except sqlite3.DatabaseError as exc:
             return [str(exc)]
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write, rolled back on any error."""
-        if not self.writable:
-            raise ReadOnlyDatabase(f"the database {self.path.parent} is read-only: its folder "
-                                   "or medium cannot be written to; nothing was changed")
-        with translated(self.path):
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-                self.conn.execute("COMMIT")
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One atomic write, rolled back on any error (ReadOnlyDatabase when the
+        database cannot be written)."""
+        return write_transaction(self.conn, self.path, self.writable)
 
     def _columns(self, table: str) -> set[str]:
         return {row[1] for row in self._rows(f"PRAGMA table_info({table})")}

@@ -25,6 +25,7 @@ from ..db.gallery import Gallery
 from ..db.library_store import LibraryStore, StoredFace
 from ..db.library_vectors import LibraryVectors
 from ..errors import DatabaseError, FacerecError, LibraryNotFound
+from ..matching import threshold_rule
 from ..names import UNKNOWN
 from ..registry import FLIP_SUFFIX, get_model
 from ..results import (
@@ -125,16 +126,14 @@ class Library:
     def threshold(self, given: float | None = None) -> Threshold:
         """The recognizer's rule: ``given``, else the database's calibrated threshold,
         else the model's (read from the registry: no network is loaded)."""
-        if given is not None:
-            return Threshold(float(given), "given")
-        calibrated = self.gallery.calibrated_threshold
-        if calibrated is not None:
-            return Threshold(calibrated, "calibrated")
+        return threshold_rule(given, self.gallery.calibrated_threshold, self._model_threshold)
+
+    def _model_threshold(self) -> float:
         model = self.model or self.gallery.model
         spec = get_model(model.removesuffix(FLIP_SUFFIX)) if model else None
         if spec is None or spec.threshold is None:
-            return Threshold(self.analyzer.threshold, "model")
-        return Threshold(spec.threshold, "model")
+            return self.analyzer.threshold
+        return spec.threshold
 
     # scanning -----------------------------------------------------------------------------
     def scan(self, paths: Sequence[Path], *, keep_missing: bool = False,
