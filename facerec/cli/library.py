@@ -62,10 +62,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser(
         "export-xmp", help="write the people of the library's photos into XMP sidecars",
         description="For each photo of the people named (everyone enrolled when none is), "
-                    "write PHOTO.xmp beside it with their face regions (Metadata Working "
-                    "Group regions, read by digiKam, Lightroom Classic, darktable and "
-                    "exiftool). An existing sidecar is merged into; photos are never "
-                    "modified.")
+                    "write PHOTO.xmp beside it naming every known face of the photo "
+                    "(Metadata Working Group face regions, read by digiKam, Lightroom "
+                    "Classic, darktable and exiftool). An existing sidecar is merged into; "
+                    "sidecars written before are written again, so a person removed or "
+                    "renamed is named no more; photos are never modified.")
     export.add_argument("names", nargs="*", metavar="NAME")
     export.add_argument("--json", action="store_true", help="print the report as JSON")
     export.add_argument("--threshold", type=float, default=None,
