@@ -6,7 +6,8 @@ area as a normalised centre (x, y) and size (w, h), in the photo as it is shown 
 EXIF orientation), beside the dimensions they apply to; the names also go in IPTC's
 ``PersonInImage``. A sidecar that exists already is merged into, never replaced: every
 other tag stays, and so does every region of another kind or on another face (a face drawn
-by hand elsewhere in the photo); a face region over one of ours is ours to update.
+by hand elsewhere in the photo), and every name of its people list; a face region over
+one of ours is ours to update, and what facerec wrote there before is taken out first.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def sidecar(regions: Sequence[FaceRegion], size: tuple[int, int],
     """
     for prefix, uri in NAMESPACES.items():
         ET.register_namespace(prefix, uri)
-    root, kept = _parsed(existing) if existing else (_new_document(), [])
+    root, kept, listed = _parsed(existing) if existing else (_new_document(), [], [])
     rdf = root if root.tag == _tag("rdf", "RDF") else root.find(_tag("rdf", "RDF"))
     assert rdf is not None
     foreign = [item for item in kept
@@ -89,8 +90,11 @@ def sidecar(regions: Sequence[FaceRegion], size: tuple[int, int],
     description = ET.SubElement(rdf, _tag("rdf", "Description"), {_tag("rdf", "about"): ""})
     if regions or foreign:
         _write_regions(description, regions, foreign, size)
-    names = list(dict.fromkeys([r.name for r in regions] + [
-        _region_name(item) for item in foreign if _region_name(item)]))
+    ours_before = {region.name for region in written_before}
+    names = list(dict.fromkeys(
+        [name for name in listed if name not in ours_before]
+        + [name for item in foreign if _is_face(item) and (name := _region_name(item))]
+        + [region.name for region in regions]))
     if names:
         people = ET.SubElement(description, _tag("Iptc4xmpExt", "PersonInImage"))
         bag = ET.SubElement(people, _tag("rdf", "Bag"))
@@ -110,9 +114,9 @@ def _new_document() -> ET.Element:
     return root
 
 
-def _parsed(data: bytes) -> tuple[ET.Element, list[ET.Element]]:
+def _parsed(data: bytes) -> tuple[ET.Element, list[ET.Element], list[str]]:
     """The sidecar's document without its regions and people (taken out to be written
-    again), and its region list items."""
+    again), its region list items, and the names its people list held."""
     try:
         for _, (prefix, uri) in ET.iterparse(io.BytesIO(data), events=("start-ns",)):
             if prefix and prefix not in NAMESPACES:
@@ -123,6 +127,7 @@ def _parsed(data: bytes) -> tuple[ET.Element, list[ET.Element]]:
     if root.tag != _tag("rdf", "RDF") and root.find(_tag("rdf", "RDF")) is None:
         raise FacerecError("XMP without an rdf:RDF element; it was left as it is")
     items: list[ET.Element] = []
+    listed: list[str] = []
     for rdf in root.iter(_tag("rdf", "RDF")):
         for description in rdf.findall(_tag("rdf", "Description")):
             for child in list(description):
@@ -131,11 +136,13 @@ def _parsed(data: bytes) -> tuple[ET.Element, list[ET.Element]]:
                                            f"{_tag('rdf', 'li')}")
                     description.remove(child)
                 elif child.tag == _tag("Iptc4xmpExt", "PersonInImage"):
+                    listed += [li.text.strip() for li in child.iter(_tag("rdf", "li"))
+                               if li.text and li.text.strip()]
                     description.remove(child)
             if not len(description) and set(description.attrib) <= {_tag("rdf", "about")}:
                 rdf.remove(description)  # emptied: ours is written anew
     return root, [item for item in items if item.find(_tag("rdf", "Description")) is not None
-                  or _field(item, "mwg-rs", "Type") is not None]
+                  or _field(item, "mwg-rs", "Type") is not None], listed
 
 
 def _write_regions(description: ET.Element, regions: Sequence[FaceRegion],
@@ -173,9 +180,14 @@ def _region_name(item: ET.Element) -> str | None:
     return _field(item, "mwg-rs", "Name")
 
 
+def _is_face(item: ET.Element) -> bool:
+    """Whether a sidecar's region is a face (a region with no type is taken as one)."""
+    return (_field(item, "mwg-rs", "Type") or "Face") == "Face"
+
+
 def _overlaps(item: ET.Element, region: FaceRegion, name: str | None = None) -> bool:
     """Whether a sidecar's region is a face over ``region`` (named ``name``, if given)."""
-    if (_field(item, "mwg-rs", "Type") or "Face") != "Face":
+    if not _is_face(item):
         return False
     if name is not None and _region_name(item) != name:
         return False

@@ -49,7 +49,8 @@ def test_exported_regions_read_back_by_exiftool(shared_faces, tmp_path, exiftool
     # a sidecar made by another program: tags, a face drawn by hand elsewhere, a pet, and a
     # face region over Kit's face that facerec is to update
     subprocess.run([exiftool, "-q", "-o", str(pair) + ".xmp", "-XMP-dc:Subject=holiday",
-                    "-XMP-xmp:Rating=4", "-struct", "-XMP-mwg-rs:RegionInfo={"
+                    "-XMP-xmp:Rating=4", "-XMP-iptcExt:PersonInImage=Aunt May",
+                    "-struct", "-XMP-mwg-rs:RegionInfo={"
                     "AppliedToDimensions={W=501,H=700,Unit=pixel},RegionList=["
                     "{Name=Grandma,Type=Face,Area={X=0.9,Y=0.9,W=0.1,H=0.1,Unit=normalized}},"
                     "{Name=Rex,Type=Pet,Area={X=0.5,Y=0.8,W=0.2,H=0.2,Unit=normalized}},"
@@ -70,7 +71,8 @@ def test_exported_regions_read_back_by_exiftool(shared_faces, tmp_path, exiftool
     merged = read_back(exiftool, str(pair) + ".xmp")
     assert merged["Subject"] == ["holiday"] and merged["Rating"] == 4
     assert set(regions(merged)) == {"kit_harington", "rose_leslie", "Grandma", "Rex"}
-    assert sorted(merged["PersonInImage"]) == ["Grandma", "Rex", "kit_harington",
+    # the people list keeps a name typed without a region; a pet is no person
+    assert sorted(merged["PersonInImage"]) == ["Aunt May", "Grandma", "kit_harington",
                                                "rose_leslie"]
     dims = merged["RegionInfo"]["AppliedToDimensions"]
     assert (dims["W"], dims["H"], dims["Unit"]) == (501, 700, "pixel")
@@ -107,8 +109,9 @@ def test_exported_regions_read_back_by_exiftool(shared_faces, tmp_path, exiftool
     assert removed.returncode == 0 and "XMP sidecars: 3 written by export-xmp" in removed.stdout
     done = run_cli("export-xmp", "--db", db, "--json")
     assert done.returncode == 0, done.stderr
-    assert set(regions(read_back(exiftool, str(pair) + ".xmp"))) == {"rose_leslie", "Grandma",
-                                                                     "Rex"}
+    after_removal = read_back(exiftool, str(pair) + ".xmp")
+    assert set(regions(after_removal)) == {"rose_leslie", "Grandma", "Rex"}
+    assert sorted(after_removal["PersonInImage"]) == ["Aunt May", "Grandma", "rose_leslie"]
     assert "RegionInfo" not in read_back(exiftool, photos / "johnsnow_test1.jpg.xmp")
 
 

@@ -280,14 +280,6 @@ class LibraryStore:
         return dropped
 
     # faces and their vectors --------------------------------------------------------------
-    def count_faces(self) -> int:
-        return int(self._rows("SELECT COUNT(*) FROM faces")[0][0])
-
-    def last_face_id(self) -> int:
-        """The highest face id ever given (0 before the first)."""
-        rows = self._rows("SELECT seq FROM sqlite_sequence WHERE name = 'faces'")
-        return int(rows[0][0]) if rows else 0
-
     def embeddings_after(self, last: int, size: int = 100_000
                          ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Faces with id above ``last`` as (ids (B,) int64, embeddings (B, D) float32)

@@ -40,19 +40,17 @@ def export_sidecars(photos: Iterable[LibraryPhoto],
             if data != existing:
                 atomic_write(target, data)
             written(photo.path, regions)
-            if data == existing:
-                report.unchanged += 1
-                continue
         except FacerecError as exc:
             report.skipped.append(Skip(str(target), str(exc)))
-            continue
         except OSError as exc:
             report.skipped.append(Skip(str(target), exc.strerror or str(exc)))
-            continue
-        if existing is None:
-            report.written += 1
         else:
-            report.merged += 1
+            if data == existing:
+                report.unchanged += 1
+            elif existing is None:
+                report.written += 1
+            else:
+                report.merged += 1
     return report
 
 
