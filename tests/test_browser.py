@@ -198,14 +198,15 @@ def test_a_heic_photo_is_identified_whether_or_not_the_browser_shows_it(server, 
 def test_the_library_in_the_page_person_photos_and_search(model_paths, shared_faces, tmp_path):
     import shutil
 
-    from cli import run_cli
     from selenium.webdriver.common.by import By
+
+    from facerec.cli import main
 
     photos, db = tmp_path / "photos", tmp_path / "db"
     shutil.copytree(shared_faces / "probes", photos)
     shutil.copyfile(photos / "johnsnow_test1.jpg", photos / "<b>john<i>.jpg")
-    assert run_cli("enroll", shared_faces / "gallery", "--db", db).returncode == 0
-    assert run_cli("scan", photos, "--db", db).returncode == 0
+    assert main(["enroll", str(shared_faces / "gallery"), "--db", str(db)]) == 0
+    assert main(["scan", str(photos), "--db", str(db)]) == 0
     with running_server(db) as running, headless_chromium() as driver:
         driver.get(f"{running.url}/#/person/kit_harington")
         _wait(driver, lambda d: len(_texts(d, "#person-photos li strong")) == 3)

@@ -19,6 +19,7 @@ import pytest
 from cli import SCRIPT, run_cli
 
 from facerec import Library, PersonNotFound, Recognizer
+from facerec.cli import main
 from facerec.image import _iso_date, date_taken
 
 
@@ -173,26 +174,31 @@ def test_date_taken_is_read_from_exif_and_orders_the_answers(shared_faces, tmp_p
         ("new.jpg", "2021-01-20T12:00:00"), ("old.jpg", "2009-01-20T12:00:00")]
 
 
-def test_commands(shared_faces, probes, tmp_path):
-    db = tmp_path / "db"
-    assert run_cli("enroll", shared_faces / "gallery", "--db", db).returncode == 0
-    done = run_cli("scan", probes, "--db", db, "--json")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[0])["analysed"] == 5
-    done = run_cli("find", "kit_harington", "rose_leslie", "--all", "--db", db, "--json")
-    rows = [json.loads(line) for line in done.stdout.splitlines()]
+def test_commands(shared_faces, probes, tmp_path, capsys):
+    db = str(tmp_path / "db")
+
+    def run(*args: object) -> tuple[int, str, str]:
+        code = main([*map(str, args), "--db", db])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    assert run("enroll", shared_faces / "gallery")[0] == 0
+    code, out, _ = run("scan", probes, "--json")
+    assert code == 0 and json.loads(out.splitlines()[0])["analysed"] == 5
+    code, out, _ = run("find", "kit_harington", "rose_leslie", "--all", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
     assert [os.path.basename(r["path"]) for r in rows] == ["kit_with_rose.jpg"]
     assert {f["person"] for f in rows[0]["faces"]} == {"kit_harington", "rose_leslie"}
-    done = run_cli("photos", "--unknown", "--db", db, "--csv")
-    table = list(csv.DictReader(io.StringIO(done.stdout)))
+    code, out, _ = run("photos", "--unknown", "--csv")
+    table = list(csv.DictReader(io.StringIO(out)))
     assert {os.path.basename(r["path"]) for r in table} == {"obama_and_biden.jpg"}
     assert [r["person"] for r in table].count("unknown") == 1
-    done = run_cli("who", probes / "johnsnow_test1.jpg", "--db", db)
-    assert "kit_harington" in done.stdout and "analysing" not in done.stderr
-    done = run_cli("who", shared_faces / "gallery/obama/obama.jpg", "--db", db)
-    assert "obama" in done.stdout and "not in the library" in done.stderr
-    done = run_cli("find", "nobody", "--db", db)
-    assert done.returncode == 2 and "nobody" in done.stderr
+    code, out, err = run("who", probes / "johnsnow_test1.jpg")
+    assert "kit_harington" in out and "analysing" not in err
+    code, out, err = run("who", shared_faces / "gallery/obama/obama.jpg")
+    assert "obama" in out and "not in the library" in err
+    code, _, err = run("find", "nobody")
+    assert code == 2 and "nobody" in err
 
 
 @pytest.mark.slow
@@ -241,25 +247,25 @@ def wait_for_faces(db, process: subprocess.Popen, timeout: float = 300) -> None:
         time.sleep(0.05)
 
 
-def test_unknown_faces_grouped_from_the_library_and_a_group_named(shared_faces, tmp_path):
-    folder, db, groups = tmp_path / "lfw", tmp_path / "db", tmp_path / "groups"
+def test_unknown_faces_grouped_from_the_library_and_a_group_named(shared_faces, tmp_path,
+                                                                 capsys):
+    folder, db, groups = tmp_path / "lfw", str(tmp_path / "db"), tmp_path / "groups"
     people = [p for p in sorted((shared_faces / "lfw").iterdir())
               if len(list(p.glob("*.jpg"))) >= 6][:3]
     for person in people:
         shutil.copytree(person, folder / person.name)
-    assert run_cli("scan", folder, "--db", db).returncode == 0
-    done = run_cli("cluster", "--library", "--out", groups, "--db", db)
-    assert done.returncode == 0, done.stderr
+    assert main(["scan", str(folder), "--db", db]) == 0
+    assert main(["cluster", "--library", "--out", str(groups), "--db", db]) == 0
     record = json.loads((groups / "groups.json").read_text())
     first = {face["photo"] for face in record["faces"] if face["group"] == 0}
     owners = {os.path.basename(os.path.dirname(photo)) for photo in first}
     assert len(first) >= 5 and len(owners) == 1, owners
-    done = run_cli("name-group", groups, "1", "Someone", "--db", db)
-    assert done.returncode == 0, done.stderr
-    done = run_cli("find", "Someone", "--db", db, "--json")
-    found = {json.loads(line)["path"] for line in done.stdout.splitlines()}
+    assert main(["name-group", str(groups), "1", "Someone", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["find", "Someone", "--db", db, "--json"]) == 0
+    found = {json.loads(line)["path"] for line in capsys.readouterr().out.splitlines()}
     assert first <= found and {os.path.basename(os.path.dirname(p)) for p in found} == owners
-    done = run_cli("cluster", "--library", "--out", tmp_path / "again", "--db", db)
+    assert main(["cluster", "--library", "--out", str(tmp_path / "again"), "--db", db]) == 0
     left = json.loads((tmp_path / "again" / "groups.json").read_text())["faces"]
     named = {(f["photo"], tuple(f["box"])) for f in record["faces"] if f["group"] == 0}
     assert len(left) < len(record["faces"])

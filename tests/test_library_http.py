@@ -7,8 +7,9 @@ import os
 import shutil
 
 import pytest
-from cli import run_cli
 from PIL import Image
+
+from facerec.cli import main
 
 httpx = pytest.importorskip("httpx", reason="httpx is a test dependency")
 from server import running_server  # noqa: E402
@@ -23,12 +24,12 @@ def names(page: dict) -> list[str]:
 def test_library_routes(shared_faces, tmp_path):
     photos, db = tmp_path / "photos", tmp_path / "db"
     shutil.copytree(shared_faces / "probes", photos)
-    assert run_cli("enroll", shared_faces / "gallery", "--db", db).returncode == 0
+    assert main(["enroll", str(shared_faces / "gallery"), "--db", str(db)]) == 0
     with running_server(db, env={"FACEREC_API_KEY": KEY}) as running:
         url, key = running.url + "/v1", {"X-API-Key": KEY}
         missing = httpx.get(f"{url}/people/obama/photos", headers=key)
         assert missing.status_code == 404 and "scan" in missing.json()["error"]["message"]
-        assert run_cli("scan", photos, "--db", db).returncode == 0
+        assert main(["scan", str(photos), "--db", str(db)]) == 0
 
         assert httpx.get(f"{url}/people/obama/photos").status_code == 401
         first = httpx.get(f"{url}/people/kit_harington/photos", params={"limit": 1},

@@ -9,9 +9,9 @@ import shutil
 import subprocess
 
 import pytest
-from cli import run_cli
 
 from facerec import Library
+from facerec.cli import main
 from facerec.xmp import FaceRegion, sidecar
 
 
@@ -34,7 +34,7 @@ def regions(tags: dict) -> dict[str, dict]:
     return {r["Name"]: r for r in tags["RegionInfo"]["RegionList"]}
 
 
-def test_exported_regions_read_back_by_exiftool(shared_faces, tmp_path, exiftool):
+def test_exported_regions_read_back_by_exiftool(shared_faces, tmp_path, exiftool, capsys):
     from PIL import Image
 
     photos = tmp_path / "photos"
@@ -59,12 +59,16 @@ def test_exported_regions_read_back_by_exiftool(shared_faces, tmp_path, exiftool
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in photos.iterdir()
               if p.suffix == ".jpg"}
     db = tmp_path / "db"
-    assert run_cli("enroll", shared_faces / "gallery", "--db", db).returncode == 0
-    assert run_cli("scan", photos, "--db", db).returncode == 0
-    done = run_cli("export-xmp", "kit_harington", "rose_leslie", "--db", db, "--json")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"written": 2, "merged": 1, "unchanged": 0,
-                                       "skipped": []}
+
+    def run(*args: object) -> tuple[int, str]:
+        code = main([*map(str, args), "--db", str(db)])
+        return code, capsys.readouterr().out
+
+    assert run("enroll", shared_faces / "gallery")[0] == 0
+    assert run("scan", photos)[0] == 0
+    code, out = run("export-xmp", "kit_harington", "rose_leslie", "--json")
+    assert code == 0
+    assert json.loads(out) == {"written": 2, "merged": 1, "unchanged": 0, "skipped": []}
 
     with Library.open(db, create=False) as library:
         (photo,) = [p for p in library.find(["rose_leslie"]) if p.path == str(pair)]
@@ -100,15 +104,13 @@ def test_exported_regions_read_back_by_exiftool(shared_faces, tmp_path, exiftool
              if p.name in before}
     assert after == before  # no photo was written to
 
-    again = run_cli("export-xmp", "--db", db, "--json")
-    assert json.loads(again.stdout)["unchanged"] == 3
+    assert json.loads(run("export-xmp", "--json")[1])["unchanged"] == 3
 
     # a person removed is named no more once the sidecars are written again: the
     # regions facerec wrote go, the ones it did not write stay
-    removed = run_cli("remove", "kit_harington", "--db", db)
-    assert removed.returncode == 0 and "XMP sidecars: 3 written by export-xmp" in removed.stdout
-    done = run_cli("export-xmp", "--db", db, "--json")
-    assert done.returncode == 0, done.stderr
+    code, out = run("remove", "kit_harington")
+    assert code == 0 and "XMP sidecars: 3 written by export-xmp" in out
+    assert run("export-xmp", "--json")[0] == 0
     after_removal = read_back(exiftool, str(pair) + ".xmp")
     assert set(regions(after_removal)) == {"rose_leslie", "Grandma", "Rex"}
     assert sorted(after_removal["PersonInImage"]) == ["Aunt May", "Grandma", "rose_leslie"]
