@@ -18,13 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from .library_store import LibraryStore
 
-CHUNK_ROWS = 1 << 20
-"""Rows searched in one call (512 MiB of 128-d embeddings, read in place from the map)."""
+CHUNK_ROWS = 1 << 18
+"""Rows compared at once (128 MiB of 128-d embeddings, read in place from the map)."""
 
 
 class LibraryVectors:
@@ -34,6 +33,7 @@ class LibraryVectors:
         self.path = path
         self.dim = dim
         self._row_bytes = 4 * dim
+        self._map: np.memmap | None = None
 
     def rows(self) -> int:
         """Rows in the file (ids 0 .. rows - 1 are there)."""
@@ -77,12 +77,20 @@ class LibraryVectors:
     def _chunks(self, store: LibraryStore) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         rows = self.rows()
         if rows:
-            table = np.memmap(self.path, dtype=np.float32, mode="r", shape=(rows, self.dim))
+            table = self._mapped(rows)
             for start in range(0, rows, CHUNK_ROWS):
                 block = table[start:start + CHUNK_ROWS]
                 yield np.arange(start, start + len(block), dtype=np.int64), block
-            del table
         yield from store.embeddings_after(rows - 1)
+
+    def _mapped(self, rows: int) -> np.memmap:
+        """The file's first ``rows`` rows, mapped once and kept while the file keeps its
+        length: a new map would fault every page in again (a third of a search). Rows
+        zeroed or written in place show through it (the map is shared)."""
+        if self._map is None or len(self._map) != rows:
+            self._map = np.memmap(self.path, dtype=np.float32, mode="r",
+                                  shape=(rows, self.dim))
+        return self._map
 
     def _write(self, fd: int, ids: np.ndarray, embeddings: np.ndarray) -> None:
         """Write rows at their ids' places (a gap between runs of ids stays zeros)."""
@@ -108,22 +116,12 @@ class LibraryVectors:
 def _near(ids: np.ndarray, embeddings: np.ndarray, queries: np.ndarray, floor: float
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rows of ``embeddings`` (B, D) at ``floor`` or nearer to a query (Q, D): their
-    ids, best similarity and best query. FAISS's range search reads the rows where they
-    are (the memory map) with SIMD code, a third faster than a matrix product here."""
-    rows = np.ascontiguousarray(embeddings, np.float32)
-    found = faiss.RangeSearchResult(len(queries))
-    faiss.range_search_inner_product(faiss.swig_ptr(queries), faiss.swig_ptr(rows),
-                                     rows.shape[1], len(queries), len(rows), float(floor),
-                                     found)
-    limits = faiss.rev_swig_ptr(found.lims, len(queries) + 1).astype(np.int64)
-    count = int(limits[-1])
-    if not count:
-        return ids[:0], np.zeros(0, np.float32), np.zeros(0, np.int64)
-    rows_hit = faiss.rev_swig_ptr(found.labels, count).astype(np.int64)
-    sims = faiss.rev_swig_ptr(found.distances, count).copy()
-    query_of = np.repeat(np.arange(len(queries)), np.diff(limits))
-    order = np.lexsort((-sims, rows_hit))  # by row, best first
-    first = np.ones(len(order), bool)
-    first[1:] = rows_hit[order][1:] != rows_hit[order][:-1]
-    best = order[first]
-    return ids[rows_hit[best]], sims[best].astype(np.float32), query_of[best].astype(np.int64)
+    ids, best similarity and best query. The product is taken as (Q, D) x (D, B), which
+    reads each row once and runs 2-3x faster here than (B, D) x (D, Q) or FAISS's range
+    search (which reads the rows once per query)."""
+    sims = queries @ embeddings.T
+    near = np.nonzero(sims.max(axis=0) >= floor)[0]
+    close = sims[:, near]
+    which = close.argmax(axis=0)
+    return (ids[near], close[which, np.arange(len(near))].astype(np.float32),
+            which.astype(np.int64))
