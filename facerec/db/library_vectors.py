@@ -117,8 +117,9 @@ def _near(ids: np.ndarray, embeddings: np.ndarray, queries: np.ndarray, floor: f
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rows of ``embeddings`` (B, D) at ``floor`` or nearer to a query (Q, D): their
     ids, best similarity and best query. The product is taken as (Q, D) x (D, B), which
-    reads each row once and runs 2-3x faster here than (B, D) x (D, Q) or FAISS's range
-    search (which reads the rows once per query)."""
+    reads each row once: for five queries over a million rows, 46 ms here against 55 ms
+    for (B, D) x (D, Q) and 95 ms for FAISS's range search (which reads the rows once per
+    query)."""
     sims = queries @ embeddings.T
     near = np.nonzero(sims.max(axis=0) >= floor)[0]
     close = sims[:, near]
