@@ -312,16 +312,12 @@ class LibraryStore:
             "SELECT face_id FROM matches WHERE match_id IN ({})",
             [int(i) for i in enrolled_ids])]
 
-    def set_matches(self, rows: Iterable[tuple[int, int | None, float | None]],
-                    meta: dict[str, str] | None = None) -> None:
-        """Record (face id, match id, similarity) rows, and settings ``meta``, in one
-        transaction."""
+    def set_matches(self, rows: Iterable[tuple[int, int | None, float | None]]) -> None:
+        """Record (face id, match id, similarity) rows in one transaction."""
         with self.transaction() as conn:
             conn.executemany("UPDATE matches SET match_id = ?, similarity = ? "
                              "WHERE face_id = ?",
                              [(match, sim, face) for face, match, sim in rows])
-            for key, value in (meta or {}).items():
-                _set_meta(conn, key, value)
 
     def offer_matches(self, rows: Iterable[tuple[int, int, float]],
                       meta: dict[str, str] | None = None) -> int:

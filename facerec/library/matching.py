@@ -67,8 +67,9 @@ class LibraryMatcher:
         """The similarity a recorded match reaches (None before the first match)."""
         stored = self.store.get_meta("match_floor")
         value = None if stored is None else float(stored)
-        return None if value is None or math.isnan(value) else value  # nan: a re-match
-        # of every face was under way
+        if value is None or math.isnan(value):  # nan: a re-match of every face was cut off
+            return None
+        return value
 
     def nearest(self, embeddings: np.ndarray, floor: float
                 ) -> list[tuple[int | None, float | None]]:
@@ -101,8 +102,7 @@ class LibraryMatcher:
         done = 0
         self.store.set_meta({"match_floor": "nan"})  # until every face was searched again
         for ids, embeddings in self.store.embeddings_after(0, SEARCH_BATCH):
-            self.store.set_matches((int(face), *match) for face, match
-                                   in zip(ids, self.nearest(embeddings, floor)))
+            self._search_again(ids, embeddings, floor)
             done += len(ids)
         self.store.set_meta({"match_floor": repr(floor),
                              "gallery_generation": str(position)})
@@ -113,9 +113,14 @@ class LibraryMatcher:
         if not orphaned:
             return 0
         ids, embeddings = self.store.embeddings_of(orphaned)
+        self._search_again(ids, embeddings, floor)
+        return len(ids)
+
+    def _search_again(self, ids: np.ndarray, embeddings: np.ndarray, floor: float) -> None:
+        """Record the nearest enrolled face of library faces ``ids`` (N,) with
+        ``embeddings`` (N, D), whatever they were matched to before."""
         self.store.set_matches((int(face), *match) for face, match
                                in zip(ids, self.nearest(embeddings, floor)))
-        return len(ids)
 
     def _added(self, delta: Delta, floor: float, reached: dict[str, str]) -> int:
         """Offer the faces added to the library faces near them (recording ``reached``
