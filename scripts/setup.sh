@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
-[ "${1:-}" = "--test" ] && extras="[test,cluster]"
+[ "${1:-}" = "--test" ] && extras="[test,cluster,home]"
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 py=.venv/bin/python
@@ -20,10 +20,12 @@ if [ -n "$extras" ]; then
   $py -m pip install --quiet --no-deps "face_recognition==1.3.0"
   # real programs from the system, for the tests that use them (each skips, with the
   # reason, where it cannot be installed): headless Chromium and its driver for the
-  # browser tests, exiftool to read back the XMP sidecars facerec writes
+  # browser tests, exiftool to read back the XMP sidecars facerec writes, the mosquitto
+  # MQTT broker for the Home Assistant tests (started by them on loopback)
   missing=""
   command -v chromedriver >/dev/null || missing="chromium chromium-driver"
   command -v exiftool >/dev/null || missing="$missing libimage-exiftool-perl"
+  [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || missing="$missing mosquitto"
   if [ -n "$missing" ] && command -v apt-get >/dev/null; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo -n"

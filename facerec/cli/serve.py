@@ -43,6 +43,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--max-pixels-in-flight", type=float, default=120.0, metavar="MP",
                        help="megapixels of decoded images held at once across requests "
                             "(default: 120)")
+    serve.add_argument("--no-deepstack-api", action="store_true",
+                       help="do not answer DeepStack's face API at /v1/vision/face (on by "
+                            "default, for NVRs and Home Assistant; same key and limits)")
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
     add_pipeline_options(serve)
     serve.set_defaults(run=run_serve)
@@ -69,7 +72,7 @@ def run_serve(args: argparse.Namespace) -> int:
         max_wait=args.max_wait_ms / 1000, max_queue=args.max_queue,
         max_connections=args.max_connections, allowed_hosts=tuple(args.allowed_host),
         header_timeout=args.header_timeout,
-        body_timeout=args.body_timeout,
+        body_timeout=args.body_timeout, deepstack_api=not args.no_deepstack_api,
         max_pixels_in_flight=int(args.max_pixels_in_flight * 1_000_000))
     config.check()  # before the networks load
     serve(config, make_analyzer(args, config.db), access_log=not args.no_access_log)

@@ -126,7 +126,7 @@ class AccessMiddleware:
         refusal = (_framing_problem(headers) or self._host_problem(headers)
                    or _origin_problem(scope["method"], headers) or _path_problem(scope))
         if refusal is not None:
-            await send_error(send, *refusal)
+            await send_error(send, *refusal, scope)
             return
         await self.app(scope, receive, send)
 

@@ -52,7 +52,9 @@ from . import schemas
 from .access import AccessMiddleware
 from .body_limit import BodyLimitMiddleware
 from .config import API_KEY_HEADER
+from .deepstack import deepstack_routes
 from .docs import add_offline_docs
+from .error_shapes import error_body
 from .guards import RequestGuardMiddleware
 from .headers import SecurityHeadersMiddleware
 from .schemas import PhotoPageDict
@@ -105,6 +107,8 @@ def create_app(service: RecognitionService) -> FastAPI:
     app.include_router(_public_routes(service), prefix="/v1")
     app.include_router(_data_routes(service), prefix="/v1",
                        dependencies=[Depends(_key_guard(service.config.api_key))])
+    if service.config.deepstack_api:
+        app.include_router(deepstack_routes(service))
     return app
 
 
@@ -329,21 +333,22 @@ async def _read(upload: UploadFile) -> Upload:
 
 
 # errors ---------------------------------------------------------------------------------
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status,
+def _error(request: Request, status: int, message: str,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(request.url.path, status, message), status_code=status,
                         headers=headers)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), exc.headers)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return _error(request, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
                              for e in exc.errors())
-        return _error(422, f"invalid request: {problems}")
+        return _error(request, 422, f"invalid request: {problems}")
 
     for kind, status in ERROR_STATUS.items():
         app.add_exception_handler(kind, _known_error_handler(status))
@@ -351,14 +356,14 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("internal error on %s %s: %r", request.method, request.url.path, exc)
-        return _error(500, "internal error")
+        return _error(request, 500, "internal error")
 
 
 def _known_error_handler(status: int) -> Callable[[Request, Exception],
                                                   Coroutine[Any, Any, JSONResponse]]:
     headers = {"Retry-After": "1"} if status == 503 else None
 
-    async def handle(_: Request, exc: Exception) -> JSONResponse:
-        return _error(status, str(exc), headers)
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        return _error(request, status, str(exc), headers)
 
     return handle

@@ -6,6 +6,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .error_shapes import error_body
+
 
 class BodyTooLarge(Exception):
     """The request body is larger than the server accepts."""
@@ -33,7 +35,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _send_413(send, self.max_bytes)
+            await _send_413(send, self.max_bytes, scope)
             return
         received = 0
         exceeded = answered = False
@@ -54,24 +56,25 @@ class BodyLimitMiddleware:
                 await send(message)
             elif not answered:
                 answered = True
-                await _send_413(send, self.max_bytes)
+                await _send_413(send, self.max_bytes, scope)
 
         try:
             await self.app(scope, counting_receive, guarded_send)
         except BodyTooLarge:
             if not answered:
                 answered = True
-                await _send_413(send, self.max_bytes)
+                await _send_413(send, self.max_bytes, scope)
 
 
-async def _send_413(send: Send, limit: int) -> None:
-    await send_error(send, 413, f"the request body is larger than {limit} bytes")
+async def _send_413(send: Send, limit: int, scope: Scope) -> None:
+    await send_error(send, 413, f"the request body is larger than {limit} bytes", scope)
 
 
-async def send_error(send: Send, status: int, message: str) -> None:
-    """Answer with facerec's JSON error and close the connection (for middleware that
-    answers before, or instead of, the app)."""
-    body = json.dumps({"error": {"status": status, "message": message}}).encode()
+async def send_error(send: Send, status: int, message: str, scope: Scope) -> None:
+    """Answer ``scope``'s request with a JSON error (in the shape its route's clients
+    read, see ``error_shapes``) and close the connection (for middleware that answers
+    before, or instead of, the app)."""
+    body = json.dumps(error_body(scope.get("path", ""), status, message)).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode()),

@@ -43,6 +43,8 @@ class ServerConfig:
         allowed_hosts: host names the server answers besides loopback's and ``host``
             (``NAME`` at any port, or ``NAME:PORT``), e.g. the name a reverse proxy
             passes on; see ``access.HostRule``.
+        deepstack_api: answer DeepStack's face API at ``/v1/vision/face...`` (see
+            ``deepstack.py``), for NVRs and Home Assistant.
     """
 
     db: Path
@@ -63,6 +65,7 @@ class ServerConfig:
     keep_alive: float = 5.0
     max_connections: int = 200
     allowed_hosts: tuple[str, ...] = ()
+    deepstack_api: bool = True
 
     def host_rule(self) -> HostRule:
         """The ``Host`` headers this server answers."""

@@ -90,7 +90,7 @@ class RequestGuardMiddleware:
             scope["query_string"] = b""  # the access log reads the URL from the scope
             await send_error(send, 400, "an API key was sent in the URL, where logs and "
                                      "browser histories keep it; send it in the X-API-Key "
-                                     "header, and replace that key")
+                                     "header, and replace that key", scope)
             return
         deadline = asyncio.get_running_loop().time() + self.body_timeout
         timed_out = answered = False
@@ -110,14 +110,14 @@ class RequestGuardMiddleware:
                 await send(message)
             elif not answered:
                 answered = True
-                await send_error(send, 408, "the request body did not arrive in time")
+                await send_error(send, 408, "the request body did not arrive in time", scope)
 
         try:
             await self.app(scope, timed_receive, guarded_send)
         except BodyTimeout:
             if not answered:
                 answered = True
-                await send_error(send, 408, "the request body did not arrive in time")
+                await send_error(send, 408, "the request body did not arrive in time", scope)
 
 
 class BodyTimeout(Exception):
