@@ -58,10 +58,14 @@ class FrameSource:
     Args:
         source: camera index, video file path or stream URL.
         reconnects: for streams, how many times to reopen after the stream drops.
+        ready: for live sources, set whenever a new frame arrives or the source ends, so
+            one thread can wait on several sources (see ``poll``).
     """
 
-    def __init__(self, source: int | str, reconnects: int = 3) -> None:
+    def __init__(self, source: int | str, reconnects: int = 3,
+                 ready: threading.Event | None = None) -> None:
         self.source = source
+        self.ready = ready
         self.live = is_live(source)
         self.reconnects = reconnects
         self.dropped = 0
@@ -102,6 +106,8 @@ class FrameSource:
             with self._lock:
                 self._ended = True
                 self._lock.notify()
+            if self.ready is not None:
+                self.ready.set()
             self._release()
 
     def _pump_frames(self) -> None:
@@ -126,6 +132,8 @@ class FrameSource:
                     self.dropped += 1
                 self._latest = frame
                 self._lock.notify()
+            if self.ready is not None:
+                self.ready.set()
             index += 1
 
     def _reopen(self) -> bool:
@@ -180,6 +188,23 @@ class FrameSource:
                     raise SourceError(self._error)
                 return
             yield frame
+
+    def poll(self) -> Frame | None:
+        """A live source's newest frame not taken yet, or None without waiting.
+
+        Raises:
+            StopIteration: the source has ended (and every frame was taken).
+            SourceError: the source stopped delivering frames (a stream that did not
+                come back).
+        """
+        with self._lock:
+            frame, self._latest = self._latest, None
+            ended = self._ended
+        if frame is None and ended:
+            if self._error:
+                raise SourceError(self._error)
+            raise StopIteration
+        return frame
 
     def close(self) -> None:
         """Stop the reader thread, then release the device; never while it is being read
