@@ -65,6 +65,9 @@ class Sink(Protocol):
     def view(self, view: View) -> None:
         """Who is in view now (called when it changed)."""
 
+    def tick(self) -> None:
+        """Called after every frame (cheap; for work a sink does now and then)."""
+
     def close(self) -> None:
         """The camera stopped."""
 
@@ -82,6 +85,9 @@ class JsonLines:
             self.stream.flush()
 
     def view(self, view: View) -> None:
+        pass
+
+    def tick(self) -> None:
         pass
 
     def close(self) -> None:
@@ -106,6 +112,10 @@ class Sinks:
     def view(self, view: View) -> None:
         for sink in self.sinks:
             sink.view(view)
+
+    def tick(self) -> None:
+        for sink in self.sinks:
+            sink.tick()
 
     def close(self) -> None:
         for sink in self.sinks:
@@ -196,6 +206,7 @@ class Watcher:
         tracks = self.tracker.tracks
         named = tuple(sorted({t.name for t in tracks if t.name != UNKNOWN}))
         self._show(View(named, sum(1 for t in tracks if t.name == UNKNOWN)))
+        self.sink.tick()
         self.stats.frames += 1
         self.stats.seconds = time.perf_counter() - self._start_wall
         return self._draw(step.frame.image, step.seen)

@@ -24,6 +24,7 @@ from ..db.erasure import Erasure
 from ..db.store import FaceRecord
 from ..enrollment import AnalyzedPhoto, Enrollment, Incoming, turned_note, upload_source
 from ..errors import ImageError, PersonNotFound
+from ..face_crops import face_jpeg
 from ..image import image_size, load_image
 from ..library import Library, Together
 from ..names import UNKNOWN, validate_name
@@ -38,7 +39,7 @@ from .batcher import MicroBatcher
 from .clusters import SeenFace, UnknownFaces, cluster_body
 from .config import ServerConfig
 from .memory import PixelBudget
-from .thumbnails import Thumbnails, face_jpeg, photo_jpeg
+from .thumbnails import Thumbnails, photo_jpeg
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ class RecognitionService:
         except ImageError:
             return [None] * len(faces)
         scale = pixels.shape[1] / size[0], pixels.shape[0] / size[1]
-        return [face_jpeg(pixels, face.detection.rescaled(*scale)) for face in faces]
+        return [face_jpeg(pixels, face.detection.rescaled(*scale).box) for face in faces]
 
     async def clusters(self, uploads: Sequence[Upload], threshold: float | None
                        ) -> dict[str, object]:

@@ -14,34 +14,15 @@ import hashlib
 import io
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from ..db.erasure import thumbnail_file
 from ..db.store import FaceRecord
 from ..errors import ImageError
+from ..face_crops import face_jpeg
 from ..files import atomic_write
 from ..image import load_image
 from ..paths import read_file
-from ..types import Detection
-
-SIDE = 160
-MARGIN = 0.3
-
-
-def face_jpeg(pixels: np.ndarray, detection: Detection) -> bytes:
-    """A JPEG of the face at ``detection`` in RGB ``pixels``, with a margin, square-ish."""
-    x1, y1, x2, y2 = detection.box
-    pad = MARGIN * max(x2 - x1, y2 - y1)
-    height, width = pixels.shape[:2]
-    left, top = max(0, int(x1 - pad)), max(0, int(y1 - pad))
-    right, bottom = min(width, int(x2 + pad)), min(height, int(y2 + pad))
-    crop = Image.fromarray(pixels[top:max(bottom, top + 1), left:max(right, left + 1)])
-    crop.thumbnail((SIDE, SIDE))
-    buffer = io.BytesIO()
-    crop.save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
-
 
 PHOTO_SIDE = 320
 """Longest side of a library photo's thumbnail."""
@@ -92,7 +73,7 @@ class Thumbnails:
         if hashlib.sha256(data).hexdigest() != face.sha256:
             return None  # the file changed since it was enrolled
         try:
-            jpeg = face_jpeg(load_image(data), face.detection)
+            jpeg = face_jpeg(load_image(data), face.detection.box)
         except ImageError:
             return None
         try:
