@@ -178,7 +178,8 @@ class MqttLink:
         self.cameras: dict[str, MqttCamera] = {}
         self.dropped = 0
         self._lock = threading.RLock()
-        self._connected = threading.Event()
+        self._answered = threading.Event()
+        self._started = False
         self._refusal: str | None = None
         self._closing = False
         self._paho = paho
@@ -216,7 +217,7 @@ class MqttLink:
             raise FacerecError(f"cannot reach the MQTT broker at {where}: "
                                f"{getattr(exc, 'strerror', None) or exc}") from None
         self.client.loop_start()
-        if not self._connected.wait(timeout) or self._refusal is not None:
+        if not self._answered.wait(timeout) or self._refusal is not None:
             self.client.loop_stop()
             self.client.disconnect()
             reason = self._refusal or f"no answer within {timeout:.0f} s"
@@ -224,6 +225,7 @@ class MqttLink:
                                + ("; check FACEREC_MQTT_USERNAME and the password"
                                   if "authori" in reason.lower() or "password" in reason.lower()
                                   else ""))
+        self._started = True
 
     def close(self) -> None:
         """Mark every camera and the process offline, send what waits, disconnect."""
@@ -245,10 +247,11 @@ class MqttLink:
                     properties: Any) -> None:
         if reason.is_failure:
             self._refusal = str(reason)
-            log.warning("the MQTT broker refused the connection: %s", reason)
-            if not self._connected.is_set():
-                client.disconnect()  # at start: the caller reports it and gives up
-            self._connected.set()
+            if self._started:
+                log.warning("the MQTT broker refused the connection: %s", reason)
+            else:
+                client.disconnect()  # at start: ``start`` reports it and gives up
+            self._answered.set()
             return
         self._refusal = None
         self.client.publish(self.status_topic, "online", qos=1, retain=True)
@@ -256,13 +259,13 @@ class MqttLink:
             for camera in self.cameras.values():
                 camera.announce()
                 camera.watch_configs()
-        if self._connected.is_set():
+        if self._started:
             log.warning("connected to the MQTT broker again")
-        self._connected.set()
+        self._answered.set()
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any,
                        properties: Any) -> None:
-        if not self._closing and self._connected.is_set():
+        if self._started and not self._closing:
             log.warning("lost the MQTT broker (%s); reconnecting", reason)
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
