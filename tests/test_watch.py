@@ -86,3 +86,32 @@ def test_outputs_are_checked_before_watching(scene, tmp_path):
         done = run_cli("watch", "--source", video, "--headless", "--db", db, option, target)
         assert done.returncode == 2, (option, target, done.stderr)
         assert_no_traceback(done)
+
+
+def test_several_cameras_in_one_process(scene, tmp_path, analyzer, shared_faces, capsys):
+    """Two cameras through one copy of the networks: each has its own tracks and events,
+    the same as it has watched alone."""
+    from facerec.cli import main
+
+    root, db, video = scene
+    biden = face_patch(analyzer, next((shared_faces / "gallery" / "biden").glob("*.jpg")))
+    yard = write_video(tmp_path / "yard.avi", [(biden, 5, 40)], frames=45)
+    alone, together = tmp_path / "alone.jsonl", tmp_path / "together.jsonl"
+    common = ["--headless", "--db", str(db), "--unknown-after", "1.0"]
+    assert main(["watch", "--source", str(video), "--events", str(alone), *common]) == 0
+    assert main(["watch", "--source", f"door={video}", "--source", f"yard={yard}",
+                 "--events", str(together), *common]) == 0
+    err = capsys.readouterr().err
+    assert "door: 45 frames" in err and "yard: 45 frames" in err, err
+    records = [json.loads(line) for line in together.read_text().splitlines()]
+    door = [r for r in records if r["camera"] == "door"]
+    yard_events = [r for r in records if r["camera"] == "yard"]
+    assert len(door) + len(yard_events) == len(records)
+    single = [json.loads(line) for line in alone.read_text().splitlines()]
+    assert [(r["event"], r.get("person")) for r in door] == \
+        [(r["event"], r.get("person")) for r in single]
+    assert [r["event"] for r in yard_events] == ["unknown_lingering", "track_ended"]
+    assert yard_events[-1]["person"] == "unknown"
+    assert main(["watch", "--source", str(video), "--source", str(yard), "--out",
+                 str(tmp_path / "both.mp4"), *common]) == 2
+    assert "one --source" in capsys.readouterr().err
