@@ -39,6 +39,7 @@ import hashlib
 import json
 import logging
 import re
+import secrets
 import threading
 import time
 import unicodedata
@@ -184,7 +185,7 @@ class MqttLink:
         self._closing = False
         self._paho = paho
         client = paho.Client(CallbackAPIVersion.VERSION2,
-                             client_id=f"facerec-{settings.prefix.replace('/', '-')}",
+                             client_id=f"facerec-{secrets.token_hex(6)}",
                              protocol=paho.MQTTv311)
         client.will_set(self.status_topic, "offline", qos=1, retain=True)
         if settings.username is not None:
@@ -357,7 +358,8 @@ class MqttCamera:
         if not self.running:
             return
         self.running = False
-        self.view(View())
+        if self.view_now != View():
+            self.view(View())
         self.link.publish(f"{self.topic}/availability", "offline", retain=True, queue=False)
 
     # publishing ---------------------------------------------------------------------------

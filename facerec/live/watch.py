@@ -166,7 +166,7 @@ class Watcher:
         self.tracker = tracker or IouTracker()
         self.camera = camera
         self.stats = WatchStats()
-        self._start_wall = time.perf_counter()
+        self._start_wall: float | None = None
         self._appeared_wall: dict[int, float] = {}
         self._origin: float | None = None
         self._view = View()
@@ -191,6 +191,8 @@ class Watcher:
         self._show(View())
 
     def _track(self, frame: Frame, detections: list) -> _Step:
+        if self._start_wall is None:
+            self._start_wall = time.perf_counter()
         now = self.clock(frame)
         seen, ended = self.tracker.update(detections, now)
         for track in seen:
@@ -208,7 +210,7 @@ class Watcher:
         self._show(View(named, sum(1 for t in tracks if t.name == UNKNOWN)))
         self.sink.tick()
         self.stats.frames += 1
-        self.stats.seconds = time.perf_counter() - self._start_wall
+        self.stats.seconds = time.perf_counter() - (self._start_wall or 0.0)
         return self._draw(step.frame.image, step.seen)
 
     def _show(self, view: View) -> None:

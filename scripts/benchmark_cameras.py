@@ -1,0 +1,168 @@
+"""Several cameras: one ``facerec watch`` process for all against one process per camera,
+and the delay from a frame to its event on an MQTT broker.
+
+Builds a clip of 640x480 frames from real photos (one enrolled person all along, two
+strangers who come and go), then for 1, 2 and 4 cameras (each reading its own copy of
+the clip, as fast as it is processed):
+
+* one process: ``facerec watch --source ... --source ...``, their frames through one copy
+  of the networks, in batches;
+* separate processes: one ``facerec watch --source ...`` per camera, started together;
+
+and prints frames per second per camera (frames over the loop's wall time; unknown faces
+reported after 1 s, so that there are events to time). With
+mosquitto installed, the one-process runs also publish over MQTT to a broker on
+loopback, and a subscriber in this process times each event from the moment its frame
+was taken from the source to the moment the message arrived.
+
+    python scripts/benchmark_cameras.py [--faces ../shared/faces] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from broker import MOSQUITTO, Subscriber, running_broker  # noqa: E402
+from video import face_patch, write_video  # noqa: E402
+
+from facerec import FaceAnalyzer, Recognizer  # noqa: E402
+from facerec.live.capture import FrameSource  # noqa: E402
+from facerec.live.mqtt import MqttLink, MqttSettings  # noqa: E402
+from facerec.live.watch import Camera, JsonLines, Sinks, Watcher, run_cameras  # noqa: E402
+
+FPS = 25
+COUNTS = (1, 2, 4)
+FACEREC = Path(sys.executable).parent / "facerec"
+
+
+class TimedSource(FrameSource):
+    """A video file that notes when each frame was handed to the loop."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.taken: dict[int, float] = {}
+
+    def __iter__(self):
+        for frame in super().__iter__():
+            self.taken[frame.index] = time.perf_counter()
+            yield frame
+
+
+def one_process(db: Path, video: Path, count: int, broker_url: str | None,
+                port: int | None) -> tuple[list[float], list[float]]:
+    """fps of each camera, and the frame-to-message delays (s) of every event."""
+    with Recognizer.open(db) as recognizer, open(os.devnull, "w") as devnull:
+        link = None
+        if broker_url is not None:
+            link = MqttLink(MqttSettings.from_url(broker_url, discovery_prefix=None),
+                            lambda: [n for n, _ in recognizer.gallery.people()])
+            link.start()
+        cameras = []
+        for i in range(count):
+            name = f"cam{i}"
+            sink = Sinks(JsonLines(devnull), *([link.camera(name)] if link else []))
+            cameras.append(Camera(name, TimedSource(video),
+                                  Watcher(recognizer, sink, unknown_after=1.0,
+                                          camera=name)))
+        blank = np.zeros((480, 640, 3), np.uint8)
+        recognizer.analyzer.analyze_batch([blank] * count)  # warm up for this batch size
+        subscriber = Subscriber(port, ("facerec/+/events",)) if port else None
+        if subscriber:
+            subscriber.__enter__()
+        run_cameras(cameras, threading.Event())
+        delays = []
+        if subscriber and link:
+            time.sleep(1.0)
+            subscriber.__exit__()
+            by_name = {c.name: c for c in cameras}
+            for message in subscriber.messages:
+                event = json.loads(message.payload)
+                if event["event"] == "track_ended":
+                    continue  # the end of the clip ends tracks without a frame
+                source = by_name[event["camera"]].source
+                taken = source.taken.get(round(event["time"] * FPS))
+                if taken is not None:
+                    delays.append(message.at - taken)
+            link.close()
+        return [c.watcher.stats.fps for c in cameras], delays
+
+
+def separate_processes(db: Path, video: Path, count: int) -> list[float]:
+    """fps of each camera, each in its own ``facerec watch`` process."""
+    command = [str(FACEREC), "watch", "--source", str(video), "--headless", "--db", str(db),
+               "--events", os.devnull, "--unknown-after", "1"]
+    processes = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+                 for _ in range(count)]
+    rates = []
+    for process in processes:
+        _, err = process.communicate()
+        found = re.search(r"\(([\d.]+) fps\)", err)
+        if process.returncode != 0 or not found:
+            raise RuntimeError(f"facerec watch failed: {err}")
+        rates.append(float(found.group(1)))
+    return rates
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=Path, default=REPO.parent / "shared" / "faces")
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    analyzer = FaceAnalyzer(download=True)
+    gallery = args.faces / "gallery"
+    frames = args.seconds * FPS
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        actors = [
+            (face_patch(analyzer, args.faces / "probes" / "obama1.jpg"), 0, frames - 1),
+            (face_patch(analyzer, next((gallery / "biden").glob("*.jpg"))),
+             frames // 4, frames // 2),
+            (face_patch(analyzer, next((gallery / "rose_leslie").glob("*.jpg"))),
+             frames // 2, frames - 1),
+        ]
+        video = write_video(root / "clip.avi", actors, frames, fps=FPS)
+        with Recognizer.open(root / "db", analyzer, create=True) as recognizer:
+            recognizer.enroll(name="obama", paths=[gallery / "obama"])
+        print(f"{frames} frames of 640x480 with 1-3 faces a camera, on {analyzer.device}, "
+              f"{os.cpu_count()} cores")
+        print("cameras  one process: fps per camera (total)   separate processes: fps per "
+              "camera (total)")
+        delays: dict[int, list[float]] = {}
+        for count in COUNTS:
+            if MOSQUITTO is not None:
+                (root / f"broker{count}").mkdir()
+                with running_broker(root / f"broker{count}") as broker:
+                    together, found = one_process(root / "db", video, count, broker.url,
+                                                  broker.port)
+                delays[count] = found
+            else:
+                together, _ = one_process(root / "db", video, count, None, None)
+            apart = separate_processes(root / "db", video, count)
+            print(f"{count:>7}  {statistics.mean(together):>10.1f} ({sum(together):5.1f})"
+                  f"{'':>23}{statistics.mean(apart):>10.1f} ({sum(apart):5.1f})")
+        for count, found in delays.items():
+            ms = sorted(d * 1000 for d in found)
+            print(f"{count} camera(s), frame taken to MQTT message received, {len(ms)} events: "
+                  f"median {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms")
+        if not delays:
+            print("(mosquitto is not installed: no MQTT delays measured)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
