@@ -139,28 +139,26 @@ def main() -> int:
         with Recognizer.open(root / "db", analyzer, create=True) as recognizer:
             recognizer.enroll(name="obama", paths=[gallery / "obama"])
         print(f"{frames} frames of 640x480 with 1-3 faces a camera, on {analyzer.device}, "
-              f"{os.cpu_count()} cores")
-        print("cameras  one process: fps per camera (total)   separate processes: fps per "
-              "camera (total)")
-        delays: dict[int, list[float]] = {}
+              f"{os.cpu_count()} cores; frames per second per camera (all cameras)")
+        print("cameras   one process     separate processes   one process, with MQTT: fps, "
+              "frame to message (median, max)")
         for count in COUNTS:
+            together, _ = one_process(root / "db", video, count, None, None)
+            apart = separate_processes(root / "db", video, count)
+            line = (f"{count:>7}   {statistics.mean(together):5.1f} ({sum(together):5.1f})"
+                    f"    {statistics.mean(apart):5.1f} ({sum(apart):5.1f})      ")
             if MOSQUITTO is not None:
                 (root / f"broker{count}").mkdir()
                 with running_broker(root / f"broker{count}") as broker:
-                    together, found = one_process(root / "db", video, count, broker.url,
-                                                  broker.port)
-                delays[count] = found
+                    published, delays = one_process(root / "db", video, count, broker.url,
+                                                    broker.port)
+                ms = sorted(d * 1000 for d in delays)
+                line += (f"   {statistics.mean(published):5.1f} ({sum(published):5.1f}), "
+                         f"{statistics.median(ms):.0f} ms, {ms[-1]:.0f} ms "
+                         f"({len(ms)} events)")
             else:
-                together, _ = one_process(root / "db", video, count, None, None)
-            apart = separate_processes(root / "db", video, count)
-            print(f"{count:>7}  {statistics.mean(together):>10.1f} ({sum(together):5.1f})"
-                  f"{'':>23}{statistics.mean(apart):>10.1f} ({sum(apart):5.1f})")
-        for count, found in delays.items():
-            ms = sorted(d * 1000 for d in found)
-            print(f"{count} camera(s), frame taken to MQTT message received, {len(ms)} events: "
-                  f"median {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms")
-        if not delays:
-            print("(mosquitto is not installed: no MQTT delays measured)")
+                line += "   (mosquitto is not installed)"
+            print(line)
     return 0
 
 

@@ -13,7 +13,8 @@ LAYERS = [
     # plain types, rules and files: no networks, no database
     {"errors", "types", "escaping", "names", "results", "paths", "files", "safe_arrays",
      "subject", "matching", "registry", "fetch", "device", "compiled", "align", "annotate",
-     "encodings_file", "weights", "models", "nets", "image", "samples", "turning", "xmp"},
+     "encodings_file", "weights", "models", "nets", "image", "samples", "turning", "xmp",
+     "face_crops"},
     # the networks: photo to faces
     {"detector", "embedder", "analyzer", "photos", "verification", "explain",
      "explain_pictures"},

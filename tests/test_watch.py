@@ -115,3 +115,18 @@ def test_several_cameras_in_one_process(scene, tmp_path, analyzer, shared_faces,
     assert main(["watch", "--source", str(video), "--source", str(yard), "--out",
                  str(tmp_path / "both.mp4"), *common]) == 2
     assert "one --source" in capsys.readouterr().err
+
+
+def test_cameras_are_named_from_their_sources():
+    from facerec.cli.watch import camera_names
+    from facerec.errors import FacerecError
+
+    sources = ["front=rtsp://cam.local/live?channel=1", "rtsp://user:pw@10.0.0.5:554/s?a=1",
+               "0", "clips/yard.mp4", "clips/yard.mp4", "yard=other.mp4"]
+    assert camera_names(sources) == [
+        ("front", "rtsp://cam.local/live?channel=1"),
+        ("10_0_0_5", "rtsp://user:pw@10.0.0.5:554/s?a=1"),
+        ("camera0", "0"), ("yard_2", "clips/yard.mp4"), ("yard_3", "clips/yard.mp4"),
+        ("yard", "other.mp4")]
+    with pytest.raises(FacerecError, match="two cameras are named 'door'"):
+        camera_names(["door=a.mp4", "door=b.mp4"])

@@ -73,17 +73,29 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def camera_names(sources: list[str]) -> list[tuple[str, str]]:
     """(name, source) for each ``[NAME=]SOURCE``; unnamed ones are named after their
-    file, host or camera index, made unique with ``_2``, ``_3``..."""
-    named, used = [], set()
+    file, host or camera index, made unique with ``_2``, ``_3``...
+
+    Raises:
+        FacerecError: two sources were given the same name.
+    """
+    parsed = []
     for text in sources:
         given = NAMED_SOURCE.fullmatch(text)
-        name, source = (given.group(1), given.group(2)) if given else (_name_of(text), text)
-        unique, count = name, 1
-        while unique in used:
-            count += 1
-            unique = f"{name}_{count}"
-        used.add(unique)
-        named.append((unique, source))
+        parsed.append((given.group(1), given.group(2)) if given else (None, text))
+    chosen = [name for name, _ in parsed if name is not None]
+    twice = sorted({name for name in chosen if chosen.count(name) > 1})
+    if twice:
+        raise FacerecError(f"two cameras are named {twice[0]!r}; give each its own NAME=")
+    used, named = set(chosen), []
+    for name, source in parsed:
+        if name is None:
+            base = name = _name_of(source)
+            count = 1
+            while name in used:
+                count += 1
+                name = f"{base}_{count}"
+            used.add(name)
+        named.append((name, source))
     return named
 
 
