@@ -7,7 +7,8 @@ the clip, as fast as it is processed):
 
 * one process: ``facerec watch --source ... --source ...``, their frames through one copy
   of the networks, in batches;
-* separate processes: one ``facerec watch --source ...`` per camera, started together;
+* separate processes: one ``facerec watch --source ...`` per camera, started together,
+  with PyTorch's default threads and with one thread each (``OMP_NUM_THREADS=1``);
 
 and prints frames per second per camera (frames over the loop's wall time; unknown faces
 reported after 1 s, so that there are events to time). With
@@ -102,11 +103,14 @@ def one_process(db: Path, video: Path, count: int, broker_url: str | None,
         return [c.watcher.stats.fps for c in cameras], delays
 
 
-def separate_processes(db: Path, video: Path, count: int) -> list[float]:
-    """fps of each camera, each in its own ``facerec watch`` process."""
+def separate_processes(db: Path, video: Path, count: int,
+                       threads: int | None = None) -> list[float]:
+    """fps of each camera, each in its own ``facerec watch`` process (with ``threads``
+    OpenMP threads each, or PyTorch's default)."""
     command = [str(FACEREC), "watch", "--source", str(video), "--headless", "--db", str(db),
                "--events", os.devnull, "--unknown-after", "1"]
-    processes = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
+    processes = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
                  for _ in range(count)]
     rates = []
     for process in processes:
@@ -140,13 +144,15 @@ def main() -> int:
             recognizer.enroll(name="obama", paths=[gallery / "obama"])
         print(f"{frames} frames of 640x480 with 1-3 faces a camera, on {analyzer.device}, "
               f"{os.cpu_count()} cores; frames per second per camera (all cameras)")
-        print("cameras   one process     separate processes   one process, with MQTT: fps, "
-              "frame to message (median, max)")
+        print("cameras   one process     separate processes   separate, 1 thread each   "
+              "one process with MQTT: fps, frame to message (median, max)")
         for count in COUNTS:
             together, _ = one_process(root / "db", video, count, None, None)
             apart = separate_processes(root / "db", video, count)
+            single = separate_processes(root / "db", video, count, threads=1)
             line = (f"{count:>7}   {statistics.mean(together):5.1f} ({sum(together):5.1f})"
-                    f"    {statistics.mean(apart):5.1f} ({sum(apart):5.1f})      ")
+                    f"    {statistics.mean(apart):5.1f} ({sum(apart):5.1f})      "
+                    f"    {statistics.mean(single):5.1f} ({sum(single):5.1f})          ")
             if MOSQUITTO is not None:
                 (root / f"broker{count}").mkdir()
                 with running_broker(root / f"broker{count}") as broker:

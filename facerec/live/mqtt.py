@@ -221,11 +221,14 @@ class MqttLink:
         if not self._answered.wait(timeout) or self._refusal is not None:
             self.client.loop_stop()
             self.client.disconnect()
-            reason = self._refusal or f"no answer within {timeout:.0f} s"
+            reason = self._refusal
+            if reason is None:
+                raise FacerecError(f"the MQTT broker at {where} did not answer within "
+                                   f"{timeout:.0f} s")
+            login = "authori" in reason.lower() or "password" in reason.lower()
             raise FacerecError(f"the MQTT broker at {where} refused the connection: {reason}"
-                               + ("; check FACEREC_MQTT_USERNAME and the password"
-                                  if "authori" in reason.lower() or "password" in reason.lower()
-                                  else ""))
+                               + (f"; check ${USERNAME_ENV} (or the URL's user) and the "
+                                  "password" if login else ""))
         self._started = True
 
     def close(self) -> None:
@@ -307,6 +310,11 @@ class MqttLink:
             camera.watch_configs()
         return camera
 
+    @property
+    def enrolled(self) -> list[str]:
+        """Who is enrolled, as last read (sorted names)."""
+        return self._people
+
     def people(self) -> list[str]:
         """Who is enrolled, read again when ``PEOPLE_EVERY`` seconds have passed; the
         cameras are told who came and who went."""
@@ -370,10 +378,10 @@ class MqttCamera:
             self._publish_config("sensor", "faces", self._faces_config())
             if self.settings.snapshots:
                 self._publish_config("camera", "snapshot", self._snapshot_config())
-            for name in self.link._people:
+            for name in self.link.enrolled:
                 self._publish_config("binary_sensor", person_id(name),
                                      self._person_config(name))
-        for name in self.link._people:
+        for name in self.link.enrolled:
             self._presence(name)
         self.link.publish(f"{self.topic}/state", json.dumps(self.view_now.to_dict()),
                           retain=True, queue=False)
@@ -401,7 +409,7 @@ class MqttCamera:
             self._publish_config("binary_sensor", object_id, None)
 
     def _presence(self, name: str) -> None:
-        if name in self.link._people:
+        if name in self.link.enrolled:
             state = "ON" if name in self.view_now.people else "OFF"
             self.link.publish(f"{self.topic}/people/{person_id(name)}", state, retain=True,
                               queue=False)
