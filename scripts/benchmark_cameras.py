@@ -16,7 +16,7 @@ mosquitto installed, the one-process runs also publish over MQTT to a broker on
 loopback, and a subscriber in this process times each event from the moment its frame
 was taken from the source to the moment the message arrived.
 
-    python scripts/benchmark_cameras.py [--faces ../shared/faces] [--seconds 10]
+    python scripts/benchmark_cameras.py [--faces ../shared/faces] [--seconds 6] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ def separate_processes(db: Path, video: Path, count: int,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=Path, default=REPO.parent / "shared" / "faces")
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     analyzer = FaceAnalyzer(download=True)
     gallery = args.faces / "gallery"
@@ -143,27 +144,41 @@ def main() -> int:
         with Recognizer.open(root / "db", analyzer, create=True) as recognizer:
             recognizer.enroll(name="obama", paths=[gallery / "obama"])
         print(f"{frames} frames of 640x480 with 1-3 faces a camera, on {analyzer.device}, "
-              f"{os.cpu_count()} cores; frames per second per camera (all cameras)")
+              f"{os.cpu_count()} cores; median of {args.rounds} rounds, the configurations "
+              "taking turns; frames per second per camera (all cameras)")
+        fps: dict[tuple[int, str], list[list[float]]] = {}
+        delays: dict[int, list[float]] = {count: [] for count in COUNTS}
+        for round_number in range(args.rounds):
+            for count in COUNTS:
+                runs = {"one": lambda: one_process(root / "db", video, count, None, None)[0],
+                        "apart": lambda: separate_processes(root / "db", video, count),
+                        "single": lambda: separate_processes(root / "db", video, count, 1)}
+                for kind, measure in runs.items():
+                    fps.setdefault((count, kind), []).append(measure())
+                if MOSQUITTO is not None:
+                    folder = root / f"broker{count}-{round_number}"
+                    folder.mkdir()
+                    with running_broker(folder) as broker:
+                        published, found = one_process(root / "db", video, count,
+                                                       broker.url, broker.port)
+                    fps.setdefault((count, "mqtt"), []).append(published)
+                    delays[count] += found
         print("cameras   one process     separate processes   separate, 1 thread each   "
               "one process with MQTT: fps, frame to message (median, max)")
         for count in COUNTS:
-            together, _ = one_process(root / "db", video, count, None, None)
-            apart = separate_processes(root / "db", video, count)
-            single = separate_processes(root / "db", video, count, threads=1)
-            line = (f"{count:>7}   {statistics.mean(together):5.1f} ({sum(together):5.1f})"
-                    f"    {statistics.mean(apart):5.1f} ({sum(apart):5.1f})      "
-                    f"    {statistics.mean(single):5.1f} ({sum(single):5.1f})          ")
-            if MOSQUITTO is not None:
-                (root / f"broker{count}").mkdir()
-                with running_broker(root / f"broker{count}") as broker:
-                    published, delays = one_process(root / "db", video, count, broker.url,
-                                                    broker.port)
-                ms = sorted(d * 1000 for d in delays)
-                line += (f"   {statistics.mean(published):5.1f} ({sum(published):5.1f}), "
-                         f"{statistics.median(ms):.0f} ms, {ms[-1]:.0f} ms "
+            line = f"{count:>7}   "
+            for kind in ("one", "apart", "single", "mqtt"):
+                if (count, kind) in fps:
+                    runs = fps[(count, kind)]
+                    per_camera = statistics.median(statistics.mean(r) for r in runs)
+                    total = statistics.median(sum(r) for r in runs)
+                    line += f"{per_camera:5.1f} ({total:5.1f})          "
+            if delays[count]:
+                ms = sorted(d * 1000 for d in delays[count])
+                line += (f"{statistics.median(ms):.0f} ms, {ms[-1]:.0f} ms "
                          f"({len(ms)} events)")
-            else:
-                line += "   (mosquitto is not installed)"
+            elif MOSQUITTO is None:
+                line += "(mosquitto is not installed)"
             print(line)
     return 0
 
