@@ -11,7 +11,8 @@ the clip, as fast as it is processed):
   with PyTorch's default threads and with one thread each (``OMP_NUM_THREADS=1``);
 
 and prints frames per second per camera (frames over the loop's wall time; unknown faces
-reported after 1 s, so that there are events to time). With
+reported after 1 s, so that there are events to time) and the processes' peak resident
+memory together. With
 mosquitto installed, the one-process runs also publish over MQTT to a broker on
 loopback, and a subscriber in this process times each event from the moment its frame
 was taken from the source to the moment the message arrived.
@@ -103,23 +104,30 @@ def one_process(db: Path, video: Path, count: int, broker_url: str | None,
         return [c.watcher.stats.fps for c in cameras], delays
 
 
-def separate_processes(db: Path, video: Path, count: int,
-                       threads: int | None = None) -> list[float]:
-    """fps of each camera, each in its own ``facerec watch`` process (with ``threads``
-    OpenMP threads each, or PyTorch's default)."""
-    command = [str(FACEREC), "watch", "--source", str(video), "--headless", "--db", str(db),
-               "--events", os.devnull, "--unknown-after", "1"]
+def watch_processes(db: Path, video: Path, processes: int, cameras: int,
+                    threads: int | None = None) -> tuple[list[float], float]:
+    """fps of each camera and the processes' peak resident memory together (MiB), for
+    ``processes`` ``facerec watch`` processes started together with ``cameras`` sources
+    each (``threads`` OpenMP threads each, or PyTorch's default)."""
+    command = [str(FACEREC), "watch", "--headless", "--db", str(db), "--events", os.devnull,
+               "--unknown-after", "1"]
+    for index in range(cameras):
+        command += ["--source", f"cam{index}={video}"]
     env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
-    processes = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
-                 for _ in range(count)]
-    rates = []
-    for process in processes:
-        _, err = process.communicate()
-        found = re.search(r"\(([\d.]+) fps\)", err)
-        if process.returncode != 0 or not found:
+    started = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+               for _ in range(processes)]
+    rates, memory = [], 0.0
+    for process in started:
+        _, status, usage = os.wait4(process.pid, 0)
+        err = process.stderr.read()
+        process.stderr.close()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        found = re.findall(r"\(([\d.]+) fps\)", err)
+        if process.returncode != 0 or len(found) != cameras:
             raise RuntimeError(f"facerec watch failed: {err}")
-        rates.append(float(found.group(1)))
-    return rates
+        rates += [float(rate) for rate in found]
+        memory += usage.ru_maxrss / 1024
+    return rates, memory
 
 
 def main() -> int:
@@ -147,14 +155,17 @@ def main() -> int:
               f"{os.cpu_count()} cores; median of {args.rounds} rounds, the configurations "
               "taking turns; frames per second per camera (all cameras)")
         fps: dict[tuple[int, str], list[list[float]]] = {}
+        memory: dict[tuple[int, str], list[float]] = {}
         delays: dict[int, list[float]] = {count: [] for count in COUNTS}
         for round_number in range(args.rounds):
             for count in COUNTS:
-                runs = {"one": lambda: one_process(root / "db", video, count, None, None)[0],
-                        "apart": lambda: separate_processes(root / "db", video, count),
-                        "single": lambda: separate_processes(root / "db", video, count, 1)}
-                for kind, measure in runs.items():
-                    fps.setdefault((count, kind), []).append(measure())
+                runs = {"one": (1, count, None), "apart": (count, 1, None),
+                        "single": (count, 1, 1)}
+                for kind, (processes, cameras, threads) in runs.items():
+                    rates, peak = watch_processes(root / "db", video, processes, cameras,
+                                                  threads)
+                    fps.setdefault((count, kind), []).append(rates)
+                    memory.setdefault((count, kind), []).append(peak)
                 if MOSQUITTO is not None:
                     folder = root / f"broker{count}-{round_number}"
                     folder.mkdir()
@@ -163,16 +174,19 @@ def main() -> int:
                                                        broker.url, broker.port)
                     fps.setdefault((count, "mqtt"), []).append(published)
                     delays[count] += found
-        print("cameras   one process     separate processes   separate, 1 thread each   "
+        print("cameras | one process | separate processes | separate, 1 thread each | "
               "one process with MQTT: fps, frame to message (median, max)")
         for count in COUNTS:
-            line = f"{count:>7}   "
+            line = f"{count} | "
             for kind in ("one", "apart", "single", "mqtt"):
                 if (count, kind) in fps:
                     runs = fps[(count, kind)]
                     per_camera = statistics.median(statistics.mean(r) for r in runs)
                     total = statistics.median(sum(r) for r in runs)
-                    line += f"{per_camera:5.1f} ({total:5.1f})          "
+                    line += f"{per_camera:.1f} ({total:.1f})"
+                    if (count, kind) in memory:
+                        line += f", {statistics.median(memory[(count, kind)]):,.0f} MiB"
+                    line += " | "
             if delays[count]:
                 ms = sorted(d * 1000 for d in delays[count])
                 line += (f"{statistics.median(ms):.0f} ms, {ms[-1]:.0f} ms "
