@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from broker import MOSQUITTO, Subscriber, running_broker  # noqa: E402
-from video import face_patch, write_video  # noqa: E402
+from video import comings_and_goings  # noqa: E402
 
 from facerec import FaceAnalyzer, Recognizer  # noqa: E402
 from facerec.live.capture import FrameSource  # noqa: E402
@@ -141,14 +141,7 @@ def main() -> int:
     frames = args.seconds * FPS
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        actors = [
-            (face_patch(analyzer, args.faces / "probes" / "obama1.jpg"), 0, frames - 1),
-            (face_patch(analyzer, next((gallery / "biden").glob("*.jpg"))),
-             frames // 4, frames // 2),
-            (face_patch(analyzer, next((gallery / "rose_leslie").glob("*.jpg"))),
-             frames // 2, frames - 1),
-        ]
-        video = write_video(root / "clip.avi", actors, frames, fps=FPS)
+        video = comings_and_goings(analyzer, args.faces, root / "clip.avi", frames, FPS)
         with Recognizer.open(root / "db", analyzer, create=True) as recognizer:
             recognizer.enroll(name="obama", paths=[gallery / "obama"])
         print(f"{frames} frames of 640x480 with 1-3 faces a camera, on {analyzer.device}, "

@@ -25,7 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from video import face_patch, write_video  # noqa: E402
+from video import comings_and_goings  # noqa: E402
 
 from facerec import FaceAnalyzer, FaceDB  # noqa: E402
 from facerec.live.capture import FrameSource  # noqa: E402
@@ -48,14 +48,7 @@ def main() -> int:
     gallery = args.faces / "gallery"
     frames = args.seconds * FPS
     with tempfile.TemporaryDirectory() as tmp:
-        actors = [
-            (face_patch(analyzer, args.faces / "probes" / "obama1.jpg"), 0, frames - 1),
-            (face_patch(analyzer, next((gallery / "biden").glob("*.jpg"))),
-             frames // 4, frames // 2),
-            (face_patch(analyzer, next((gallery / "rose_leslie").glob("*.jpg"))),
-             frames // 2, frames - 1),
-        ]
-        video = write_video(Path(tmp) / "clip.avi", actors, frames, fps=FPS)
+        video = comings_and_goings(analyzer, args.faces, Path(tmp) / "clip.avi", frames, FPS)
         with FaceDB(Path(tmp) / "db", analyzer) as db:
             db.enroll(name="obama", paths=[gallery / "obama"])
             events = io.StringIO()

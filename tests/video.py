@@ -44,3 +44,18 @@ def write_video(path: Path, actors: list[tuple[np.ndarray, int, int]], frames: i
         writer.write(np.ascontiguousarray(canvas[:, :, ::-1]))
     writer.release()
     return path
+
+
+def comings_and_goings(analyzer: FaceAnalyzer, faces: Path, path: Path, frames: int,
+                       fps: float) -> Path:
+    """The benchmarks' clip from ``faces`` (``../shared/faces``): Obama all along, Biden
+    in the second quarter, Rose Leslie in the second half."""
+    gallery = faces / "gallery"
+    actors = [
+        (face_patch(analyzer, faces / "probes" / "obama1.jpg"), 0, frames - 1),
+        (face_patch(analyzer, next((gallery / "biden").glob("*.jpg"))),
+         frames // 4, frames // 2),
+        (face_patch(analyzer, next((gallery / "rose_leslie").glob("*.jpg"))),
+         frames // 2, frames - 1),
+    ]
+    return write_video(path, actors, frames, fps=fps)
