@@ -179,7 +179,9 @@ class Watcher:
 
     def step(self, frame: Frame) -> np.ndarray:
         """Process one frame; returns it annotated (RGB)."""
-        return step_together([(self, frame)])[0]
+        annotated = step_together([(self, frame)])[0]
+        assert annotated is not None
+        return annotated
 
     def finish(self, now: float | None = None) -> None:
         """End every open track (the source is over)."""
@@ -200,7 +202,7 @@ class Watcher:
         todo = [t for t in seen if self.tracker.needs_embedding(t, frame.index)]
         return _Step(frame, now, seen, ended, todo)
 
-    def _conclude(self, step: _Step) -> np.ndarray:
+    def _conclude(self, step: _Step, draw: bool = True) -> np.ndarray | None:
         for track in step.seen:
             self._report(track, step.now, step.frame.image)
         for track in step.ended:
@@ -211,7 +213,7 @@ class Watcher:
         self.sink.tick()
         self.stats.frames += 1
         self.stats.seconds = time.perf_counter() - (self._start_wall or 0.0)
-        return self._draw(step.frame.image, step.seen)
+        return self._draw(step.frame.image, step.seen) if draw else None
 
     def _show(self, view: View) -> None:
         if view != self._view:
@@ -252,11 +254,12 @@ class Watcher:
         return out
 
 
-def step_together(frames: Sequence[tuple[Watcher, Frame]]) -> list[np.ndarray]:
+def step_together(frames: Sequence[tuple[Watcher, Frame]], draw: bool = True
+                  ) -> list[np.ndarray | None]:
     """One frame for each of several watchers (one per camera, sharing a recognizer):
     the frames are detected in one batch and the faces that need it embedded and named
-    in one batch; each watcher tracks, reports and draws its own. Returns the annotated
-    frames (RGB), in order."""
+    in one batch; each watcher tracks and reports its own. Returns the frames annotated
+    (RGB) in order, or Nones when not ``draw``."""
     recognizer = frames[0][0].recognizer
     analyzer = recognizer.analyzer
     found = analyzer.detector.detect([frame.image for _, frame in frames])
@@ -271,7 +274,7 @@ def step_together(frames: Sequence[tuple[Watcher, Frame]]) -> list[np.ndarray]:
                                    [track.detection for _, _, track in todo])
         for (watcher, step, track), match in zip(todo, matches):
             watcher.tracker.record(track, match, step.frame.index)
-    return [watcher._conclude(step) for (watcher, _), step in zip(frames, steps)]
+    return [watcher._conclude(step, draw) for (watcher, _), step in zip(frames, steps)]
 
 
 @dataclass
@@ -334,15 +337,17 @@ def run_cameras(cameras: Sequence[Camera], ready: threading.Event | None = None,
                     ready.wait(0.5)
                     ready.clear()
                 continue
-            annotated = step_together([(camera.watcher, frame) for camera, frame in batch])
+            annotated = step_together([(camera.watcher, frame) for camera, frame in batch],
+                                      draw=show or out is not None)
             for (camera, frame), picture in zip(batch, annotated):
                 last_time[camera.name] = camera.watcher.clock(frame)
-                bgr = np.ascontiguousarray(picture[:, :, ::-1])
-                if out is not None:
-                    writer = writer or _video_writer(out, camera.source.fps, bgr.shape)
-                    writer.write(bgr)
-                if show:
-                    cv2.imshow(f"facerec {camera.name}", bgr)
+                if picture is not None:
+                    bgr = np.ascontiguousarray(picture[:, :, ::-1])
+                    if out is not None:
+                        writer = writer or _video_writer(out, camera.source.fps, bgr.shape)
+                        writer.write(bgr)
+                    if show:
+                        cv2.imshow(f"facerec {camera.name}", bgr)
                 if max_frames is not None and camera.watcher.stats.frames >= max_frames:
                     active.remove(camera)
                     _stop(camera, last_time[camera.name])
