@@ -26,8 +26,8 @@ from typing import Any, Literal, Protocol
 import cv2
 import numpy as np
 import torch
-from torchvision.ops import batched_nms, nms
 
+from .box_ops import batched_nms, nms
 from .compiled import CompiledNetwork
 from .types import Detection
 

@@ -1,15 +1,20 @@
 """Start-up as a user meets it: ``facerec people`` and a one-photo ``facerec identify``,
-each run as a fresh command several times (wall clock, median and slowest).
+each run as a fresh command several times (wall clock, median and slowest; the
+process's peak resident memory, median).
 
 A database of the sample photos is enrolled first, in a temporary folder; the weights'
 prepared copies are made by that first command, as on a user's first run.
 
-    python scripts/benchmark_startup.py [--runs 5]
+    python scripts/benchmark_startup.py [--runs 5] [--before CHECKOUT]
+
+Each command is run once first (its bytecode written, its files in the page cache), as
+on a user's machine after the first run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -22,17 +27,30 @@ from facerec.samples import default_dir
 SCRIPT = Path(sys.executable).parent / "facerec"
 
 
-def timed(*args: object) -> float:
+def timed(*args: object, checkout: Path | None = None) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of ``facerec ARGS`` (the code of ``checkout``
+    when given, put first on the import path)."""
+    env = {**os.environ, **({"PYTHONPATH": str(checkout)} if checkout else {})}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's Python keeps its bytecode
     start = time.perf_counter()
-    subprocess.run([str(SCRIPT), *map(str, args)], check=True, capture_output=True)
-    return time.perf_counter() - start
+    process = subprocess.Popen([str(SCRIPT), *map(str, args)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"facerec {' '.join(map(str, args))} failed")
+    return wall, usage.ru_maxrss / 1024
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--before", type=Path, metavar="CHECKOUT",
+                        help="also time an earlier version's code (a checkout, e.g. made "
+                             "with git worktree add), the two taking turns")
     args = parser.parse_args()
     samples = default_dir()
+    versions = {"now": None, **({"before": args.before} if args.before else {})}
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "db"
         timed("enroll", "--db", db, "--name", "obama", samples / "obama.jpg")
@@ -42,9 +60,18 @@ def main() -> int:
             "facerec --help": ("--help",),
         }
         for label, command in commands.items():
-            walls = [timed(*command) for _ in range(args.runs)]
-            print(f"{label:<30} median {statistics.median(walls):.2f} s, slowest "
-                  f"{max(walls):.2f} s ({args.runs} runs)")
+            for checkout in versions.values():
+                timed(*command, checkout=checkout)  # bytecode written, files cached
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
+            for _ in range(args.runs):
+                for name, checkout in versions.items():
+                    runs[name].append(timed(*command, checkout=checkout))
+            for name, found in runs.items():
+                walls = [wall for wall, _ in found]
+                memory = statistics.median(peak for _, peak in found)
+                print(f"{label:<30} {name:<7} median {statistics.median(walls):.2f} s, "
+                      f"slowest {max(walls):.2f} s, {memory:,.0f} MiB resident at most "
+                      f"({args.runs} runs)")
     return 0
 
 

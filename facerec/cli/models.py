@@ -7,9 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .. import weights
 from ..registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MODELS
-from ..samples import fetch_samples
 
 DEFAULTS = (DEFAULT_DETECTOR, DEFAULT_EMBEDDER)
 
@@ -41,6 +39,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def list_models(args: argparse.Namespace) -> int:
+    from .. import weights
+
     rows = []
     for spec in MODELS.values():
         state = weights.status(spec)
@@ -73,6 +73,8 @@ def list_models(args: argparse.Namespace) -> int:
 
 
 def fetch_models(args: argparse.Namespace) -> int:
+    from .. import weights
+
     names = args.names or [name for name, spec in MODELS.items() if weights.accepted(spec)]
     unknown = [n for n in names if n not in MODELS]
     if unknown:
@@ -91,6 +93,8 @@ def fetch_models(args: argparse.Namespace) -> int:
 
 
 def import_models(args: argparse.Namespace) -> int:
+    from .. import weights
+
     for path in args.files:
         spec = weights.import_file(path)
         print(f"{path}: imported as {spec.name}")
@@ -98,5 +102,7 @@ def import_models(args: argparse.Namespace) -> int:
 
 
 def fetch_sample_photos(args: argparse.Namespace) -> int:
+    from ..samples import fetch_samples
+
     print(fetch_samples(args.dest))
     return 0
