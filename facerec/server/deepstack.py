@@ -23,8 +23,8 @@ same ``RecognitionService``.
 
 **Confidence.** A recognised face's ``confidence`` is its similarity rescaled so that the
 database's threshold reads ``MATCH_CONFIDENCE`` (0.67) and a perfect match 1.0, linearly
-in between (and from 0 at similarity -1 up to 0.67 below the threshold, for faces left
-unknown). Who a face is, is decided by the threshold alone, chosen for the model's (or
+in between; a face left unknown is answered with confidence 0, as DeepStack does. Who a
+face is, is decided by the threshold alone, chosen for the model's (or
 the database's calibrated) false-accept rate; a ``min_confidence`` above 0.67 makes
 recognition stricter, one below it does not name anyone the threshold would not (clients
 send their own defaults, chosen for DeepStack's model, not this one).
