@@ -23,7 +23,7 @@ same ``RecognitionService``.
 
 **Confidence.** A recognised face's ``confidence`` is its similarity rescaled so that the
 database's threshold reads ``MATCH_CONFIDENCE`` (0.67) and a perfect match 1.0, linearly
-in between; a face left unknown is answered with confidence 0, as DeepStack does. Who a
+in between; a face left unknown is answered with confidence 0. Who a
 face is, is decided by the threshold alone, chosen for the model's (or
 the database's calibrated) false-accept rate; a ``min_confidence`` above 0.67 makes
 recognition stricter, one below it does not name anyone the threshold would not (clients
