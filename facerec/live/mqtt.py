@@ -354,8 +354,7 @@ class MqttCamera:
 
     def view(self, view: View) -> None:
         before, self.view_now = self.view_now, view
-        self.link.publish(f"{self.topic}/state", json.dumps(view.to_dict()), retain=True,
-                          queue=False)
+        self._publish_state()
         for name in set(before.people) ^ set(view.people):
             self._presence(name)
 
@@ -383,8 +382,7 @@ class MqttCamera:
                                      self._person_config(name))
         for name in self.link.enrolled:
             self._presence(name)
-        self.link.publish(f"{self.topic}/state", json.dumps(self.view_now.to_dict()),
-                          retain=True, queue=False)
+        self._publish_state()
         self.link.publish(f"{self.topic}/availability",
                           "online" if self.running else "offline", retain=True, queue=False)
 
@@ -408,6 +406,10 @@ class MqttCamera:
         if self.settings.discovery_prefix is not None:
             self._publish_config("binary_sensor", object_id, None)
 
+    def _publish_state(self) -> None:
+        self.link.publish(f"{self.topic}/state", json.dumps(self.view_now.to_dict()),
+                          retain=True, queue=False)
+
     def _presence(self, name: str) -> None:
         if name in self.link.enrolled:
             state = "ON" if name in self.view_now.people else "OFF"
@@ -423,10 +425,9 @@ class MqttCamera:
 
     # Home Assistant's discovery payloads ---------------------------------------------------
     def _common(self, object_id: str) -> dict[str, object]:
-        prefix = self.settings.prefix
         return {
             "unique_id": f"facerec_{self.name}_{object_id}",
-            "availability": [{"topic": f"{prefix}/status"},
+            "availability": [{"topic": self.link.status_topic},
                              {"topic": f"{self.topic}/availability"}],
             "availability_mode": "all",
             "device": {"identifiers": [f"facerec_{self.name}"],

@@ -58,12 +58,12 @@ from .error_shapes import error_body
 from .guards import RequestGuardMiddleware
 from .headers import SecurityHeadersMiddleware
 from .schemas import PhotoPageDict
-from .service import HealthDict, RecognitionService, Upload
+from .service import HealthDict, RecognitionService
+from .uploads import read_upload
 from .web import add_web_page
 
 log = logging.getLogger(__name__)
 
-MAX_LABEL = 200
 SHA256 = re.compile(r"[0-9a-f]{64}")
 NO_STORE = "private, no-store"
 """Face crops are never kept in a browser's cache."""
@@ -148,7 +148,7 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         threshold: Annotated[float | None, Query(ge=-1, le=1)] = None,
     ) -> IdentificationDict:
         """Every face in the photo: its box, the person or "unknown", and candidates."""
-        matches, used = await service.identify(await _read(image), top_k, threshold)
+        matches, used = await service.identify(await read_upload(image), top_k, threshold)
         return Identification(tuple(matches), used, service.analyzer.model_id).to_dict()
 
     @router.post("/verify", response_model=schemas.VerifyResult, tags=["recognition"])
@@ -158,7 +158,8 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         threshold: Annotated[float | None, Query(ge=-1, le=1)] = None,
     ) -> VerificationDict:
         """Whether the main faces of two photos show the same person."""
-        result = await service.verify(await _read(image_a), await _read(image_b), threshold)
+        result = await service.verify(await read_upload(image_a), await read_upload(image_b),
+                                      threshold)
         return result.to_dict()
 
     @router.post("/clusters", tags=["recognition"])
@@ -170,7 +171,7 @@ def _data_routes(service: RecognitionService) -> APIRouter:
     ) -> dict[str, object]:
         """Group faces by person without names: every face of the photos sent, or, with
         none, the most recent faces identify called unknown (kept in memory only)."""
-        return await service.clusters([await _read(i) for i in images or []], threshold)
+        return await service.clusters([await read_upload(i) for i in images or []], threshold)
 
     @router.get("/faces/{face_id}/thumbnail", tags=["people"],
                 response_class=Response,
@@ -242,7 +243,7 @@ def _data_routes(service: RecognitionService) -> APIRouter:
                                                 "person")] = False,
     ) -> JSONResponse:
         """Enroll photos of a person (created if new). Saved before the answer is sent."""
-        report = await service.enroll(name, [await _read(i) for i in images], strict, move)
+        report = await service.enroll(name, [await read_upload(i) for i in images], strict, move)
         body = schemas.enroll_body(normalize_name(name), report)
         schemas.EnrollResult.model_validate(body)  # a key the schema lacks fails here
         if report.stored:
@@ -325,11 +326,6 @@ def _library_routes(service: RecognitionService) -> APIRouter:
         return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": NO_STORE})
 
     return router
-
-
-async def _read(upload: UploadFile) -> Upload:
-    label = "".join(c for c in (upload.filename or "upload") if c.isprintable())[:MAX_LABEL]
-    return Upload(label or "upload", await upload.read())
 
 
 # errors ---------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from ..results import Match
 from ..types import Detection
 from .config import API_KEY_HEADER
 from .service import RecognitionService, Upload
+from .uploads import read_upload
 
 PREFIX = "/v1/vision/face"
 MATCH_CONFIDENCE = 0.67
@@ -147,19 +148,14 @@ async def _image(form: FormData) -> Upload:
     if not isinstance(image, UploadFile):
         raise HTTPException(400, "No valid image file found: send the photo as the form "
                                  "field 'image'")
-    return await _read(image)
+    return await read_upload(image, "image")
 
 
 async def _images(form: FormData) -> list[Upload]:
     images = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
     if not images:
         raise HTTPException(400, "No valid image file found: send one or more photos")
-    return [await _read(image) for image in images]
-
-
-async def _read(upload: UploadFile) -> Upload:
-    label = "".join(c for c in (upload.filename or "image") if c.isprintable())[:200]
-    return Upload(label or "image", await upload.read())
+    return [await read_upload(image, "image") for image in images]
 
 
 def _userid(form: FormData) -> str:
