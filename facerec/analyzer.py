@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
 import torch
@@ -15,14 +16,18 @@ from .align import align_faces
 from .detector import DetectorConfig, FaceDetector
 from .device import select_device
 from .embedder import FaceEmbedder
-from .errors import ModelError
+from .errors import ImageError, ModelError
 from .image import ImageInput, load_image
 from .models import build_network
+from .reduced import ReducedPhoto
 from .registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, FLIP_SUFFIX, ModelSpec, get_model
 from .turning import TURNS, best_turn, needs_turning, turn, turned_back
 from .types import Detection, Face
 
 log = logging.getLogger(__name__)
+
+PhotoInput = Union[ImageInput, ReducedPhoto]
+"""What the analyze methods take: any image input, or a photo decoded reduced."""
 
 
 class FaceAnalyzer:
@@ -104,25 +109,21 @@ class FaceAnalyzer:
         analyzer's ``crop_size`` (112 for SFace, 150 for dlib's ResNet)."""
         return self.embedder.embed(crops).cpu().numpy()
 
-    def analyze(self, image: ImageInput) -> list[Face]:
+    def analyze(self, image: PhotoInput) -> list[Face]:
         """Every face of one image with its embedding, best detection score first."""
         return self.analyze_batch([image])[0]
 
-    def analyze_batch(self, images: Sequence[ImageInput]) -> list[list[Face]]:
-        """Every face of every image; detection and embedding each run batched."""
-        pixels = [load_image(image) for image in images]
-        detections = self.detector.detect(pixels)
-        crops = [self._crops(p, d) for p, d in zip(pixels, detections)]
-        if not any(len(d) for d in detections):
-            return [[] for _ in pixels]
-        embeddings = self.embed_crops(torch.cat(crops))
-        faces, start = [], 0
-        for dets in detections:
-            faces.append([Face(d, embeddings[start + i]) for i, d in enumerate(dets)])
-            start += len(dets)
-        return faces
+    def analyze_batch(self, images: Sequence[PhotoInput]) -> list[list[Face]]:
+        """Every face of every image; detection and embedding each run batched.
 
-    def analyze_upright(self, image: ImageInput, faces: Sequence[Face] | None = None
+        A ``ReducedPhoto`` is detected on its reduced copy; its faces are given in the
+        photo's own pixels and embedded from the full photo when the copy shows one
+        smaller than the embedder's crop (see ``facerec.reduced``)."""
+        photos = [image if isinstance(image, ReducedPhoto) else load_image(image)
+                  for image in images]
+        return self._embedded(photos, self.detector.detect([_pixels(p) for p in photos]))
+
+    def analyze_upright(self, image: PhotoInput, faces: Sequence[Face] | None = None
                         ) -> tuple[list[Face], int]:
         """Every face of a photo that may be on its side (see ``facerec.turning``), and the
         turn, in degrees counterclockwise, it was found at (0: as it is).
@@ -133,26 +134,66 @@ class FaceAnalyzer:
         180 and 270 degrees in one batch, and the orientation whose best face scores
         highest wins; its faces are embedded upright and given in the photo's own pixels.
         """
-        pixels = load_image(image)
-        faces = list(self.analyze(pixels) if faces is None else faces)
+        photo = image if isinstance(image, ReducedPhoto) else load_image(image)
+        faces = list(self.analyze(photo) if faces is None else faces)
         if not needs_turning([f.detection for f in faces]):
             return faces, 0
-        turned = [turn(pixels, degrees) for degrees in TURNS]
+        turned = [turn(_pixels(photo), degrees) for degrees in TURNS]
         found = self.detector.detect(turned)
         winner = best_turn([f.detection for f in faces], found)
         if winner is None:
             return faces, 0
-        degrees, view, dets = TURNS[winner], turned[winner], found[winner]
-        height, width = pixels.shape[:2]
-        embeddings = self.embed_crops(self._crops(view, dets))
-        return [Face(turned_back(d, degrees, width, height), e)
-                for d, e in zip(dets, embeddings)], degrees
+        degrees = TURNS[winner]
+        if isinstance(photo, ReducedPhoto):
+            view: np.ndarray | ReducedPhoto = photo.turn(degrees, turned[winner])
+            width, height = photo.size
+        else:
+            view = turned[winner]
+            height, width = photo.shape[:2]
+        return [Face(turned_back(f.detection, degrees, width, height), f.embedding)
+                for f in self._embedded([view], [found[winner]])[0]], degrees
+
+    def _embedded(self, photos: Sequence[np.ndarray | ReducedPhoto],
+                  detections: Sequence[list[Detection]]) -> list[list[Face]]:
+        """The faces of each photo embedded in one batch; ``detections`` are in the
+        coordinates of the pixels they were found in (a reduced copy's for a
+        ``ReducedPhoto``), the faces come back in the photo's own."""
+        crops, placed = [], []
+        for photo, dets in zip(photos, detections):
+            source, at_source, in_photo = self._crop_source(photo, dets)
+            crops.append(self._crops(source, at_source))
+            placed.append(in_photo)
+        if not any(placed):
+            return [[] for _ in photos]
+        embeddings = iter(self.embed_crops(torch.cat(crops)))
+        return [[Face(d, next(embeddings)) for d in dets] for dets in placed]
+
+    def _crop_source(self, photo: np.ndarray | ReducedPhoto, detections: list[Detection]
+                     ) -> tuple[np.ndarray, list[Detection], list[Detection]]:
+        """The pixels to crop ``detections`` from, the detections in those pixels and in
+        the photo's own: a reduced copy serves when it shows every face at least as large
+        as the crop, else the photo is decoded in full."""
+        if not isinstance(photo, ReducedPhoto):
+            return photo, detections, detections
+        in_photo = [d.rescaled(*photo.scale) for d in detections]
+        if all(min(d.width, d.height) >= self.crop_size for d in detections):
+            return photo.pixels, detections, in_photo
+        try:
+            return photo.full(), in_photo, in_photo
+        except ImageError as exc:  # the reduced copy decoded; its faces are kept
+            log.warning("%s: cropping from the reduced copy (%s)", photo.name, exc.reason)
+            return photo.pixels, detections, in_photo
 
     def _crops(self, pixels: np.ndarray, detections: Sequence[Detection]) -> torch.Tensor:
         points = torch.tensor([d.landmarks for d in detections], dtype=torch.float64,
                               device=self.device).reshape(-1, 5, 2)
         return align_faces(torch.from_numpy(pixels).to(self.device), points, self.crop_size,
                            self.template)
+
+
+def _pixels(photo: np.ndarray | ReducedPhoto) -> np.ndarray:
+    """The pixels the detector sees: a reduced photo's copy, or the pixels themselves."""
+    return photo.pixels if isinstance(photo, ReducedPhoto) else photo
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -8,7 +8,9 @@ coordinates back in the input image.
 YuNet's anchors cover faces from about 10 to about 300 pixels. A face that fills a large
 photo (a close-up portrait) is beyond that at the working size, so a photo in which the
 first pass finds nothing, or only faces near the frame's size, is looked at again on a
-coarse copy (its longer side ``coarse_side``, in a border of a quarter of that). At the
+coarse copy (its longer side ``coarse_side``, in a border of a quarter of that), unless
+the first pass already saw it at that size or smaller (every face of a 250-pixel portrait
+is within the network's range as it is). At the
 other end, a crowd or a class photo taken wide has faces under 10 pixels at the working
 size, which the network misses: a photo in which the first pass found a face near that
 floor (``SMALL_FACE``), or a small one just under the threshold (``HINT_SCORE``), is
@@ -213,8 +215,10 @@ class FaceDetector:
         if side is None:
             return False
         height, width = image.shape[:2]
+        if max(height, width) * self._scale_for(width, height) <= side:
+            return False  # the coarse copy would be no smaller than the first pass's
         if not found:
-            return max(height, width) * self._scale_for(width, height) > side
+            return True
         return all(d.width >= LARGE_FACE * width or d.height >= LARGE_FACE * height
                    for d in found)
 

@@ -23,9 +23,10 @@ import warnings
 from pathlib import Path
 from typing import Literal, Union
 
+import cv2
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageError
 from .paths import UnreadableFile, read_file
@@ -67,10 +68,15 @@ def load_image(source: ImageInput, order: ChannelOrder = "RGB",
 
 
 def decode_image(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
-                 max_side: int | None = None) -> np.ndarray:
+                 max_side: int | None = None, at_least: int | None = None) -> np.ndarray:
     """Decode an encoded image's bytes as ``load_image`` does, naming ``name`` (a path, or
-    how an upload was sent) in the ImageError when they are not a usable image."""
-    return _from_pil(_open_bytes(data, name, max_pixels), name, max_pixels, max_side)
+    how an upload was sent) in the ImageError when they are not a usable image.
+
+    ``at_least``: let the decoder give a smaller copy whose longer side is still at least
+    this, when its format can decode reduced (JPEG: a half, a quarter or an eighth);
+    other formats decode in full (see ``facerec.reduced``)."""
+    return _from_pil(_open_bytes(data, name, max_pixels), name, max_pixels, max_side,
+                     at_least)
 
 
 def _open_path(path: Path, max_pixels: int) -> Image.Image:
@@ -159,41 +165,71 @@ def image_size(data: bytes, name: str = "<bytes>", max_pixels: int = MAX_PIXELS
     """
     image = _open_bytes(data, name, max_pixels)
     width, height = image.size
-    try:
-        turned = image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8)
-    except Exception:  # noqa: BLE001 - unreadable metadata: taken as upright
-        turned = False
-    return (height, width) if turned else (width, height)
+    return (height, width) if _orientation(image) in _QUARTER_TURNS else (width, height)
 
 
 _ORIENTATION = 0x0112
+_QUARTER_TURNS = (5, 6, 7, 8)
+"""EXIF orientations whose upright picture has the stored width and height swapped."""
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation of an opened image (1..8; 1 is upright as stored). Missing,
+    unreadable or out-of-range metadata counts as upright."""
+    try:
+        value = image.getexif().get(_ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 - unreadable metadata: taken as upright
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """(H, W, C) pixels stored with EXIF ``orientation`` (1..8) turned and mirrored to
+    how the photo is seen, as Pillow's ``ImageOps.exif_transpose`` does it; a new array,
+    or ``pixels`` itself for 1."""
+    if orientation == 2:
+        return cv2.flip(pixels, 1)
+    if orientation == 3:
+        return cv2.rotate(pixels, cv2.ROTATE_180)
+    if orientation == 4:
+        return cv2.flip(pixels, 0)
+    if orientation == 5:
+        return cv2.transpose(pixels)
+    if orientation == 6:
+        return cv2.rotate(pixels, cv2.ROTATE_90_CLOCKWISE)
+    if orientation == 7:
+        return cv2.rotate(cv2.transpose(pixels), cv2.ROTATE_180)
+    if orientation == 8:
+        return cv2.rotate(pixels, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return pixels
 
 
 def _from_pil(image: Image.Image, name: str, max_pixels: int,
-              max_side: int | None = None) -> np.ndarray:
+              max_side: int | None = None, at_least: int | None = None) -> np.ndarray:
     _check_size(image.width, image.height, name, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            if max_side is not None and max(image.size) > max_side:
-                factor = max_side / max(image.size)
+            wanted = min(filter(None, (max_side, at_least)), default=None)
+            if wanted is not None and max(image.size) > wanted:
+                factor = wanted / max(image.size)
                 image.draft(image.mode if image.mode in ("RGB", "L") else None,
                             (round(image.width * factor), round(image.height * factor)))
             image.load()
+            orientation = _orientation(image)
             if max_side is not None and max(image.size) > max_side:
                 factor = max_side / max(image.size)
                 image = image.resize((max(1, round(image.width * factor)),
                                       max(1, round(image.height * factor))),
                                      Image.Resampling.BOX)
-            image = ImageOps.exif_transpose(image)
-            rgb = _to_rgb(image)
+            pixels = np.array(_to_rgb(image), dtype=np.uint8)
+            return upright(pixels, orientation)
     except Image.DecompressionBombError:
         raise ImageError(name, "image too large (decompression bomb guard)") from None
     except MemoryError:
         raise ImageError(name, "image too large to decode in the memory available") from None
     except Exception as exc:  # noqa: BLE001 - any decoder's failure is the file's reason
         raise ImageError(name, f"corrupt or truncated image: {_reason(exc)}") from None
-    return np.array(rgb, dtype=np.uint8)
 
 
 def _reason(exc: Exception) -> str:

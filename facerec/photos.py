@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, TypeVar, Union
 import numpy as np
 
 from .errors import ImageError
-from .image import decode_image, read_image_file
+from .image import read_image_file
+from .reduced import ReducedPhoto, decode_for_detection
 from .results import Skip
 from .types import Face
 
@@ -95,14 +96,16 @@ def analyze_photos(analyzer: FaceAnalyzer, photos: Iterable[tuple[Tag, PhotoSour
         yield from _analyze_batch(analyzer, pending, upright)
 
 
-def read_photo(photo: PhotoSource) -> tuple[str, np.ndarray]:
-    """The sha256 and the decoded RGB pixels (H, W, 3) of one photo, from one read.
+def read_photo(photo: PhotoSource, side: int | None = None
+               ) -> tuple[str, np.ndarray | ReducedPhoto]:
+    """The sha256 and the decoded RGB pixels (H, W, 3) of one photo, from one read;
+    decoded reduced when it is at least twice ``side`` (see ``facerec.reduced``).
 
     Raises:
         ImageError: naming the photo, when it cannot be read or decoded.
     """
     data = photo.data if isinstance(photo, Received) else read_image_file(photo)
-    return hashlib.sha256(data).hexdigest(), decode_image(data, label_of(photo))
+    return hashlib.sha256(data).hexdigest(), decode_for_detection(data, label_of(photo), side)
 
 
 def label_of(photo: PhotoSource) -> str:
@@ -113,10 +116,11 @@ def label_of(photo: PhotoSource) -> str:
 def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]],
                    upright: bool) -> Iterator[tuple[Tag, PhotoFaces | Skip]]:
     outcomes: list[PhotoFaces | Skip | None] = []
-    decoded: list[tuple[int, str, np.ndarray]] = []
+    decoded: list[tuple[int, str, np.ndarray | ReducedPhoto]] = []
+    side = analyzer.detector.config.max_side
     for tag, photo in entries:
         try:
-            digest, pixels = read_photo(photo)
+            digest, pixels = read_photo(photo, side)
         except ImageError as exc:
             outcomes.append(Skip(label_of(photo), exc.reason))
             continue
@@ -127,8 +131,9 @@ def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]
         turned = 0
         if upright:
             faces, turned = analyzer.analyze_upright(pixels, faces)
-        outcomes[slot] = PhotoFaces(label_of(entries[slot][1]), digest,
-                                    (pixels.shape[1], pixels.shape[0]), faces, turned)
+        size = pixels.size if isinstance(pixels, ReducedPhoto) else \
+            (pixels.shape[1], pixels.shape[0])
+        outcomes[slot] = PhotoFaces(label_of(entries[slot][1]), digest, size, faces, turned)
     decoded.clear()  # the pixels are not held while the caller works on the results
     for (tag, _), outcome in zip(entries, outcomes):
         assert outcome is not None

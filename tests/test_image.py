@@ -7,9 +7,10 @@ import io
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from facerec import ImageError, load_image
+from facerec.image import image_size
 
 
 def rgb_pattern(width: int = 64, height: int = 48) -> np.ndarray:
@@ -67,6 +68,24 @@ def test_exif_orientation_is_applied():
     data = encode(Image.fromarray(pixels), "JPEG", exif=exif, quality=95)
     out = load_image(data)
     assert out.shape == (64, 48, 3)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_is_seen_as_pillow_shows_it(orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(Image.fromarray(rgb_pattern(64, 48)), "PNG", exif=exif)
+    shown = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
+    np.testing.assert_array_equal(load_image(data), shown)
+    assert image_size(data) == (shown.shape[1], shown.shape[0])
+
+
+def test_a_reduced_decode_is_turned_too():
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    data = encode(Image.fromarray(rgb_pattern(640, 480)), "JPEG", exif=exif, quality=95)
+    assert load_image(data).shape == (640, 480, 3)
+    assert load_image(data, max_side=320).shape == (320, 240, 3)
 
 
 @pytest.mark.parametrize("content, reason", [

@@ -1,0 +1,211 @@
+"""Photo files to embeddings: facerec beside OpenCV running the same two ONNX files.
+
+Two sets of real photos: ``mixed`` (every sample and ``../shared/faces`` photo that is not
+LFW, filled up to ``--photos`` with LFW portraits spread over the alphabet), and
+``phone`` (the same non-LFW photos enlarged to 4032 x 3024, a phone camera's size, saved
+as JPEG quality 92 in a temporary folder). facerec reads them as its commands do
+(``facerec.photos.analyze_photos``: each file read once, hashed, decoded, detected and
+embedded in batches); OpenCV's pipeline is the dozen lines a user would write:
+``cv2.imread``, the photo scaled to at most 1280 px for ``FaceDetectorYN``, every face
+cropped from the full photo with ``alignCrop`` and embedded with ``FaceRecognizerSF``.
+
+The two take turns in one process (median of the rounds), then each runs alone, so
+neither one's caches or threads can flatter or slow the other. ``--busy`` runs the same
+again beside another process that keeps one core busy (what a laptop or a server is
+doing), and gives each contender's slowdown.
+
+    python scripts/benchmark_photos.py [--photos 60] [--rounds 5] [--busy] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from facerec import FaceAnalyzer
+from facerec.photos import analyze_photos
+from facerec.results import Skip
+from facerec.weights import weights_path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "faces"
+PHONE = (4032, 3024)
+DETECTION_SIDE = 1280
+
+
+def unique(paths: list[Path]) -> list[Path]:
+    """``paths`` without byte-identical repeats, in order."""
+    seen: set[str] = set()
+    kept = []
+    for path in paths:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest not in seen:
+            seen.add(digest)
+            kept.append(path)
+    return kept
+
+
+def non_lfw_photos(faces: Path) -> list[Path]:
+    from facerec.samples import default_dir
+    found = sorted(p for p in default_dir().glob("*") if p.suffix.lower() in (".jpg", ".png"))
+    for folder in ("photos", "gallery", "probes"):
+        found += sorted(p for p in (faces / folder).rglob("*")
+                        if p.suffix.lower() in (".jpg", ".png"))
+    return unique(found)
+
+
+def mixed_photos(faces: Path, count: int) -> list[Path]:
+    photos = non_lfw_photos(faces)
+    lfw = sorted(faces.glob("lfw/*/*.jpg"))
+    if count > len(photos) and lfw:
+        step = max(1, len(lfw) // (count - len(photos)))
+        photos += lfw[::step][: count - len(photos)]
+    return photos
+
+
+def phone_photos(faces: Path, folder: Path) -> list[Path]:
+    """The non-LFW photos enlarged and cut to a phone camera's 4032 x 3024 (turned to
+    match each photo's orientation), JPEG quality 92, written to ``folder``."""
+    made = []
+    for index, source in enumerate(non_lfw_photos(faces)):
+        image = cv2.imread(str(source))
+        height, width = image.shape[:2]
+        out_w, out_h = PHONE if width >= height else PHONE[::-1]
+        scale = max(out_w / width, out_h / height)
+        big = cv2.resize(image, (round(width * scale), round(height * scale)),
+                         interpolation=cv2.INTER_CUBIC)
+        top, left = (big.shape[0] - out_h) // 2, (big.shape[1] - out_w) // 2
+        path = folder / f"phone_{index:02d}.jpg"
+        cv2.imwrite(str(path), big[top:top + out_h, left:left + out_w],
+                    [cv2.IMWRITE_JPEG_QUALITY, 92])
+        made.append(path)
+    return made
+
+
+def facerec_pipeline(analyzer: FaceAnalyzer) -> Callable[[list[Path]], int]:
+    def run(photos: list[Path]) -> int:
+        faces = 0
+        for _, outcome in analyze_photos(analyzer, ((p, p) for p in photos)):
+            faces += 0 if isinstance(outcome, Skip) else len(outcome.faces)
+        return faces
+    return run
+
+
+def opencv_pipeline(analyzer: FaceAnalyzer) -> Callable[[list[Path]], int]:
+    detector = cv2.FaceDetectorYN.create(str(weights_path(analyzer.detector_spec)), "",
+                                         (320, 320), analyzer.detector.config.score_threshold,
+                                         analyzer.detector.config.nms_threshold)
+    recognizer = cv2.FaceRecognizerSF.create(str(weights_path(analyzer.embedder_spec)), "")
+
+    def run(photos: list[Path]) -> int:
+        faces = 0
+        for path in photos:
+            image = cv2.imread(str(path))
+            height, width = image.shape[:2]
+            scale = min(1.0, DETECTION_SIDE / max(height, width))
+            small = image if scale == 1.0 else cv2.resize(
+                image, (round(width * scale), round(height * scale)),
+                interpolation=cv2.INTER_AREA)
+            detector.setInputSize((small.shape[1], small.shape[0]))
+            _, found = detector.detect(small)
+            for row in found if found is not None else []:
+                row = row.copy()
+                row[:14] /= scale
+                recognizer.feature(recognizer.alignCrop(image, row))
+                faces += 1
+        return faces
+    return run
+
+
+def per_photo_ms(run: Callable[[list[Path]], int], photos: list[Path]) -> float:
+    start = time.perf_counter()
+    run(photos)
+    return (time.perf_counter() - start) * 1000 / len(photos)
+
+
+def measure(contenders: dict[str, Callable[[list[Path]], int]], photos: list[Path],
+            rounds: int) -> dict[str, tuple[float, float]]:
+    """Per contender: median ms per photo taking turns, and median ms running alone."""
+    for run in contenders.values():
+        run(photos)
+    turns: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, run in contenders.items():
+            turns[name].append(per_photo_ms(run, photos))
+    alone = {name: statistics.median(per_photo_ms(run, photos) for _ in range(rounds))
+             for name, run in contenders.items()}
+    return {name: (statistics.median(turns[name]), alone[name]) for name in contenders}
+
+
+def report(title: str, photos: list[Path], faces: dict[str, int],
+           figures: dict[str, tuple[float, float]]) -> None:
+    print(f"\n{title}: {len(photos)} photos, ms per photo (lower is better)")
+    print(f"{'':10} {'in turns':>9} {'alone':>9} {'faces':>6}")
+    for name, (turns, alone) in figures.items():
+        print(f"{name:10} {turns:9.1f} {alone:9.1f} {faces[name]:6d}")
+    ours, theirs = figures["facerec"], figures["opencv"]
+    print(f"facerec / opencv: {theirs[0] / ours[0]:.2f}x in turns, "
+          f"{theirs[1] / ours[1]:.2f}x alone")
+
+
+def busy_core() -> subprocess.Popen:
+    """Another process keeping one core busy until it is killed."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=Path, default=SHARED)
+    parser.add_argument("--photos", type=int, default=60, help="size of the mixed set")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sets", nargs="+", default=["mixed", "phone"],
+                        choices=["mixed", "phone"])
+    parser.add_argument("--busy", action="store_true",
+                        help="also measure beside a process keeping one core busy")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch's threads (default: facerec's choice)")
+    args = parser.parse_args()
+    if not args.faces.is_dir():
+        sys.exit(f"{args.faces} is missing: the photos come from ../shared/faces")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    analyzer = FaceAnalyzer(download=True)
+    contenders = {"facerec": facerec_pipeline(analyzer), "opencv": opencv_pipeline(analyzer)}
+    print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+          f"OpenCV {cv2.__version__} ({cv2.getNumThreads()} threads), numpy {np.__version__}")
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = {"mixed": lambda: mixed_photos(args.faces, args.photos),
+                "phone": lambda: phone_photos(args.faces, Path(tmp))}
+        for name in args.sets:
+            photos = sets[name]()
+            faces = {who: run(photos) for who, run in contenders.items()}
+            quiet = measure(contenders, photos, args.rounds)
+            report(f"{name} photos", photos, faces, quiet)
+            if args.busy:
+                other = busy_core()
+                try:
+                    loaded = measure(contenders, photos, args.rounds)
+                finally:
+                    other.kill()
+                    other.wait()
+                report(f"{name} photos, one core kept busy by another process", photos,
+                       faces, loaded)
+                for who in contenders:
+                    print(f"{who} takes {loaded[who][0] / quiet[who][0]:.2f}x as long "
+                          f"with the other process running")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Photos decoded reduced for detection: a phone-size JPEG is detected on a half-size
+copy, its faces come back in the photo's own pixels, and each face is cropped from the
+copy only when the copy shows it at least at the crop's size, from the full photo
+otherwise."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from facerec.image import load_image
+from facerec.photos import Received, analyze_photos
+from facerec.reduced import ReducedPhoto, decode_for_detection
+
+SIDE = 1280
+
+
+def jpeg(pixels: np.ndarray, orientation: int = 1) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=92, exif=exif)
+    return buffer.getvalue()
+
+
+def enlarged(pixels: np.ndarray, longer: int) -> np.ndarray:
+    scale = longer / max(pixels.shape[:2])
+    return cv2.resize(pixels, (round(pixels.shape[1] * scale), round(pixels.shape[0] * scale)),
+                      interpolation=cv2.INTER_CUBIC)
+
+
+def faces_of(analyzer, data: bytes, upright: bool = False):
+    [(_, outcome)] = analyze_photos(analyzer, [(0, Received("photo.jpg", data))],
+                                    upright=upright)
+    return outcome
+
+
+def test_only_jpegs_twice_the_side_decode_reduced():
+    pattern = np.random.default_rng(0).integers(0, 255, (1500, 2600, 3), dtype=np.uint8)
+    reduced = decode_for_detection(jpeg(pattern), "big.jpg", SIDE)
+    assert isinstance(reduced, ReducedPhoto)
+    assert reduced.size == (2600, 1500) and reduced.pixels.shape == (750, 1300, 3)
+    assert reduced.scale == (2.0, 2.0)
+    assert reduced.full().shape == (1500, 2600, 3)
+    small = decode_for_detection(jpeg(pattern[:, :2400]), "small.jpg", SIDE)
+    assert isinstance(small, np.ndarray) and small.shape == (1500, 2400, 3)
+    png = io.BytesIO()
+    Image.fromarray(pattern).save(png, "PNG")
+    assert isinstance(decode_for_detection(png.getvalue(), "big.png", SIDE), np.ndarray)
+    assert isinstance(decode_for_detection(jpeg(pattern), "big.jpg", None), np.ndarray)
+
+
+def test_a_turned_phone_photo_is_reduced_upright():
+    pattern = np.random.default_rng(1).integers(0, 255, (1500, 2600, 3), dtype=np.uint8)
+    reduced = decode_for_detection(jpeg(pattern, orientation=6), "turned.jpg", SIDE)
+    assert reduced.size == (1500, 2600) and reduced.pixels.shape == (1300, 750, 3)
+    np.testing.assert_array_equal(reduced.full(), load_image(jpeg(pattern, orientation=6)))
+
+
+def test_large_faces_are_cropped_from_the_reduced_copy(analyzer, samples):
+    data = jpeg(enlarged(load_image(samples / "obama.jpg"), 3000))
+    outcome = faces_of(analyzer, data)
+    reduced = decode_for_detection(data, "photo.jpg", SIDE)
+    full = load_image(data)
+    assert outcome.size == (full.shape[1], full.shape[0]) == reduced.size
+    [face] = outcome.faces
+    at_copy = face.detection.rescaled(1 / reduced.scale[0], 1 / reduced.scale[1])
+    assert min(at_copy.width, at_copy.height) >= analyzer.crop_size
+    np.testing.assert_allclose(face.embedding, analyzer.embed(reduced.pixels, [at_copy])[0],
+                               atol=1e-5)
+    [as_full] = analyzer.analyze(full)
+    assert float(face.embedding @ as_full.embedding) > 0.97
+    assert np.allclose(face.detection.box, as_full.detection.box, atol=0.02 * full.shape[1])
+
+
+def test_small_faces_are_cropped_from_the_full_photo(analyzer, samples):
+    face_photo = load_image(samples / "obama.jpg")
+    canvas = np.full((3000, 4000, 3), 120, np.uint8)
+    small = enlarged(face_photo, 260)  # a face of about 90 px, 45 at the reduced size
+    canvas[1400:1400 + small.shape[0], 2000:2000 + small.shape[1]] = small
+    data = jpeg(canvas)
+    outcome = faces_of(analyzer, data)
+    assert outcome.size == (4000, 3000)
+    [face] = outcome.faces
+    assert 1950 < face.detection.box[0] < face.detection.box[2] < 2000 + small.shape[1]
+    np.testing.assert_allclose(face.embedding,
+                               analyzer.embed(load_image(data), [face.detection])[0],
+                               atol=1e-5)
+
+
+def test_a_phone_photo_on_its_side_is_found_in_its_own_pixels(analyzer, samples):
+    upright = enlarged(load_image(samples / "obama.jpg"), 3000)
+    sideways = np.ascontiguousarray(np.rot90(upright))  # stored turned, no EXIF to say so
+    outcome = faces_of(analyzer, jpeg(sideways), upright=True)
+    assert outcome.turned == 270 and outcome.size == (sideways.shape[1], sideways.shape[0])
+    [face] = outcome.faces
+    [as_upright] = analyzer.analyze(upright)
+    assert float(face.embedding @ as_upright.embedding) > 0.95
+    x1, y1, x2, y2 = face.detection.box
+    assert 0 <= x1 < x2 <= sideways.shape[1] and 0 <= y1 < y2 <= sideways.shape[0]
