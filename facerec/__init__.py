@@ -7,9 +7,20 @@ start-up) does not pay for torch, OpenCV or FAISS until they are needed.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+OPENMP_SPIN = "3000"
+"""How long PyTorch's CPU threads spin waiting for work before they sleep (libgomp's
+``GOMP_SPINCOUNT``; its default is 300,000). Spinning that long costs nothing on an idle
+machine, but while another process holds a core, the thread spinning keeps the one with
+work from running: with one core of two kept busy, a photo took 2-3x as long. At 3,000,
+an idle machine's speed is the same and a busy one slows facerec as much as it slows
+OpenCV (docs/benchmarks.md). Set only when the environment does not, and only effective
+when facerec is imported before torch."""
+os.environ.setdefault("GOMP_SPINCOUNT", OPENMP_SPIN)
 
 _ERRORS = ("CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError",
            "EncodingsError", "FacerecError", "ImageError", "InvalidName", "LibraryNotFound",

@@ -5,6 +5,11 @@ the centre; an image with no face detected counts as a wrong answer on every pai
 ``--opencv`` runs the same protocol through OpenCV's own YuNet and SFace for reference.
 
     python scripts/evaluate_lfw.py [--faces ../shared/faces] [--device cpu] [--flip] [--opencv]
+    python scripts/evaluate_lfw.py --enlarge 3024   # phone-size photos of the same faces
+
+``--enlarge SIDE`` checks the reduced decode of large photos (``facerec.reduced``): each
+image enlarged to SIDE pixels, saved as JPEG, then read as facerec reads photo files and,
+for comparison, decoded in full.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import numpy as np
 from tqdm import tqdm
 
 from facerec import FaceAnalyzer, ImageError, load_image
+from facerec.photos import Received, analyze_photos
+from facerec.results import Skip
 from facerec.types import Face
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,6 +54,38 @@ def embed_images(analyzer: FaceAnalyzer, faces: Path,
                 out[name] = None
         for name, image, found in zip(readable, pixels, analyzer.analyze_batch(pixels)):
             out[name] = central_face(found, image.shape).embedding if found else None
+    return out
+
+
+def enlarged_jpeg(path: Path, side: int) -> bytes:
+    """The photo enlarged (bicubic) to ``side`` pixels on its longer side, as a JPEG of
+    quality 92: the same face as a phone camera's photo would hold it."""
+    image = cv2.imread(str(path))
+    scale = side / max(image.shape[:2])
+    big = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+                     interpolation=cv2.INTER_CUBIC)
+    return cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+
+
+def embed_enlarged(analyzer: FaceAnalyzer, faces: Path, names: list[str], side: int,
+                   reduced: bool) -> dict[str, np.ndarray | None]:
+    """Embedding of the central face of each image enlarged to ``side`` (see
+    ``enlarged_jpeg``), read as facerec reads a photo file (``analyze_photos``: decoded
+    reduced for detection) or, with ``reduced`` False, decoded in full."""
+    out: dict[str, np.ndarray | None] = {}
+    for start in tqdm(range(0, len(names), BATCH), desc=f"enlarged to {side}", unit="batch"):
+        chunk = names[start:start + BATCH]
+        photos = [(name, Received(name, enlarged_jpeg(faces / name, side))) for name in chunk]
+        if reduced:
+            found = [(name, outcome.faces, outcome.size[::-1]) for name, outcome
+                     in analyze_photos(analyzer, photos, batch=BATCH)
+                     if not isinstance(outcome, Skip)]
+        else:
+            pixels = [load_image(photo.data) for _, photo in photos]
+            found = [(name, faces_of, image.shape[:2]) for name, faces_of, image
+                     in zip(chunk, analyzer.analyze_batch(pixels), pixels)]
+        for name, faces_of, shape in found:
+            out[name] = central_face(faces_of, shape).embedding if faces_of else None
     return out
 
 
@@ -117,6 +156,10 @@ def main() -> int:
     parser.add_argument("--flip", action="store_true", help="add mirrored-crop embeddings")
     parser.add_argument("--embedder", default="sface-2021dec", help="embedding model")
     parser.add_argument("--opencv", action="store_true", help="also run OpenCV's pipeline")
+    parser.add_argument("--enlarge", type=int, metavar="SIDE",
+                        help="instead, every image enlarged to SIDE px and saved as JPEG, "
+                             "read as facerec reads photo files (decoded reduced) and "
+                             "decoded in full")
     args = parser.parse_args()
     if not (args.faces / "lfw_view1_pairs.csv").is_file():
         print(f"no LFW pairs at {args.faces}", file=sys.stderr)
@@ -129,6 +172,11 @@ def main() -> int:
     print(f"model: {analyzer.model_id} on {analyzer.device}, flip={args.flip}; "
           f"{len(names)} images, {len(train)} DevTrain and {len(test)} DevTest pairs")
     runs = [("facerec", lambda: embed_images(analyzer, args.faces, names))]
+    if args.enlarge:
+        runs = [("reduced", lambda: embed_enlarged(analyzer, args.faces, names, args.enlarge,
+                                                   reduced=True)),
+                ("full", lambda: embed_enlarged(analyzer, args.faces, names, args.enlarge,
+                                                reduced=False))]
     if args.opencv:
         runs.append(("opencv", lambda: embed_images_opencv(analyzer, args.faces, names)))
     for label, run in runs:

@@ -9,7 +9,6 @@ import io
 
 import cv2
 import numpy as np
-import pytest
 from PIL import Image
 
 from facerec.image import load_image

@@ -4,6 +4,7 @@ only when their prepared copies are made), and its NMS answers as torchvision's 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -48,3 +49,14 @@ def test_nms_answers_as_torchvision_does(seed):
                            ops.batched_nms(boxes, scores, groups, threshold))
     empty = torch.zeros((0, 4))
     assert batched_nms(empty, torch.zeros(0), torch.zeros(0, dtype=torch.int64), 0.3).numel() == 0
+
+
+def test_openmp_threads_spin_briefly_unless_the_user_says_otherwise():
+    code = "import os, facerec, torch; print(os.environ['GOMP_SPINCOUNT'])"
+    environment = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=environment, check=True)
+    assert done.stdout.strip() == "3000"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**environment, "GOMP_SPINCOUNT": "100000"}, check=True)
+    assert done.stdout.strip() == "100000"
