@@ -16,10 +16,10 @@ OPENMP_SPIN = "3000"
 """How long PyTorch's CPU threads spin waiting for work before they sleep (libgomp's
 ``GOMP_SPINCOUNT``; its default is 300,000). Spinning that long costs nothing on an idle
 machine, but while another process holds a core, the thread spinning keeps the one with
-work from running: with one core of two kept busy, a photo took 2-3x as long. At 3,000,
-an idle machine's speed is the same and a busy one slows facerec as much as it slows
-OpenCV (docs/benchmarks.md). Set only when the environment does not, and only effective
-when facerec is imported before torch."""
+work from running: with one core of two kept busy, photos took 2.8x as long (OpenCV's
+1.7x). At 3,000 an idle machine's speed is the same and a busy one costs 1.7-2.3x
+(OpenCV's 1.4-2.0x in the same runs; docs/benchmarks.md). Set only when the environment
+does not, and only effective when facerec is imported before torch."""
 os.environ.setdefault("GOMP_SPINCOUNT", OPENMP_SPIN)
 
 _ERRORS = ("CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError",

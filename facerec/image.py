@@ -183,7 +183,7 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
     """(H, W, C) pixels stored with EXIF ``orientation`` (1..8) turned and mirrored to
     how the photo is seen, as Pillow's ``ImageOps.exif_transpose`` does it; a new array,
     or ``pixels`` itself for 1."""
@@ -223,7 +223,7 @@ def _from_pil(image: Image.Image, name: str, max_pixels: int,
                                       max(1, round(image.height * factor))),
                                      Image.Resampling.BOX)
             pixels = np.array(_to_rgb(image), dtype=np.uint8)
-            return upright(pixels, orientation)
+            return _upright(pixels, orientation)
     except Image.DecompressionBombError:
         raise ImageError(name, "image too large (decompression bomb guard)") from None
     except MemoryError:
