@@ -21,6 +21,7 @@ from .enrollment import Enrollment, suspicious_faces
 from .errors import DatabaseError, FacerecError
 from .image import ImageInput, load_image
 from .matching import decide, rank_people, threshold_rule
+from .reduced import ReducedPhoto
 from .results import EnrollReport, Match, Skip, Threshold, Verification
 from .types import Detection
 from .verification import verify_images
@@ -107,18 +108,19 @@ class Recognizer:
         return suspicious_faces(self.gallery, sources)
 
     # identify -----------------------------------------------------------------------------
-    def identify(self, image: ImageInput, top_k: int = 3, threshold: float | None = None,
-                 upright: bool = False) -> list[Match]:
-        """Every face of one image with its person or ``unknown``."""
+    def identify(self, image: ImageInput | ReducedPhoto, top_k: int = 3,
+                 threshold: float | None = None, upright: bool = False) -> list[Match]:
+        """Every face of one image (or a photo decoded reduced, ``facerec.reduced``) with
+        its person or ``unknown``; boxes in the image's own pixels."""
         return self.identify_batch([image], top_k, threshold, upright)[0]
 
-    def identify_batch(self, images: Sequence[ImageInput], top_k: int = 3,
+    def identify_batch(self, images: Sequence[ImageInput | ReducedPhoto], top_k: int = 3,
                        threshold: float | None = None, upright: bool = False
                        ) -> list[list[Match]]:
         """Every face of every image, detected and embedded in batches. With ``upright``,
         a photo with no face or only weak ones is looked at turned by 90, 180 and 270
         degrees too (``FaceAnalyzer.analyze_upright``; boxes stay in its own pixels)."""
-        pixels = [load_image(i) for i in images]
+        pixels = [i if isinstance(i, ReducedPhoto) else load_image(i) for i in images]
         faces = self.analyzer.analyze_batch(pixels)
         if upright:
             faces = [self.analyzer.analyze_upright(p, f)[0] for p, f in zip(pixels, faces)]

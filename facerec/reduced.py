@@ -76,3 +76,8 @@ def decode_for_detection(data: bytes, name: str, side: int | None,
     if pixels.shape[:2] == (height, width):
         return pixels
     return ReducedPhoto(pixels, (width, height), data, name, max_pixels)
+
+
+def full_pixels(photo: np.ndarray | ReducedPhoto) -> np.ndarray:
+    """The photo's own pixels (H, W, 3): a reduced photo decoded in full, or the pixels."""
+    return photo.full() if isinstance(photo, ReducedPhoto) else photo

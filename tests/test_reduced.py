@@ -6,6 +6,7 @@ otherwise."""
 from __future__ import annotations
 
 import io
+import json
 
 import cv2
 import numpy as np
@@ -101,3 +102,25 @@ def test_a_phone_photo_on_its_side_is_found_in_its_own_pixels(analyzer, samples)
     assert float(face.embedding @ as_upright.embedding) > 0.95
     x1, y1, x2, y2 = face.detection.box
     assert 0 <= x1 < x2 <= sideways.shape[1] and 0 <= y1 < y2 <= sideways.shape[0]
+
+
+def test_identify_reads_a_phone_photo_reduced_and_annotates_it_in_full(analyzer, samples,
+                                                                       tmp_path):
+    from cli import run_cli
+
+    db = tmp_path / "db"
+    assert run_cli("enroll", "--db", db, "--name", "obama", samples / "obama.jpg"
+                   ).returncode == 0
+    photo = tmp_path / "phone.jpg"
+    photo.write_bytes(jpeg(enlarged(load_image(samples / "obama2.jpg"), 3000)))
+    out = tmp_path / "annotated"
+    done = run_cli("identify", photo, "--db", db, "--json", "--annotate", out)
+    assert done.returncode == 0, done.stderr
+    [face] = json.loads(done.stdout)["faces"]
+    assert face["person"] == "obama"
+    full = load_image(photo)
+    height, width = full.shape[:2]
+    [as_full] = analyzer.analyze(full)
+    assert np.allclose(face["box"], as_full.detection.box, atol=0.02 * width)
+    [annotated] = out.iterdir()
+    assert load_image(annotated).shape[:2] == (height, width)

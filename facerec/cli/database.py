@@ -213,7 +213,8 @@ def write_skip_report(path: Path, report: EnrollReport) -> None:
 
 def run_identify(args: argparse.Namespace) -> int:
     from ..annotate import draw_matches
-    from ..image import load_image
+    from ..image import read_image_file
+    from ..reduced import decode_for_detection, full_pixels
     from ..results import Identification
 
     failures: list[str] = []
@@ -230,17 +231,20 @@ def run_identify(args: argparse.Namespace) -> int:
         if writer:
             writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "person", "similarity",
                              "candidates"])
+        side = recognizer.analyzer.detector.config.max_side
         for path in paths:
             try:
-                image = load_image(path)
+                photo = decode_for_detection(read_image_file(path), str(path), side)
+                matches = recognizer.identify(photo, args.top_k, threshold.value,
+                                              args.upright)
+                pixels = full_pixels(photo) if args.annotate else None
             except ImageError as exc:
                 report_failure(failures, str(exc))
                 continue
-            matches = recognizer.identify(image, args.top_k, threshold.value, args.upright)
             answer = Identification(tuple(matches), threshold, recognizer.analyzer.model_id)
             print_matches(path, answer, args, writer)
-            if args.annotate:
-                save_annotated(args.annotate, path, draw_matches(image, matches))
+            if pixels is not None:
+                save_annotated(args.annotate, path, draw_matches(pixels, matches))
     return 1 if failures else 0
 
 
