@@ -19,7 +19,7 @@ from .embedder import FaceEmbedder
 from .errors import ImageError, ModelError
 from .image import ImageInput, load_image
 from .models import build_network
-from .reduced import ReducedPhoto
+from .reduced import ReducedPhoto, detection_pixels
 from .registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, FLIP_SUFFIX, ModelSpec, get_model
 from .turning import TURNS, best_turn, needs_turning, turn, turned_back
 from .types import Detection, Face
@@ -121,7 +121,7 @@ class FaceAnalyzer:
         smaller than the embedder's crop (see ``facerec.reduced``)."""
         photos = [image if isinstance(image, ReducedPhoto) else load_image(image)
                   for image in images]
-        return self._embedded(photos, self.detector.detect([_pixels(p) for p in photos]))
+        return self._embedded(photos, self.detector.detect([detection_pixels(p) for p in photos]))
 
     def analyze_upright(self, image: PhotoInput, faces: Sequence[Face] | None = None
                         ) -> tuple[list[Face], int]:
@@ -138,7 +138,7 @@ class FaceAnalyzer:
         faces = list(self.analyze(photo) if faces is None else faces)
         if not needs_turning([f.detection for f in faces]):
             return faces, 0
-        turned = [turn(_pixels(photo), degrees) for degrees in TURNS]
+        turned = [turn(detection_pixels(photo), degrees) for degrees in TURNS]
         found = self.detector.detect(turned)
         winner = best_turn([f.detection for f in faces], found)
         if winner is None:
@@ -189,11 +189,6 @@ class FaceAnalyzer:
                               device=self.device).reshape(-1, 5, 2)
         return align_faces(torch.from_numpy(pixels).to(self.device), points, self.crop_size,
                            self.template)
-
-
-def _pixels(photo: np.ndarray | ReducedPhoto) -> np.ndarray:
-    """The pixels the detector sees: a reduced photo's copy, or the pixels themselves."""
-    return photo.pixels if isinstance(photo, ReducedPhoto) else photo
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:

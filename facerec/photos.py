@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import ImageError
 from .image import read_image_file
-from .reduced import ReducedPhoto, decode_for_detection
+from .reduced import ReducedPhoto, decode_for_detection, photo_size
 from .results import Skip
 from .types import Face
 
@@ -131,9 +131,8 @@ def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]
         turned = 0
         if upright:
             faces, turned = analyzer.analyze_upright(pixels, faces)
-        size = pixels.size if isinstance(pixels, ReducedPhoto) else \
-            (pixels.shape[1], pixels.shape[0])
-        outcomes[slot] = PhotoFaces(label_of(entries[slot][1]), digest, size, faces, turned)
+        outcomes[slot] = PhotoFaces(label_of(entries[slot][1]), digest, photo_size(pixels),
+                                    faces, turned)
     decoded.clear()  # the pixels are not held while the caller works on the results
     for (tag, _), outcome in zip(entries, outcomes):
         assert outcome is not None

@@ -78,6 +78,16 @@ def decode_for_detection(data: bytes, name: str, side: int | None,
     return ReducedPhoto(pixels, (width, height), data, name, max_pixels)
 
 
+def detection_pixels(photo: np.ndarray | ReducedPhoto) -> np.ndarray:
+    """The pixels the detector sees: a reduced photo's copy, or the pixels themselves."""
+    return photo.pixels if isinstance(photo, ReducedPhoto) else photo
+
+
 def full_pixels(photo: np.ndarray | ReducedPhoto) -> np.ndarray:
     """The photo's own pixels (H, W, 3): a reduced photo decoded in full, or the pixels."""
     return photo.full() if isinstance(photo, ReducedPhoto) else photo
+
+
+def photo_size(photo: np.ndarray | ReducedPhoto) -> tuple[int, int]:
+    """(width, height) of the photo itself, reduced or not."""
+    return photo.size if isinstance(photo, ReducedPhoto) else (photo.shape[1], photo.shape[0])
