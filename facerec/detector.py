@@ -7,14 +7,16 @@ coordinates back in the input image.
 
 YuNet's anchors cover faces from about 10 to about 300 pixels. A face that fills a large
 photo (a close-up portrait) is beyond that at the working size, so a photo in which the
-first pass finds nothing, or only faces near the frame's size, is looked at again on a
-coarse copy (its longer side ``coarse_side``, in a border of a quarter of that), unless
-the first pass already saw it at that size or smaller (every face of a 250-pixel portrait
-is within the network's range as it is). At the other end, a crowd or a class photo taken
-wide has faces under 10 pixels at the working size, which the network misses: a photo in
-which the first pass found a face near that floor (``SMALL_FACE``), or a small one just
-under the threshold (``HINT_SCORE``), is looked at again enlarged ``CLOSER_ZOOM`` times,
-where such faces are large enough; a photo with no small face never pays for it.
+first pass finds nothing, a face over ``LARGE_FACE_PIXELS`` (in a photo, not a video's
+frame), or only faces near the frame's size, is looked at again on a coarse copy (its
+longer side ``coarse_side``, in a grey border a quarter of that wide), unless the first
+pass already saw it at that size or smaller (every face of a 250-pixel portrait is within
+the network's range as it is).
+At the other end, a crowd or a class photo taken wide has faces under 10 pixels at the
+working size, which the network misses: a photo in which the first pass found a face
+near that floor (``SMALL_FACE``), or a small one just under the threshold
+(``HINT_SCORE``), is looked at again enlarged ``CLOSER_ZOOM`` times, where such faces
+are large enough; a photo with no small face never pays for it.
 All passes' faces are merged by NMS, so a face found twice is kept once.
 """
 
@@ -62,8 +64,8 @@ class DetectorConfig:
         min_side: photos whose longer side is below this are detected on a copy enlarged
             to it (at most 4x), where small faces are found more reliably. ``None``: never.
         coarse_side: longer side of the second, coarse look at a photo in which the first
-            pass found no face or only faces at least half the frame's width (see the
-            module docstring). ``None``: no second look.
+            pass found no face, a very large one, or only faces at least half the frame's
+            width (see the module docstring). ``None``: no second look.
         small_faces: the closer look at a photo enlarged (see the module docstring):
             ``"auto"`` when the first pass found a face near the smallest it sees,
             ``"always"`` for every photo (crowds, class photos, wide shots), or ``"never"``.
@@ -87,6 +89,10 @@ ACCELERATOR_BATCH_PIXELS = 40 * 640 * 480
 MAX_UPSCALE = 4.0
 LARGE_FACE = 0.5
 """A face at least this share of the frame's width or height counts as near its size."""
+LARGE_FACE_PIXELS = 256.0
+"""A face whose shorter side is over this many pixels at the working size is near the
+largest the network sees well: its score and landmarks fall off beyond (a phone's close
+portrait), so the photo is looked at again on the coarse copy."""
 SMALL_FACE = 20.0
 """A face whose shorter side is under this many pixels at the working size is near the
 smallest the network finds (about 10): the photo is looked at again enlarged."""
@@ -125,12 +131,16 @@ class FaceDetector:
             CPU_BATCH_PIXELS if device.type == "cpu" else ACCELERATOR_BATCH_PIXELS)
 
     @torch.inference_mode()
-    def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+    def detect(self, images: Sequence[np.ndarray], frames: bool = False
+               ) -> list[list[Detection]]:
         """Detect faces in RGB uint8 (H, W, 3) images; one list per image, best first.
 
         Images that pad to the same size run together, so a mix of portrait and
         landscape photos is not padded to a square, in batches of at most
-        ``batch_pixels``.
+        ``batch_pixels``. ``frames``: the images are a video's frames, where a face over
+        ``LARGE_FACE_PIXELS`` does not ask for the coarse look: a face that close to a
+        camera stays in view for many frames, and would cost each a second pass and
+        have its box taken from one pass or the other from frame to frame.
         """
         candidates = self._run([self._working(image) for image in images], HINT_SCORE)
         threshold = self.config.score_threshold
@@ -138,7 +148,7 @@ class FaceDetector:
         self._look_again(images, results, [self._worth_a_closer_look(image, found)
                                            for image, found in zip(images, candidates)],
                          self._closer)
-        self._look_again(images, results, [self._worth_a_coarse_look(image, found)
+        self._look_again(images, results, [self._worth_a_coarse_look(image, found, frames)
                                            for image, found in zip(images, results)],
                          self._coarse)
         return results
@@ -209,14 +219,18 @@ class FaceDetector:
         height, width = image.shape[:2]
         return _resized(image, CLOSER_ZOOM * self._scale_for(width, height)) + ((0.0, 0.0),)
 
-    def _worth_a_coarse_look(self, image: np.ndarray, found: list[Detection]) -> bool:
+    def _worth_a_coarse_look(self, image: np.ndarray, found: list[Detection],
+                             frame: bool) -> bool:
         side = self.config.coarse_side
         if side is None:
             return False
         height, width = image.shape[:2]
-        if max(height, width) * self._scale_for(width, height) <= side:
+        scale = self._scale_for(width, height)
+        if max(height, width) * scale <= side:
             return False  # the coarse copy would be no smaller than the first pass's
         if not found:
+            return True
+        if not frame and any(min(d.width, d.height) * scale > LARGE_FACE_PIXELS for d in found):
             return True
         return all(d.width >= LARGE_FACE * width or d.height >= LARGE_FACE * height
                    for d in found)

@@ -73,7 +73,7 @@ def test_large_faces_are_cropped_from_the_reduced_copy(analyzer, samples):
     np.testing.assert_allclose(face.embedding, analyzer.embed(reduced.pixels, [at_copy])[0],
                                atol=1e-5)
     [as_full] = analyzer.analyze(full)
-    assert float(face.embedding @ as_full.embedding) > 0.97
+    assert float(face.embedding @ as_full.embedding) > 0.93  # its landmarks from the coarse look
     assert np.allclose(face.detection.box, as_full.detection.box, atol=0.02 * full.shape[1])
 
 

@@ -11,9 +11,11 @@ from facerec import FaceAnalyzer, load_image
 
 
 def face_patch(analyzer: FaceAnalyzer, photo: Path, margin: float = 0.6) -> np.ndarray:
-    """The photo's largest face with a margin around it, RGB."""
+    """The photo's largest face with a margin around it, RGB. The face is found as the
+    live loop finds faces in frames (``frames=True``), so a clip made of patches does not
+    change with the rules for still photos."""
     image = load_image(photo)
-    face = max(analyzer.detect(image), key=lambda d: d.area)
+    face = max(analyzer.detector.detect([image], frames=True)[0], key=lambda d: d.area)
     x1, y1, x2, y2 = face.box
     pad_x, pad_y = (x2 - x1) * margin, (y2 - y1) * margin
     top, bottom = int(max(0, y1 - pad_y)), int(min(image.shape[0], y2 + pad_y))

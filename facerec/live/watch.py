@@ -262,7 +262,7 @@ def step_together(frames: Sequence[tuple[Watcher, Frame]], draw: bool = True
     (RGB) in order, or Nones when not ``draw``."""
     recognizer = frames[0][0].recognizer
     analyzer = recognizer.analyzer
-    found = analyzer.detector.detect([frame.image for _, frame in frames])
+    found = analyzer.detector.detect([frame.image for _, frame in frames], frames=True)
     steps = [watcher._track(frame, detections)
              for (watcher, frame), detections in zip(frames, found)]
     todo = [(watcher, step, track) for (watcher, _), step in zip(frames, steps)
