@@ -91,3 +91,8 @@ def full_pixels(photo: np.ndarray | ReducedPhoto) -> np.ndarray:
 def photo_size(photo: np.ndarray | ReducedPhoto) -> tuple[int, int]:
     """(width, height) of the photo itself, reduced or not."""
     return photo.size if isinstance(photo, ReducedPhoto) else (photo.shape[1], photo.shape[0])
+
+
+def turned_photo(photo: np.ndarray | ReducedPhoto, degrees: int) -> np.ndarray | ReducedPhoto:
+    """The photo turned counterclockwise by ``degrees`` (a multiple of 90), reduced or not."""
+    return photo.turn(degrees) if isinstance(photo, ReducedPhoto) else turn(photo, degrees)

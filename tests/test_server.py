@@ -98,6 +98,29 @@ def test_identify_matches_the_cli(server, samples):
     assert served["threshold"] == pytest.approx(0.319, abs=1e-3)
 
 
+def phone_size(photo: Path, longer: int = 2600) -> Image.Image:
+    """The photo enlarged to a phone camera's size (its longer side ``longer``)."""
+    image = Image.open(photo).convert("RGB")
+    scale = longer / max(image.size)
+    return image.resize((round(image.width * scale), round(image.height * scale)),
+                        Image.Resampling.BICUBIC)
+
+
+def test_a_phone_photo_is_read_as_the_cli_reads_it(server, samples, tmp_path):
+    # decoded reduced for detection (facerec.reduced): the same boxes as the command's
+    photo = tmp_path / "phone.jpg"
+    photo.write_bytes(jpeg(phone_size(samples / "obama3.jpg"), quality=85))
+    answer = identify(server.url, photo.read_bytes())
+    assert answer.status_code == 200, answer.text
+    done = run_cli("identify", "--db", server.db, "--json", photo)
+    assert done.returncode == 0, done.stderr
+    local = json.loads(done.stdout)["faces"]
+    served = answer.json()["faces"]
+    assert [f["person"] for f in served] == [f["person"] for f in local] == ["obama"]
+    assert served[0]["box"] == pytest.approx(local[0]["box"], abs=0.02)
+    assert served[0]["similarity"] == pytest.approx(local[0]["similarity"], abs=1e-3)
+
+
 def test_identify_a_photo_of_a_stranger_and_one_without_faces(server, samples):
     blank = jpeg(Image.new("RGB", (640, 480), (200, 180, 160)))
     assert identify(server.url, blank).json()["faces"] == []
@@ -311,4 +334,9 @@ def test_a_photo_on_its_side_is_enrolled_upright(server, samples):
     answer = enroll(server.url, "sideways", ("scan.jpg", sideways.getvalue()))
     assert answer.status_code == 201, answer.text
     assert [note["path"] for note in answer.json()["turned"]] == ["scan.jpg"]
+    assert httpx.delete(server.url + "/v1/people/sideways").status_code == 200
+    phone = phone_size(samples / "biden.jpg").transpose(Image.Transpose.ROTATE_90)
+    answer = enroll(server.url, "sideways", ("phone.jpg", jpeg(phone, quality=85)))
+    assert answer.status_code == 201, answer.text
+    assert [note["path"] for note in answer.json()["turned"]] == ["phone.jpg"]
     assert httpx.delete(server.url + "/v1/people/sideways").status_code == 200

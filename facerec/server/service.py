@@ -30,9 +30,10 @@ from ..library import Library, Together
 from ..names import UNKNOWN, validate_name
 from ..photos import Received as Upload
 from ..recognizer import Recognizer
+from ..reduced import ReducedPhoto, decode_for_detection, photo_size, turned_photo
 from ..results import EnrollReport, LibraryPhoto, Match, Skip, Threshold, Verification
 from ..subject import main_face
-from ..turning import TURNS, needs_turning, turn, upright_faces
+from ..turning import TURNS, needs_turning, upright_faces
 from ..types import Face, closed
 from ..verification import verify_faces
 from .batcher import MicroBatcher
@@ -74,7 +75,7 @@ class RecognitionService:
         self.gallery = recognizer.gallery
         self.config = config
         self.analyzer = recognizer.analyzer
-        self.batcher: MicroBatcher[np.ndarray, list[Face]] = MicroBatcher(
+        self.batcher: MicroBatcher[np.ndarray | ReducedPhoto, list[Face]] = MicroBatcher(
             self.analyzer.analyze_batch, max_batch=config.max_batch,
             max_wait=config.max_wait, max_queue=config.max_queue,
             deadline=config.analysis_timeout)
@@ -103,9 +104,9 @@ class RecognitionService:
         ``upright`` asked to look at a photo on its side turned, see ``facerec.turning``).
 
         The photo's decoded size is reserved from the pixel budget before it is decoded
-        (waiting for room when the budget is taken); it is decoded reduced to
-        ``max_decode_side`` and analysed in a batch with other requests' photos (turned
-        copies too, one at a time).
+        (waiting for room when the budget is taken); it is decoded as ``_decode`` says
+        and analysed in a batch with other requests' photos (turned copies too, one at a
+        time).
 
         Raises:
             ImageError: naming the upload, when it is not a usable image.
@@ -118,23 +119,35 @@ class RecognitionService:
             raise ImageError(upload.label, exc.reason) from None
         async with self.budget.hold(width * height) as reservation:
             try:
-                pixels = await run_in_threadpool(load_image, upload.data,
-                                                 max_pixels=self.config.max_pixels,
-                                                 max_side=self.config.max_decode_side)
+                photo = await run_in_threadpool(self._decode, upload, max(width, height))
             except ImageError as exc:
                 raise ImageError(upload.label, exc.reason) from None
-            decoded_height, decoded_width = pixels.shape[:2]
+            decoded_width, decoded_height = photo_size(photo)
             await reservation.shrink(decoded_width * decoded_height)
-            faces = await self.batcher.run(pixels)
+            faces = await self.batcher.run(photo)
             turned = 0
             if upright and needs_turning([face.detection for face in faces]):
-                views = [await self.batcher.run(turn(pixels, degrees)) for degrees in TURNS]
+                views = [await self.batcher.run(turned_photo(photo, degrees))
+                         for degrees in TURNS]
                 faces, turned = upright_faces(faces, views, decoded_width, decoded_height)
-            del pixels
+            del photo
         if (decoded_width, decoded_height) != (width, height):
             faces = [face.rescaled(width / decoded_width, height / decoded_height)
                      for face in faces]
         return faces, (width, height), turned
+
+    def _decode(self, upload: Upload, longer_side: int) -> np.ndarray | ReducedPhoto:
+        """The upload's pixels for the networks. A photo within ``max_decode_side`` is
+        read as the commands read files: a phone's JPEG decoded reduced for detection,
+        its faces cropped from the full photo only where the reduced copy shows one
+        smaller than the crop (see ``facerec.reduced``; the budget keeps its full size
+        reserved for that). A larger photo is decoded reduced to ``max_decode_side``."""
+        if longer_side <= self.config.max_decode_side:
+            return decode_for_detection(upload.data, upload.label,
+                                        self.analyzer.detector.config.max_side,
+                                        self.config.max_pixels)
+        return load_image(upload.data, max_pixels=self.config.max_pixels,
+                          max_side=self.config.max_decode_side)
 
     async def _locked(self, call: Callable[..., T], *args: object) -> T:
         def run() -> T:
