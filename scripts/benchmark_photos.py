@@ -14,7 +14,11 @@ neither one's caches or threads can flatter or slow the other. ``--busy`` runs t
 again beside another process that keeps one core busy (what a laptop or a server is
 doing), and gives each contender's slowdown.
 
-    python scripts/benchmark_photos.py [--photos 60] [--rounds 5] [--busy] [--threads N]
+``--stages`` also times decoding, detection and embedding apart (each stage on the previous
+stage's output, the fastest of the rounds).
+
+    python scripts/benchmark_photos.py [--photos 60] [--rounds 5] [--busy] [--stages]
+        [--threads N]
 """
 
 from __future__ import annotations
@@ -128,6 +132,65 @@ def opencv_pipeline(analyzer: FaceAnalyzer) -> Callable[[list[Path]], int]:
     return run
 
 
+def stage_times(analyzer: FaceAnalyzer, photos: list[Path], rounds: int
+                ) -> dict[str, tuple[float, float]]:
+    """Per stage (decode, detect, embed), the fastest of ``rounds`` ms per photo of
+    facerec's and OpenCV's, each stage timed on the previous stage's output."""
+    from facerec.photos import read_photo
+    from facerec.reduced import detection_pixels
+
+    detector = cv2.FaceDetectorYN.create(str(weights_path(analyzer.detector_spec)), "",
+                                         (320, 320), analyzer.detector.config.score_threshold,
+                                         analyzer.detector.config.nms_threshold)
+    recognizer = cv2.FaceRecognizerSF.create(str(weights_path(analyzer.embedder_spec)), "")
+    side = analyzer.detector.config.max_side
+
+    def timed(work: Callable[[], object]) -> tuple[float, object]:
+        start = time.perf_counter()
+        result = work()
+        return (time.perf_counter() - start) * 1000 / len(photos), result
+
+    def opencv_detect(images: list[np.ndarray]) -> list[tuple[np.ndarray | None, float]]:
+        found = []
+        for image in images:
+            height, width = image.shape[:2]
+            scale = min(1.0, DETECTION_SIDE / max(height, width))
+            small = image if scale == 1.0 else cv2.resize(
+                image, (round(width * scale), round(height * scale)),
+                interpolation=cv2.INTER_AREA)
+            detector.setInputSize((small.shape[1], small.shape[0]))
+            found.append((detector.detect(small)[1], scale))
+        return found
+
+    def opencv_embed(images: list[np.ndarray], found: list) -> None:
+        for image, (rows, scale) in zip(images, found):
+            for row in rows if rows is not None else []:
+                row = row.copy()
+                row[:14] /= scale
+                recognizer.feature(recognizer.alignCrop(image, row))
+
+    def in_batches(work: Callable[[list], list], items: list) -> list:
+        return [out for start in range(0, len(items), 8) for out in work(items[start:start + 8])]
+
+    times: dict[str, list[tuple[float, float]]] = {"decode": [], "detect": [], "embed": []}
+    for _ in range(rounds):
+        ours, decoded = timed(lambda: [read_photo(p, side)[1] for p in photos])
+        theirs, images = timed(lambda: [cv2.imread(str(p)) for p in photos])
+        times["decode"].append((ours, theirs))
+        pixels = [detection_pixels(photo) for photo in decoded]
+        ours, found = timed(lambda: in_batches(analyzer.detector.detect, pixels))
+        theirs, their_found = timed(lambda: opencv_detect(images))
+        times["detect"].append((ours, theirs))
+        ours, _ = timed(lambda: in_batches(
+            lambda batch: analyzer._embedded([decoded[i] for i in batch],
+                                             [found[i] for i in batch]),
+            list(range(len(photos)))))
+        theirs, _ = timed(lambda: opencv_embed(images, their_found))
+        times["embed"].append((ours, theirs))
+    return {stage: (min(t[0] for t in runs), min(t[1] for t in runs))
+            for stage, runs in times.items()}
+
+
 def per_photo_ms(run: Callable[[list[Path]], int], photos: list[Path]) -> float:
     start = time.perf_counter()
     run(photos)
@@ -173,6 +236,8 @@ def main() -> int:
                         choices=["mixed", "phone"])
     parser.add_argument("--busy", action="store_true",
                         help="also measure beside a process keeping one core busy")
+    parser.add_argument("--stages", action="store_true",
+                        help="also time decoding, detection and embedding apart")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch's threads (default: facerec's choice)")
     args = parser.parse_args()
@@ -192,6 +257,11 @@ def main() -> int:
             faces = {who: run(photos) for who, run in contenders.items()}
             quiet = measure(contenders, photos, args.rounds)
             report(f"{name} photos", photos, faces, quiet)
+            if args.stages:
+                print("stage, fastest of the rounds, ms per photo: facerec / OpenCV")
+                for stage, (ours, theirs) in stage_times(analyzer, photos,
+                                                         args.rounds).items():
+                    print(f"  {stage:<7} {ours:6.1f} {theirs:6.1f}  {theirs / ours:.2f}x")
             if args.busy:
                 other = busy_core()
                 try:
