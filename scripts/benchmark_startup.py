@@ -27,18 +27,25 @@ from facerec.samples import default_dir
 SCRIPT = Path(sys.executable).parent / "facerec"
 
 
+TORCH_ALONE = "import torch alone"
+"""The floor under any command that runs the networks: ``python -c 'import torch'``."""
+
+
 def timed(*args: object, checkout: Path | None = None) -> tuple[float, float]:
     """Wall seconds and peak resident MiB of ``facerec ARGS`` (the code of ``checkout``
-    when given, put first on the import path)."""
+    when given, put first on the import path), or of ``import torch`` for
+    ``TORCH_ALONE``."""
     env = {**os.environ, **({"PYTHONPATH": str(checkout)} if checkout else {})}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's Python keeps its bytecode
+    command = [sys.executable, "-c", "import torch"] if args == (TORCH_ALONE,) else \
+        [str(SCRIPT), *map(str, args)]
     start = time.perf_counter()
-    process = subprocess.Popen([str(SCRIPT), *map(str, args)], stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"facerec {' '.join(map(str, args))} failed")
+        raise RuntimeError(f"{' '.join(command)} failed")
     return wall, usage.ru_maxrss / 1024
 
 
@@ -58,13 +65,16 @@ def main() -> int:
             "facerec people": ("people", "--db", db),
             "facerec identify (one photo)": ("identify", "--db", db, samples / "obama2.jpg"),
             "facerec --help": ("--help",),
+            "python -c 'import torch'": (TORCH_ALONE,),
         }
         for label, command in commands.items():
-            for checkout in versions.values():
+            # torch is the same whichever facerec is on the path
+            compared = {"now": None} if command == (TORCH_ALONE,) else versions
+            for checkout in compared.values():
                 timed(*command, checkout=checkout)  # bytecode written, files cached
-            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in compared}
             for _ in range(args.runs):
-                for name, checkout in versions.items():
+                for name, checkout in compared.items():
                     runs[name].append(timed(*command, checkout=checkout))
             for name, found in runs.items():
                 walls = [wall for wall, _ in found]
