@@ -106,28 +106,44 @@ def facerec_pipeline(analyzer: FaceAnalyzer) -> Callable[[list[Path]], int]:
     return run
 
 
-def opencv_pipeline(analyzer: FaceAnalyzer) -> Callable[[list[Path]], int]:
+def opencv_networks(analyzer: FaceAnalyzer) -> tuple[cv2.FaceDetectorYN, cv2.FaceRecognizerSF]:
+    """OpenCV's detector and recognizer on the analyzer's two ONNX files and thresholds."""
+    config = analyzer.detector.config
     detector = cv2.FaceDetectorYN.create(str(weights_path(analyzer.detector_spec)), "",
-                                         (320, 320), analyzer.detector.config.score_threshold,
-                                         analyzer.detector.config.nms_threshold)
-    recognizer = cv2.FaceRecognizerSF.create(str(weights_path(analyzer.embedder_spec)), "")
+                                         (320, 320), config.score_threshold,
+                                         config.nms_threshold)
+    return detector, cv2.FaceRecognizerSF.create(str(weights_path(analyzer.embedder_spec)), "")
+
+
+def opencv_detect(detector: cv2.FaceDetectorYN, image: np.ndarray
+                  ) -> tuple[np.ndarray | None, float]:
+    """OpenCV's faces of a BGR photo scaled to at most ``DETECTION_SIDE``, and that scale."""
+    height, width = image.shape[:2]
+    scale = min(1.0, DETECTION_SIDE / max(height, width))
+    small = image if scale == 1.0 else cv2.resize(
+        image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    detector.setInputSize((small.shape[1], small.shape[0]))
+    return detector.detect(small)[1], scale
+
+
+def opencv_embed(recognizer: cv2.FaceRecognizerSF, image: np.ndarray,
+                 rows: np.ndarray | None, scale: float) -> int:
+    """Embed each face OpenCV found (``rows`` at ``scale``) from the full photo; how many."""
+    for row in rows if rows is not None else []:
+        row = row.copy()
+        row[:14] /= scale
+        recognizer.feature(recognizer.alignCrop(image, row))
+    return 0 if rows is None else len(rows)
+
+
+def opencv_pipeline(analyzer: FaceAnalyzer) -> Callable[[list[Path]], int]:
+    detector, recognizer = opencv_networks(analyzer)
 
     def run(photos: list[Path]) -> int:
         faces = 0
         for path in photos:
             image = cv2.imread(str(path))
-            height, width = image.shape[:2]
-            scale = min(1.0, DETECTION_SIDE / max(height, width))
-            small = image if scale == 1.0 else cv2.resize(
-                image, (round(width * scale), round(height * scale)),
-                interpolation=cv2.INTER_AREA)
-            detector.setInputSize((small.shape[1], small.shape[0]))
-            _, found = detector.detect(small)
-            for row in found if found is not None else []:
-                row = row.copy()
-                row[:14] /= scale
-                recognizer.feature(recognizer.alignCrop(image, row))
-                faces += 1
+            faces += opencv_embed(recognizer, image, *opencv_detect(detector, image))
         return faces
     return run
 
@@ -139,35 +155,13 @@ def stage_times(analyzer: FaceAnalyzer, photos: list[Path], rounds: int
     from facerec.photos import read_photo
     from facerec.reduced import detection_pixels
 
-    detector = cv2.FaceDetectorYN.create(str(weights_path(analyzer.detector_spec)), "",
-                                         (320, 320), analyzer.detector.config.score_threshold,
-                                         analyzer.detector.config.nms_threshold)
-    recognizer = cv2.FaceRecognizerSF.create(str(weights_path(analyzer.embedder_spec)), "")
+    detector, recognizer = opencv_networks(analyzer)
     side = analyzer.detector.config.max_side
 
     def timed(work: Callable[[], object]) -> tuple[float, object]:
         start = time.perf_counter()
         result = work()
         return (time.perf_counter() - start) * 1000 / len(photos), result
-
-    def opencv_detect(images: list[np.ndarray]) -> list[tuple[np.ndarray | None, float]]:
-        found = []
-        for image in images:
-            height, width = image.shape[:2]
-            scale = min(1.0, DETECTION_SIDE / max(height, width))
-            small = image if scale == 1.0 else cv2.resize(
-                image, (round(width * scale), round(height * scale)),
-                interpolation=cv2.INTER_AREA)
-            detector.setInputSize((small.shape[1], small.shape[0]))
-            found.append((detector.detect(small)[1], scale))
-        return found
-
-    def opencv_embed(images: list[np.ndarray], found: list) -> None:
-        for image, (rows, scale) in zip(images, found):
-            for row in rows if rows is not None else []:
-                row = row.copy()
-                row[:14] /= scale
-                recognizer.feature(recognizer.alignCrop(image, row))
 
     def in_batches(work: Callable[[list], list], items: list) -> list:
         return [out for start in range(0, len(items), 8) for out in work(items[start:start + 8])]
@@ -179,13 +173,14 @@ def stage_times(analyzer: FaceAnalyzer, photos: list[Path], rounds: int
         times["decode"].append((ours, theirs))
         pixels = [detection_pixels(photo) for photo in decoded]
         ours, found = timed(lambda: in_batches(analyzer.detector.detect, pixels))
-        theirs, their_found = timed(lambda: opencv_detect(images))
+        theirs, their_found = timed(lambda: [opencv_detect(detector, i) for i in images])
         times["detect"].append((ours, theirs))
         ours, _ = timed(lambda: in_batches(
             lambda batch: analyzer._embedded([decoded[i] for i in batch],
                                              [found[i] for i in batch]),
             list(range(len(photos)))))
-        theirs, _ = timed(lambda: opencv_embed(images, their_found))
+        theirs, _ = timed(lambda: [opencv_embed(recognizer, image, *detected)
+                                   for image, detected in zip(images, their_found)])
         times["embed"].append((ours, theirs))
     return {stage: (min(t[0] for t in runs), min(t[1] for t in runs))
             for stage, runs in times.items()}
