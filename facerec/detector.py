@@ -11,12 +11,11 @@ first pass finds nothing, a face over ``LARGE_FACE_PIXELS`` (in a photo, not a v
 frame), or only faces near the frame's size, is looked at again on a coarse copy (its
 longer side ``coarse_side``, in a grey border a quarter of that wide), unless the first
 pass already saw it at that size or smaller (every face of a 250-pixel portrait is within
-the network's range as it is).
-At the other end, a crowd or a class photo taken wide has faces under 10 pixels at the
-working size, which the network misses: a photo in which the first pass found a face
-near that floor (``SMALL_FACE``), or a small one just under the threshold
-(``HINT_SCORE``), is looked at again enlarged ``CLOSER_ZOOM`` times, where such faces
-are large enough; a photo with no small face never pays for it.
+the network's range as it is). At the other end, a crowd or a class photo taken wide has
+faces under 10 pixels at the working size, which the network misses: a photo in which
+the first pass found a face near that floor (``SMALL_FACE``), or a small one just under
+the threshold (``HINT_SCORE``), is looked at again enlarged ``CLOSER_ZOOM`` times, where
+such faces are large enough; a photo with no small face never pays for it.
 All passes' faces are merged by NMS, so a face found twice is kept once.
 """
 
