@@ -19,7 +19,7 @@ from .embedder import FaceEmbedder
 from .errors import ImageError, ModelError
 from .image import ImageInput, load_image
 from .models import build_network
-from .reduced import ReducedPhoto, detection_pixels
+from .reduced import ReducedPhoto, decoded, detection_pixels, photo_size
 from .registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, FLIP_SUFFIX, ModelSpec, get_model
 from .turning import TURNS, best_turn, needs_turning, turn, turned_back
 from .types import Detection, Face
@@ -119,8 +119,7 @@ class FaceAnalyzer:
         A ``ReducedPhoto`` is detected on its reduced copy; its faces are given in the
         photo's own pixels and embedded from the full photo when the copy shows one
         smaller than the embedder's crop (see ``facerec.reduced``)."""
-        photos = [image if isinstance(image, ReducedPhoto) else load_image(image)
-                  for image in images]
+        photos = [decoded(image) for image in images]
         return self._embedded(photos, self.detector.detect([detection_pixels(p) for p in photos]))
 
     def analyze_upright(self, image: PhotoInput, faces: Sequence[Face] | None = None
@@ -134,7 +133,7 @@ class FaceAnalyzer:
         180 and 270 degrees in one batch, and the orientation whose best face scores
         highest wins; its faces are embedded upright and given in the photo's own pixels.
         """
-        photo = image if isinstance(image, ReducedPhoto) else load_image(image)
+        photo = decoded(image)
         faces = list(self.analyze(photo) if faces is None else faces)
         if not needs_turning([f.detection for f in faces]):
             return faces, 0
@@ -144,12 +143,9 @@ class FaceAnalyzer:
         if winner is None:
             return faces, 0
         degrees = TURNS[winner]
-        if isinstance(photo, ReducedPhoto):
-            view: np.ndarray | ReducedPhoto = photo.turn(degrees, turned[winner])
-            width, height = photo.size
-        else:
-            view = turned[winner]
-            height, width = photo.shape[:2]
+        view = photo.turn(degrees, turned[winner]) if isinstance(photo, ReducedPhoto) \
+            else turned[winner]
+        width, height = photo_size(photo)
         return [Face(turned_back(f.detection, degrees, width, height), f.embedding)
                 for f in self._embedded([view], [found[winner]])[0]], degrees
 

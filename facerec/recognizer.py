@@ -19,9 +19,9 @@ import numpy as np
 from .db.gallery import Gallery
 from .enrollment import Enrollment, suspicious_faces
 from .errors import DatabaseError, FacerecError
-from .image import ImageInput, load_image
+from .image import ImageInput
 from .matching import decide, rank_people, threshold_rule
-from .reduced import ReducedPhoto
+from .reduced import ReducedPhoto, decoded
 from .results import EnrollReport, Match, Skip, Threshold, Verification
 from .types import Detection
 from .verification import verify_images
@@ -120,7 +120,7 @@ class Recognizer:
         """Every face of every image, detected and embedded in batches. With ``upright``,
         a photo with no face or only weak ones is looked at turned by 90, 180 and 270
         degrees too (``FaceAnalyzer.analyze_upright``; boxes stay in its own pixels)."""
-        pixels = [i if isinstance(i, ReducedPhoto) else load_image(i) for i in images]
+        pixels = [decoded(i) for i in images]
         faces = self.analyzer.analyze_batch(pixels)
         if upright:
             faces = [self.analyzer.analyze_upright(p, f)[0] for p, f in zip(pixels, faces)]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .image import MAX_PIXELS, decode_image, image_size
+from .image import MAX_PIXELS, ImageInput, decode_image, image_size, load_image
 from .turning import turn
 
 
@@ -76,6 +76,11 @@ def decode_for_detection(data: bytes, name: str, side: int | None,
     if pixels.shape[:2] == (height, width):
         return pixels
     return ReducedPhoto(pixels, (width, height), data, name, max_pixels)
+
+
+def decoded(image: ImageInput | ReducedPhoto) -> np.ndarray | ReducedPhoto:
+    """A reduced photo as it is; any other image input decoded (``load_image``)."""
+    return image if isinstance(image, ReducedPhoto) else load_image(image)
 
 
 def detection_pixels(photo: np.ndarray | ReducedPhoto) -> np.ndarray:
