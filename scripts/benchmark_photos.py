@@ -18,7 +18,7 @@ doing), and gives each contender's slowdown.
 stage's output, the fastest of the rounds).
 
     python scripts/benchmark_photos.py [--photos 60] [--rounds 5] [--busy] [--stages]
-        [--threads N]
+        [--threads N] [--opencv-shrink area|linear]
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "faces"
 PHONE = (4032, 3024)
 DETECTION_SIDE = 1280
+SHRINK = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR}
 
 
 def unique(paths: list[Path]) -> list[Path]:
@@ -115,13 +116,14 @@ def opencv_networks(analyzer: FaceAnalyzer) -> tuple[cv2.FaceDetectorYN, cv2.Fac
     return detector, cv2.FaceRecognizerSF.create(str(weights_path(analyzer.embedder_spec)), "")
 
 
-def opencv_detect(detector: cv2.FaceDetectorYN, image: np.ndarray
+def opencv_detect(detector: cv2.FaceDetectorYN, image: np.ndarray, shrink: int
                   ) -> tuple[np.ndarray | None, float]:
-    """OpenCV's faces of a BGR photo scaled to at most ``DETECTION_SIDE``, and that scale."""
+    """OpenCV's faces of a BGR photo scaled to at most ``DETECTION_SIDE`` (``shrink``: the
+    interpolation), and that scale."""
     height, width = image.shape[:2]
     scale = min(1.0, DETECTION_SIDE / max(height, width))
     small = image if scale == 1.0 else cv2.resize(
-        image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        image, (round(width * scale), round(height * scale)), interpolation=shrink)
     detector.setInputSize((small.shape[1], small.shape[0]))
     return detector.detect(small)[1], scale
 
@@ -136,19 +138,19 @@ def opencv_embed(recognizer: cv2.FaceRecognizerSF, image: np.ndarray,
     return 0 if rows is None else len(rows)
 
 
-def opencv_pipeline(analyzer: FaceAnalyzer) -> Callable[[list[Path]], int]:
+def opencv_pipeline(analyzer: FaceAnalyzer, shrink: int) -> Callable[[list[Path]], int]:
     detector, recognizer = opencv_networks(analyzer)
 
     def run(photos: list[Path]) -> int:
         faces = 0
         for path in photos:
             image = cv2.imread(str(path))
-            faces += opencv_embed(recognizer, image, *opencv_detect(detector, image))
+            faces += opencv_embed(recognizer, image, *opencv_detect(detector, image, shrink))
         return faces
     return run
 
 
-def stage_times(analyzer: FaceAnalyzer, photos: list[Path], rounds: int
+def stage_times(analyzer: FaceAnalyzer, photos: list[Path], rounds: int, shrink: int
                 ) -> dict[str, tuple[float, float]]:
     """Per stage (decode, detect, embed), the fastest of ``rounds`` ms per photo of
     facerec's and OpenCV's, each stage timed on the previous stage's output."""
@@ -173,7 +175,7 @@ def stage_times(analyzer: FaceAnalyzer, photos: list[Path], rounds: int
         times["decode"].append((ours, theirs))
         pixels = [detection_pixels(photo) for photo in decoded]
         ours, found = timed(lambda: in_batches(analyzer.detector.detect, pixels))
-        theirs, their_found = timed(lambda: [opencv_detect(detector, i) for i in images])
+        theirs, their_found = timed(lambda: [opencv_detect(detector, i, shrink) for i in images])
         times["detect"].append((ours, theirs))
         ours, _ = timed(lambda: in_batches(
             lambda batch: analyzer._embedded([decoded[i] for i in batch],
@@ -235,13 +237,18 @@ def main() -> int:
                         help="also time decoding, detection and embedding apart")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch's threads (default: facerec's choice)")
+    parser.add_argument("--opencv-shrink", choices=sorted(SHRINK), default="area",
+                        help="how OpenCV's pipeline scales a large photo down (default: "
+                             "area, what OpenCV's documentation advises for shrinking)")
     args = parser.parse_args()
     if not args.faces.is_dir():
         sys.exit(f"{args.faces} is missing: the photos come from ../shared/faces")
     if args.threads:
         torch.set_num_threads(args.threads)
     analyzer = FaceAnalyzer(download=True)
-    contenders = {"facerec": facerec_pipeline(analyzer), "opencv": opencv_pipeline(analyzer)}
+    shrink = SHRINK[args.opencv_shrink]
+    contenders = {"facerec": facerec_pipeline(analyzer),
+                  "opencv": opencv_pipeline(analyzer, shrink)}
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"OpenCV {cv2.__version__} ({cv2.getNumThreads()} threads), numpy {np.__version__}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -255,7 +262,7 @@ def main() -> int:
             if args.stages:
                 print("stage, fastest of the rounds, ms per photo: facerec / OpenCV")
                 for stage, (ours, theirs) in stage_times(analyzer, photos,
-                                                         args.rounds).items():
+                                                         args.rounds, shrink).items():
                     print(f"  {stage:<7} {ours:6.1f} {theirs:6.1f}  {theirs / ours:.2f}x")
             if args.busy:
                 other = busy_core()
