@@ -31,6 +31,7 @@ import torch
 
 from .box_ops import batched_nms, nms
 from .compiled import CompiledNetwork
+from .threads import fit_threads
 from .types import Detection
 
 
@@ -139,8 +140,12 @@ class FaceDetector:
         ``batch_pixels``. ``frames``: the images are a video's frames, where a face over
         ``LARGE_FACE_PIXELS`` does not ask for the coarse look: a face that close to a
         camera stays in view for many frames, and would cost each a second pass and
-        have its box taken from one pass or the other from frame to frame.
+        have its box taken from one pass or the other from frame to frame. On the
+        CPU, PyTorch's threads are first fitted to the cores other processes leave free
+        (``facerec.threads``).
         """
+        if self.device.type == "cpu":
+            fit_threads()
         candidates = self._run([self._working(image) for image in images], HINT_SCORE)
         threshold = self.config.score_threshold
         results = [[d for d in found if d.score >= threshold] for found in candidates]
