@@ -2,9 +2,10 @@
 
 A laptop or a server is rarely idle. While another process holds one of two cores, each
 of PyTorch's parallel regions waits at its barrier for the thread that shares a core
-with it, and the work of two threads takes longer than the work of one: with one core of
-two kept busy, photos took 72.6 ms each with two threads and 55.0 ms with one (quiet:
-23.5 and 23.1 ms; docs/benchmarks.md). ``fit_threads`` is called before each detection;
+with it, and two threads get less done than one would: with one core of two kept busy by
+another process, mixed photos took 69.6 ms each with two threads throughout and 54.7 ms
+with the threads fitted (OpenCV 48.2 and 47.1 ms in the same two runs; quiet, the
+figures do not move; docs/benchmarks.md). ``fit_threads`` is called before each detection;
 at most every ``WINDOW`` seconds it reads how much of the process's cores other processes
 used since its last look (Linux's ``/proc/stat``, less this process's own CPU time) and
 gives PyTorch the cores left free, never more than it had at first. Elsewhere (no
