@@ -14,6 +14,9 @@ neither one's caches or threads can flatter or slow the other. ``--busy`` runs t
 again beside another process that keeps one core busy (what a laptop or a server is
 doing), and gives each contender's slowdown.
 
+Both run with freed memory kept for the next photo, as the ``facerec`` commands run
+(``facerec.memory``).
+
 ``--stages`` also times decoding, detection and embedding apart (each stage on the previous
 stage's output, the fastest of the rounds).
 
@@ -38,6 +41,7 @@ import numpy as np
 import torch
 
 from facerec import FaceAnalyzer
+from facerec.memory import keep_freed_blocks
 from facerec.photos import analyze_photos
 from facerec.results import Skip
 from facerec.weights import weights_path
@@ -245,6 +249,7 @@ def main() -> int:
         sys.exit(f"{args.faces} is missing: the photos come from ../shared/faces")
     if args.threads:
         torch.set_num_threads(args.threads)
+    keep_freed_blocks()  # as the commands run (facerec.memory); OpenCV shares the process
     analyzer = FaceAnalyzer(download=True)
     shrink = SHRINK[args.opencv_shrink]
     contenders = {"facerec": facerec_pipeline(analyzer),

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from ..errors import FacerecError
 from ..escaping import shown
+from ..memory import keep_freed_blocks
 from . import (
     batch,
     cluster,
@@ -61,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log = logging.getLogger("facerec")
     package_log.addHandler(handler)
     package_log.setLevel(level)
+    if args.command != "serve":  # the service gives memory back instead (facerec.memory)
+        keep_freed_blocks()
     try:
         return int(args.run(args))
     except FacerecError as exc:

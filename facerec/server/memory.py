@@ -8,25 +8,21 @@ requests wait for room. After decoding, an image larger than the networks need i
 reduced at once, and the reservation shrinks with it.
 
 Freed memory goes back to the system: large blocks are mapped on their own
-(``mallopt``), so freeing them unmaps them, and ``malloc_trim`` returns the rest once the
-service is idle after large images went through (glibc only; elsewhere both do
-nothing). Trimming walks the whole heap, which holds the face index, so it runs off the
-request path, and only once ``TRIM_AFTER`` pixels were decoded since the last time.
+(``facerec.memory.map_large_blocks_apart``, at start), so freeing them unmaps them, and
+``malloc_trim`` returns the rest once the service is idle after large images went
+through (glibc only; elsewhere both do nothing). Trimming walks the whole heap, which
+holds the face index, so it runs off the request path, and only once ``TRIM_AFTER``
+pixels were decoded since the last time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-log = logging.getLogger(__name__)
+from ..memory import give_memory_back
 
-_M_MMAP_THRESHOLD = -3
-_MMAP_THRESHOLD = 4 * 1024 * 1024
 TRIM_AFTER = 64_000_000
 
 
@@ -79,29 +75,3 @@ class Reservation:
         if freed > 0:
             self.pixels -= freed
             await self._budget._give_back(freed)
-
-
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        libc = ctypes.CDLL(name)
-        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
-    except OSError:
-        return None
-
-
-def map_large_blocks_apart() -> None:
-    """Have glibc map every block above 4 MB on its own, so freeing it unmaps it (glibc
-    otherwise raises that threshold as large blocks are freed, and keeps them)."""
-    libc = _libc()
-    if libc is not None and not libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD):
-        log.debug("mallopt(M_MMAP_THRESHOLD) refused")
-
-
-def give_memory_back() -> None:
-    """Return freed heap memory to the system (glibc's ``malloc_trim``)."""
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)

@@ -7,11 +7,11 @@ import logging
 import uvicorn
 
 from ..analyzer import FaceAnalyzer
+from ..memory import map_large_blocks_apart
 from ..recognizer import Recognizer
 from .app import create_app
 from .config import ServerConfig
 from .guards import guarded_protocol
-from .memory import map_large_blocks_apart
 from .service import RecognitionService
 
 log = logging.getLogger(__name__)
