@@ -5,11 +5,12 @@ Each way in chooses once for its process:
 
 * the commands keep freed blocks for the next photo (``keep_freed_blocks``). By default
   glibc hands large freed blocks back to the system as they are freed, and the next
-  photo, of another size, faults the same amount in again page by page: about 8,600
-  minor page faults per photo over photos of five sizes, 465 over the mixed benchmark
-  set, each costly in a virtual machine. Kept, those fell to 0.1 and 204, and mixed
-  photos took 24.5-24.8 ms against 26.4-28.2 (docs/benchmarks.md). A command's peak
-  memory does not change; it holds it until it exits.
+  photo, of another size, faults the same amount in again page by page, each fault
+  costly in a virtual machine: 465 minor page faults per photo over the mixed benchmark
+  set, and over photos of a few sizes 5,000-20,000 in most runs (about 540 in some:
+  glibc's own threshold moves with what was freed before). Kept, 204 and at most about
+  1,600, and mixed photos took 24.5-24.8 ms against 26.4-28.2 (docs/benchmarks.md). A
+  command's peak memory does not change; it holds it until it exits.
 * the HTTP service runs for weeks and its memory must come back after a burst: every
   block over 4 MB is mapped on its own, so freeing it unmaps it
   (``map_large_blocks_apart``), and ``give_memory_back`` returns the rest.
