@@ -29,6 +29,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageError
+from .jpeg import clean_jpeg_pixels
 from .paths import UnreadableFile, read_file
 
 ImageInput = Union[str, Path, bytes, Image.Image, np.ndarray, torch.Tensor]
@@ -54,8 +55,8 @@ def load_image(source: ImageInput, order: ChannelOrder = "RGB",
         ImageError: the input cannot be read as an image.
     """
     if isinstance(source, (str, Path)):
-        return _from_pil(_open_path(Path(source), max_pixels), str(source), max_pixels,
-                         max_side)
+        path = Path(source)
+        return decode_image(read_image_file(path), str(path), max_pixels, max_side)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return decode_image(bytes(source), "<bytes>", max_pixels, max_side)
     if isinstance(source, Image.Image):
@@ -76,11 +77,7 @@ def decode_image(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
     this, when its format can decode reduced (JPEG: a half, a quarter or an eighth);
     other formats decode in full (see ``facerec.reduced``)."""
     return _from_pil(_open_bytes(data, name, max_pixels), name, max_pixels, max_side,
-                     at_least)
-
-
-def _open_path(path: Path, max_pixels: int) -> Image.Image:
-    return _open_bytes(read_image_file(path), str(path), max_pixels)
+                     at_least, data)
 
 
 def read_image_file(path: Path) -> bytes:
@@ -205,7 +202,11 @@ def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def _from_pil(image: Image.Image, name: str, max_pixels: int,
-              max_side: int | None = None, at_least: int | None = None) -> np.ndarray:
+              max_side: int | None = None, at_least: int | None = None,
+              data: bytes | None = None) -> np.ndarray:
+    """The RGB pixels of an opened image (reduced first as ``max_side`` and ``at_least``
+    ask), turned upright; ``data``: its encoded bytes, which let a clean JPEG be decoded
+    by libjpeg-turbo directly (``facerec.jpeg``)."""
     _check_size(image.width, image.height, name, max_pixels)
     try:
         with warnings.catch_warnings():
@@ -215,14 +216,18 @@ def _from_pil(image: Image.Image, name: str, max_pixels: int,
                 factor = wanted / max(image.size)
                 image.draft(image.mode if image.mode in ("RGB", "L") else None,
                             (round(image.width * factor), round(image.height * factor)))
-            image.load()
+            shrink = max_side is not None and max(image.size) > max_side
+            pixels = None if shrink or data is None else clean_jpeg_pixels(image, data)
+            if pixels is None:
+                image.load()
             orientation = _orientation(image)
-            if max_side is not None and max(image.size) > max_side:
-                factor = max_side / max(image.size)
-                image = image.resize((max(1, round(image.width * factor)),
-                                      max(1, round(image.height * factor))),
-                                     Image.Resampling.BOX)
-            pixels = np.array(_to_rgb(image), dtype=np.uint8)
+            if pixels is None:
+                if shrink:
+                    factor = max_side / max(image.size)
+                    image = image.resize((max(1, round(image.width * factor)),
+                                          max(1, round(image.height * factor))),
+                                         Image.Resampling.BOX)
+                pixels = np.array(_to_rgb(image), dtype=np.uint8)
             return _upright(pixels, orientation)
     except Image.DecompressionBombError:
         raise ImageError(name, "image too large (decompression bomb guard)") from None

@@ -14,7 +14,7 @@ LAYERS = [
     {"errors", "types", "escaping", "names", "results", "paths", "files", "safe_arrays",
      "subject", "matching", "registry", "fetch", "device", "compiled", "align", "annotate",
      "encodings_file", "weights", "models", "nets", "image", "samples", "turning", "xmp",
-     "face_crops", "box_ops", "reduced", "threads", "memory"},
+     "face_crops", "box_ops", "reduced", "threads", "memory", "jpeg"},
     # the networks: photo to faces
     {"detector", "embedder", "analyzer", "photos", "verification", "explain",
      "explain_pictures"},
