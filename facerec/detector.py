@@ -31,6 +31,7 @@ import torch
 
 from .box_ops import batched_nms, nms
 from .compiled import CompiledNetwork
+from .nets.pointwise import onednn_pointwise
 from .threads import fit_threads
 from .types import Detection
 
@@ -111,8 +112,9 @@ class FaceDetector:
     """Batched face detection on a device.
 
     The network is prepared for inference (for YuNet: head branches merged, RGB input
-    folded into the stem) in channels-last memory (an RGB uint8 (H, W, 3) frame already
-    is that layout).
+    folded into the stem; pointwise convolutions on oneDNN at every thread count, see
+    ``facerec.nets.pointwise``) in channels-last memory (an RGB uint8 (H, W, 3) frame
+    already is that layout).
 
     Args:
         net: a detector network with loaded weights (see ``DetectorNetwork``).
@@ -123,7 +125,8 @@ class FaceDetector:
 
     def __init__(self, net: DetectorNetwork, device: torch.device,
                  config: DetectorConfig = DetectorConfig(), compile: bool = False) -> None:
-        self.net = net.eval().for_inference().to(device, memory_format=torch.channels_last)
+        self.net = onednn_pointwise(net.eval().for_inference()).to(
+            device, memory_format=torch.channels_last)
         self._forward = CompiledNetwork(self.net, "the detector") if compile else self.net
         self.device = device
         self.config = config

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 import torch
 import torch.nn.functional as F
 
+from .nets.pointwise import onednn_pointwise
+
 
 class EmbedderNetwork(Protocol):
     """What an embedding network (``facerec.nets``: SFace, MobileFaceNet, DlibResNet)
@@ -28,7 +30,8 @@ class EmbedderNetwork(Protocol):
 
 
 class FaceEmbedder:
-    """Batched embedding with BatchNorm folded and channels-last memory.
+    """Batched embedding with BatchNorm folded, channels-last memory and the pointwise
+    convolutions on oneDNN at every thread count (``facerec.nets.pointwise``).
 
     Args:
         net: the embedding network with loaded weights (``models.build_network``).
@@ -41,7 +44,8 @@ class FaceEmbedder:
 
     def __init__(self, net: EmbedderNetwork, device: torch.device, dim: int,
                  batch_size: int = 16, flip: bool = False) -> None:
-        self.net = net.eval().for_inference().to(device, memory_format=torch.channels_last)
+        self.net = onednn_pointwise(net.eval().for_inference()).to(
+            device, memory_format=torch.channels_last)
         self.device = device
         self.dim = dim
         self.batch_size = batch_size

@@ -1,0 +1,55 @@
+"""Pointwise convolutions on oneDNN: the same layers, the same outputs, and the same
+embeddings at one thread as at two (a busy machine must not move a face's vector)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from facerec import load_image
+from facerec.nets.pointwise import PointwiseConv2d, is_pointwise, onednn_pointwise
+
+
+@pytest.fixture
+def restore_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_only_plain_1x1_convolutions_are_swapped_and_keep_their_parameters():
+    net = nn.Sequential(nn.Conv2d(8, 16, 1), nn.Conv2d(16, 16, 3, padding=1),
+                        nn.Conv2d(16, 16, 1, groups=4), nn.Conv2d(16, 8, 1, stride=2),
+                        nn.Sequential(nn.Conv2d(8, 4, 1, bias=False)))
+    weights = [conv.weight for conv in net.modules() if isinstance(conv, nn.Conv2d)]
+    onednn_pointwise(net)
+    kinds = [type(m) for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert kinds == [PointwiseConv2d, nn.Conv2d, nn.Conv2d, nn.Conv2d, PointwiseConv2d]
+    assert [conv.weight for conv in net.modules() if isinstance(conv, nn.Conv2d)] == weights
+    assert net[4][0].bias is None and not is_pointwise(net[3])
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_pointwise_layer_computes_what_conv2d_computes(layout, dtype, restore_threads):
+    torch.manual_seed(0)
+    plain = nn.Conv2d(24, 40, 1).to(dtype)
+    swapped = onednn_pointwise(nn.Sequential(plain))[0]
+    x = torch.randn(3, 24, 37, 29, dtype=dtype).contiguous(memory_format=layout)
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        with torch.inference_mode():
+            torch.testing.assert_close(swapped(x), nn.Conv2d.forward(plain, x))
+
+
+def test_embeddings_are_the_same_at_one_thread_and_two(analyzer, samples, restore_threads):
+    photo = load_image(sorted(samples.glob("*.jpg"))[0])
+    crops = analyzer.align(photo, analyzer.detect(photo)[:4])
+    assert crops.shape[0] >= 1
+    embedded = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        embedded.append(analyzer.embed_crops(crops))
+    np.testing.assert_array_equal(embedded[0], embedded[1])  # moved by ~2e-6 before
