@@ -1,15 +1,18 @@
-"""Pointwise convolutions on oneDNN: the same layers, the same outputs, and the same
-embeddings at one thread as at two (a busy machine must not move a face's vector)."""
+"""The networks' layers taken a faster way on the CPU compute what PyTorch's own compute:
+pointwise convolutions on oneDNN (and the same embeddings at one thread as at two: a busy
+machine must not move a face's vector), and YuNet's 2x2 max pooling."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from facerec import load_image
 from facerec.nets.pointwise import PointwiseConv2d, is_pointwise, onednn_pointwise
+from facerec.nets.yunet import max_pool_2x2
 
 
 @pytest.fixture
@@ -53,3 +56,14 @@ def test_embeddings_are_the_same_at_one_thread_and_two(analyzer, samples, restor
         torch.set_num_threads(threads)
         embedded.append(analyzer.embed_crops(crops))
     np.testing.assert_array_equal(embedded[0], embedded[1])  # moved by ~2e-6 before
+
+
+@pytest.mark.parametrize("size", [(64, 96), (33, 50), (7, 5), (3, 9)])
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_yunets_max_pooling_is_pytorchs(size, layout):
+    torch.manual_seed(1)
+    x = torch.randn(2, 16, *size).contiguous(memory_format=layout)
+    x[0, 3, 0, 0] = float("nan")  # a NaN wins its window in both
+    x[1, :, 4:8, 2:6] = 5.0       # ties
+    torch.testing.assert_close(max_pool_2x2(x), F.max_pool2d(x, 2), equal_nan=True,
+                               rtol=0, atol=0)
