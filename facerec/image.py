@@ -261,6 +261,8 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         mode = "RGBA"
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = image.convert("RGBA")
+        if rgba.getchannel("A").getextrema()[0] == 255:  # opaque throughout
+            return rgba.convert("RGB")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB") if mode != "RGB" else image

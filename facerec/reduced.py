@@ -60,6 +60,10 @@ class ReducedPhoto:
                        turned=(self.turned + degrees) % 360)
 
 
+_JPEG_START = b"\xff\xd8\xff"
+"""The first bytes of every JPEG file (start of image, then a marker)."""
+
+
 def decode_for_detection(data: bytes, name: str, side: int | None,
                          max_pixels: int = MAX_PIXELS) -> np.ndarray | ReducedPhoto:
     """An encoded photo's pixels for the networks: a ``ReducedPhoto`` when its format
@@ -69,8 +73,10 @@ def decode_for_detection(data: bytes, name: str, side: int | None,
     Raises:
         ImageError: naming ``name``, when the bytes are not a usable image.
     """
+    if side is None or not data.startswith(_JPEG_START):
+        return decode_image(data, name, max_pixels)  # only a JPEG decodes reduced
     width, height = image_size(data, name, max_pixels)
-    if side is None or max(width, height) < 2 * side:
+    if max(width, height) < 2 * side:
         return decode_image(data, name, max_pixels)
     pixels = decode_image(data, name, max_pixels, at_least=side)
     if pixels.shape[:2] == (height, width):

@@ -10,7 +10,7 @@ import json
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from facerec.image import load_image
 from facerec.photos import Received, analyze_photos
@@ -52,6 +52,26 @@ def test_only_jpegs_twice_the_side_decode_reduced():
     Image.fromarray(pattern).save(png, "PNG")
     assert isinstance(decode_for_detection(png.getvalue(), "big.png", SIDE), np.ndarray)
     assert isinstance(decode_for_detection(jpeg(pattern), "big.jpg", None), np.ndarray)
+
+
+def test_a_png_is_decoded_once(monkeypatch):
+    # a PNG's EXIF may follow its pixels, so reading its orientation decodes it: the
+    # size check for a reduced decode must not run on formats that never decode reduced
+    pattern = np.random.default_rng(1).integers(0, 255, (300, 400, 4), dtype=np.uint8)
+    pattern[..., 3] = 255
+    png = io.BytesIO()
+    Image.fromarray(pattern, "RGBA").save(png, "PNG")
+    decodes = []
+    real = PngImagePlugin.PngImageFile.load_prepare
+
+    def counted(self):
+        decodes.append(self.size)
+        return real(self)
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load_prepare", counted)
+    pixels = decode_for_detection(png.getvalue(), "photo.png", SIDE)
+    np.testing.assert_array_equal(pixels, pattern[..., :3])  # opaque: its colours as they are
+    assert decodes == [(400, 300)]
 
 
 def test_a_turned_phone_photo_is_reduced_upright():
