@@ -216,18 +216,12 @@ def _from_pil(image: Image.Image, name: str, max_pixels: int,
                 factor = wanted / max(image.size)
                 image.draft(image.mode if image.mode in ("RGB", "L") else None,
                             (round(image.width * factor), round(image.height * factor)))
-            shrink = max_side is not None and max(image.size) > max_side
-            pixels = None if shrink or data is None else clean_jpeg_pixels(image, data)
-            if pixels is None:
-                image.load()
             orientation = _orientation(image)
+            too_large = max_side is not None and max(image.size) > max_side
+            shrink_to = max_side if too_large else None
+            pixels = None if shrink_to or data is None else clean_jpeg_pixels(image, data)
             if pixels is None:
-                if shrink:
-                    factor = max_side / max(image.size)
-                    image = image.resize((max(1, round(image.width * factor)),
-                                          max(1, round(image.height * factor))),
-                                         Image.Resampling.BOX)
-                pixels = np.array(_to_rgb(image), dtype=np.uint8)
+                pixels = _decoded_by_pillow(image, shrink_to)
             return _upright(pixels, orientation)
     except Image.DecompressionBombError:
         raise ImageError(name, "image too large (decompression bomb guard)") from None
@@ -235,6 +229,17 @@ def _from_pil(image: Image.Image, name: str, max_pixels: int,
         raise ImageError(name, "image too large to decode in the memory available") from None
     except Exception as exc:  # noqa: BLE001 - any decoder's failure is the file's reason
         raise ImageError(name, f"corrupt or truncated image: {_reason(exc)}") from None
+
+
+def _decoded_by_pillow(image: Image.Image, shrink_to: int | None) -> np.ndarray:
+    """An opened image's pixels as stored, RGB (H, W, 3) uint8, its longer side shrunk to
+    ``shrink_to`` by box averaging when given."""
+    image.load()
+    if shrink_to is not None:
+        factor = shrink_to / max(image.size)
+        image = image.resize((max(1, round(image.width * factor)),
+                              max(1, round(image.height * factor))), Image.Resampling.BOX)
+    return np.array(_to_rgb(image), dtype=np.uint8)
 
 
 def _reason(exc: Exception) -> str:

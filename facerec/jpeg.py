@@ -4,7 +4,7 @@ Pillow decodes a JPEG into its own four-bytes-a-pixel rows and copies them out a
 become a numpy array; simplejpeg (libjpeg-turbo's TurboJPEG interface) writes the
 (H, W, 3) RGB array at once. Both run libjpeg-turbo with its accurate integer IDCT and
 smooth chroma upsampling, so the pixels are the same, at a half, a quarter or an eighth
-of the size too, in about 70% of the time.
+of the size too, in about three quarters of the time.
 
 Only a clean JPEG takes this way: simplejpeg runs strict, so any complaint of
 libjpeg-turbo's (a truncated or corrupt stream, extra bytes before a marker, a colour
