@@ -47,6 +47,20 @@ def test_a_pointwise_layer_computes_what_conv2d_computes(layout, dtype, restore_
             torch.testing.assert_close(swapped(x), nn.Conv2d.forward(plain, x))
 
 
+@pytest.mark.filterwarnings("ignore:TF32 acceleration")  # torch.backends.mkldnn.flags says so
+def test_turning_onednn_off_is_respected(monkeypatch):
+    conv = onednn_pointwise(nn.Sequential(nn.Conv2d(8, 8, 1)))[0]
+    calls = []
+    monkeypatch.setattr(torch, "mkldnn_convolution",
+                        lambda *args: calls.append(args) or nn.Conv2d.forward(conv, args[0]))
+    x = torch.randn(1, 8, 5, 5)
+    with torch.inference_mode():
+        conv(x)
+        with torch.backends.mkldnn.flags(enabled=False):
+            conv(x)
+    assert len(calls) == 1
+
+
 def test_embeddings_are_the_same_at_one_thread_and_two(analyzer, samples, restore_threads):
     photo = load_image(sorted(samples.glob("*.jpg"))[0])
     crops = analyzer.align(photo, analyzer.detect(photo)[:4])

@@ -24,12 +24,13 @@ from torch import nn
 class PointwiseConv2d(nn.Conv2d):
     """A 1x1 convolution (stride 1, no padding or dilation, one group) that runs float32
     CPU inputs through oneDNN (``torch.mkldnn_convolution``) whatever the thread count;
-    anything else (another device or type, a build without oneDNN, ``torch.compile``
-    tracing it) as ``nn.Conv2d`` runs it. Same parameters, same output."""
+    anything else (another device or type, a build without oneDNN or with it turned off
+    through ``torch.backends.mkldnn``, ``torch.compile`` tracing it) as ``nn.Conv2d``
+    runs it. Same parameters, same output."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if (x.device.type == "cpu" and x.dtype == torch.float32
-                and self.weight.dtype == torch.float32 and torch.backends.mkldnn.is_available()
+                and self.weight.dtype == torch.float32 and _onednn_on()
                 and not torch.compiler.is_compiling()):
             return torch.mkldnn_convolution(x, self.weight, self.bias, self.padding,
                                             self.stride, self.dilation, self.groups)
@@ -60,3 +61,9 @@ def _as_pointwise(conv: nn.Conv2d) -> PointwiseConv2d:
     pointwise.weight = conv.weight
     pointwise.bias = conv.bias
     return pointwise.train(conv.training)
+
+
+def _onednn_on() -> bool:
+    """Whether this build has oneDNN and it has not been turned off
+    (``torch.backends.mkldnn.flags(enabled=False)``)."""
+    return torch.backends.mkldnn.is_available() and bool(torch.backends.mkldnn.enabled)
