@@ -3,20 +3,23 @@
 Every command that runs the networks over many photos (detect and embed, enroll,
 cluster, evaluate, reindex, batch embed) takes them through ``analyze_photos``: it reads
 each photo's bytes once, hashes and decodes those same bytes (so a stored sha256 always
-describes the pixels that were embedded), runs the networks over ``PHOTO_BATCH`` photos at
-a time, and yields, in the order given, each photo's faces or the ``Skip`` saying why it
-gave none to analyse.
+describes the pixels that were embedded; a batch's photos are read on the cores free for
+the work, ``read_photos``), runs the networks over ``PHOTO_BATCH`` photos at a time, and
+yields, in the order given, each photo's faces or the ``Skip`` saying why it gave none to
+analyse.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, Union
 
 import numpy as np
+import torch
 
 from .errors import ImageError
 from .image import read_image_file
@@ -113,17 +116,36 @@ def label_of(photo: PhotoSource) -> str:
     return photo.label if isinstance(photo, Received) else str(photo)
 
 
+def read_photos(photos: list[PhotoSource], side: int | None = None
+                ) -> list[tuple[str, np.ndarray | ReducedPhoto] | ImageError]:
+    """``read_photo`` of each photo, in order, or the ImageError saying why it could not
+    be read. The photos are read and decoded on as many threads as PyTorch has for its
+    CPU work (the cores ``facerec.threads`` found free; the decoders and the hash let go
+    of Python's lock), so a batch's decoding does not leave a core idle."""
+
+    def read(photo: PhotoSource) -> tuple[str, np.ndarray | ReducedPhoto] | ImageError:
+        try:
+            return read_photo(photo, side)
+        except ImageError as exc:
+            return exc
+
+    workers = min(len(photos), torch.get_num_threads())
+    if workers <= 1:
+        return [read(photo) for photo in photos]
+    with ThreadPoolExecutor(workers, thread_name_prefix="facerec-decode") as pool:
+        return list(pool.map(read, photos))
+
+
 def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]],
                    upright: bool) -> Iterator[tuple[Tag, PhotoFaces | Skip]]:
     outcomes: list[PhotoFaces | Skip | None] = []
     decoded: list[tuple[int, str, np.ndarray | ReducedPhoto]] = []
     side = analyzer.detector.config.max_side
-    for tag, photo in entries:
-        try:
-            digest, pixels = read_photo(photo, side)
-        except ImageError as exc:
-            outcomes.append(Skip(label_of(photo), exc.reason))
+    for (_, photo), read in zip(entries, read_photos([photo for _, photo in entries], side)):
+        if isinstance(read, ImageError):
+            outcomes.append(Skip(label_of(photo), read.reason))
             continue
+        digest, pixels = read
         decoded.append((len(outcomes), digest, pixels))
         outcomes.append(None)
     found = analyzer.analyze_batch([pixels for _, _, pixels in decoded]) if decoded else []

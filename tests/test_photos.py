@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 
 import numpy as np
+import pytest
+import torch
 
 from facerec.db.gallery import Gallery
 from facerec.enrollment import Enrollment, enrollment
-from facerec.photos import PhotoFaces, Received, analyze_photos
+from facerec import ImageError
+from facerec import photos as photos_module
+from facerec.photos import PhotoFaces, Received, analyze_photos, read_photos
 from facerec.results import Skip
 
 
@@ -34,6 +39,30 @@ def test_each_photo_gives_its_faces_or_a_skip_in_order(tmp_path, analyzer, sampl
     assert upload.label == "upload.jpg" and len(upload.faces) == 1
     same = analyzer.analyze(samples / "obama.jpg")[0].embedding
     assert float(np.dot(same, obama.faces[0].embedding)) > 0.999
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_photos_are_read_on_the_cores_pytorch_has(threads, tmp_path, samples, monkeypatch):
+    readers = []
+    real = photos_module.read_photo
+
+    def watched(photo, side=None):
+        readers.append(threading.current_thread().name)
+        return real(photo, side)
+
+    monkeypatch.setattr(photos_module, "read_photo", watched)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a photo")
+    paths = sorted(samples.glob("*.jpg"))[:5] + [broken]
+    read = read_photos(paths, 1280)
+    assert [r[0] for r in read[:5]] == [hashlib.sha256(p.read_bytes()).hexdigest()
+                                        for p in paths[:5]]  # in the order given
+    assert isinstance(read[5], ImageError) and read[5].source == str(broken)
+    if threads == 1:
+        assert set(readers) == {threading.current_thread().name}
+    else:
+        assert len(readers) == 6 and all(r.startswith("facerec-decode") for r in readers)
 
 
 def test_a_photo_replaced_between_its_digest_and_its_reading_is_not_stored(
