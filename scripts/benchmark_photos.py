@@ -158,7 +158,7 @@ def stage_times(analyzer: FaceAnalyzer, photos: list[Path], rounds: int, shrink:
                 ) -> dict[str, tuple[float, float]]:
     """Per stage (decode, detect, embed), the fastest of ``rounds`` ms per photo of
     facerec's and OpenCV's, each stage timed on the previous stage's output."""
-    from facerec.photos import read_photo
+    from facerec.photos import read_photos
     from facerec.reduced import detection_pixels
 
     detector, recognizer = opencv_networks(analyzer)
@@ -174,7 +174,7 @@ def stage_times(analyzer: FaceAnalyzer, photos: list[Path], rounds: int, shrink:
 
     times: dict[str, list[tuple[float, float]]] = {"decode": [], "detect": [], "embed": []}
     for _ in range(rounds):
-        ours, decoded = timed(lambda: [read_photo(p, side)[1] for p in photos])
+        ours, decoded = timed(lambda: [read[1] for read in read_photos(photos, side)])
         theirs, images = timed(lambda: [cv2.imread(str(p)) for p in photos])
         times["decode"].append((ours, theirs))
         pixels = [detection_pixels(photo) for photo in decoded]
