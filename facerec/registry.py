@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .errors import ModelError
+from .impostor_tails import DLIB_RESNET_V1, SFACE_2021DEC, W600K_MBF
+from .open_set import ImpostorTails
 
 Role = Literal["detector", "embedder"]
 
@@ -86,6 +88,10 @@ class ModelSpec:
             not are never a default and are fetched only on the user's explicit
             acceptance (see ``weights.fetch``).
         terms: the licence in a sentence, shown wherever the model is listed or used.
+        impostors: embedders only: how often a face reaches each similarity with a
+            person it is not (``facerec.open_set``), measured on every pair of different
+            people of LFW by ``scripts/measure_impostors.py``; the open-set rule sets
+            its threshold from it.
     """
 
     name: str
@@ -107,6 +113,7 @@ class ModelSpec:
     cluster_threshold: float | None = None
     commercial: bool = True
     terms: str = ""
+    impostors: ImpostorTails | None = None
 
 
 _OPENCV_ZOO = "https://github.com/opencv/opencv_zoo/raw/main/models"
@@ -149,6 +156,7 @@ SFACE = ModelSpec(
     accuracy="LFW 99.40%",
     template=ARCFACE_TEMPLATE,
     cluster_threshold=0.53,
+    impostors=SFACE_2021DEC,
 )
 
 W600K_MBF = ModelSpec(
@@ -170,6 +178,7 @@ W600K_MBF = ModelSpec(
     accuracy="LFW 99.53% (View 2, measured with InsightFace's pipeline)",
     template=ARCFACE_TEMPLATE,
     cluster_threshold=0.40,
+    impostors=W600K_MBF,
     commercial=False,
     terms="InsightFace's pretrained models are for non-commercial research only, whatever "
           "the licence of the package that carries the file",
@@ -196,6 +205,7 @@ DLIB_RESNET = ModelSpec(
     template=((46.43, 44.85), (102.32, 45.32), (73.63, 77.56), (50.84, 101.85),
               (98.57, 102.06)),
     cluster_threshold=0.965,
+    impostors=DLIB_RESNET_V1,
     terms="CC0: no rights reserved, any use allowed (the model face_recognition uses)",
 )
 """dlib's ResNet normalises its input itself with per-channel means stored in its file,
