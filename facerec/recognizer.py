@@ -2,9 +2,11 @@
 live loop all take from a photo to a person.
 
 A ``Recognizer`` holds the networks (``FaceAnalyzer``) and the storage (``Gallery``). It
-identifies faces, verifies pairs, and applies the one threshold rule: a threshold given
-explicitly, else the database's calibrated one, else the model's. Enrolling is
-``facerec.enrollment``'s; ``enroll`` runs it over this recognizer's gallery and networks.
+identifies faces by the open-set decision (``facerec.matching``: a name only when the
+face's score passes the threshold that keeps strangers strangers for the people enrolled
+now, ``unsure`` when two people are nearly as close, never a name a user rejected), and
+verifies pairs by the pair threshold. Enrolling is ``facerec.enrollment``'s; ``enroll``
+runs it over this recognizer's gallery and networks.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from .db.gallery import Gallery
 from .enrollment import Enrollment, suspicious_faces
 from .errors import DatabaseError, FacerecError
 from .image import ImageInput
-from .matching import decide, rank_people, threshold_rule
+from .matching import gallery_rule, match_faces, threshold_rule
 from .reduced import ReducedPhoto, decoded
 from .results import EnrollReport, Match, Skip, Threshold, Verification
 from .types import Detection
@@ -31,10 +33,6 @@ if TYPE_CHECKING:
     from .calibration import Calibration
 
 log = logging.getLogger(__name__)
-
-NEIGHBOURS = 64
-"""Nearest faces looked at per query face (people are ranked by their nearest one)."""
-
 
 class Recognizer:
     """Enroll, identify and verify faces against one database.
@@ -75,27 +73,38 @@ class Recognizer:
         return self._analyzer
 
     def threshold(self, given: float | None = None) -> Threshold:
-        """The threshold rule: ``given``, else the database's calibrated threshold, else
-        the model's default."""
+        """The threshold for a pair of faces (``verify``): ``given``, else the database's
+        calibrated threshold, else the model's default."""
         return threshold_rule(given, self.gallery.calibrated_threshold,
                               lambda: self.analyzer.threshold)
+
+    def identification_threshold(self, given: float | None = None,
+                                 fpir: float | None = None) -> Threshold:
+        """The threshold faces are named by against the people enrolled now: ``given``,
+        else the open-set threshold for the share ``fpir`` of strangers named (see
+        ``facerec.matching.identification_threshold``)."""
+        self._check_model()
+        return gallery_rule(self.gallery, given, fpir)[0].threshold
 
     # enroll -------------------------------------------------------------------------------
     def enroll(self, root: Path | None = None, *, name: str | None = None,
                paths: Sequence[Path] = (), strict: bool = False, sync: bool = False,
-               move: bool = False, progress: bool = False) -> EnrollReport:
+               move: bool = False, keep_poor: bool = False, progress: bool = False
+               ) -> EnrollReport:
         """Enroll a known-people folder (``root``), or ``paths`` as one person (``name``).
 
         Unchanged photos are not analysed again; changed ones replace their old face; a
         photo already enrolled for another person is refused unless ``move``; the same
         bytes already enrolled for this person are a duplicate, not stored twice. With
         ``sync``, faces whose files under ``root`` are gone are removed. A photo with no
-        face is skipped; with several, the main one is used (``strict``: skipped). Skips
+        face is skipped; with several, the main one is used (``strict``: skipped); a face
+        too small or turned to be recognised from is skipped unless ``keep_poor``. Skips
         are remembered and not analysed again while bytes and settings stay the same.
         Every batch is one transaction, so an interrupted run keeps what it finished.
         See ``facerec.enrollment``.
         """
-        enrollment = Enrollment(self.gallery, self.analyzer, strict=strict, move=move)
+        enrollment = Enrollment(self.gallery, self.analyzer, strict=strict, move=move,
+                                keep_poor=keep_poor)
         if name is not None:
             return enrollment.named(name, paths, progress=progress)
         if root is not None:
@@ -109,14 +118,15 @@ class Recognizer:
 
     # identify -----------------------------------------------------------------------------
     def identify(self, image: ImageInput | ReducedPhoto, top_k: int = 3,
-                 threshold: float | None = None, upright: bool = False) -> list[Match]:
+                 threshold: float | Threshold | None = None, upright: bool = False,
+                 fpir: float | None = None) -> list[Match]:
         """Every face of one image (or a photo decoded reduced, ``facerec.reduced``) with
-        its person or ``unknown``; boxes in the image's own pixels."""
-        return self.identify_batch([image], top_k, threshold, upright)[0]
+        its person, ``unsure`` or ``unknown``; boxes in the image's own pixels."""
+        return self.identify_batch([image], top_k, threshold, upright, fpir)[0]
 
     def identify_batch(self, images: Sequence[ImageInput | ReducedPhoto], top_k: int = 3,
-                       threshold: float | None = None, upright: bool = False
-                       ) -> list[list[Match]]:
+                       threshold: float | Threshold | None = None, upright: bool = False,
+                       fpir: float | None = None) -> list[list[Match]]:
         """Every face of every image, detected and embedded in batches. With ``upright``,
         a photo with no face or only weak ones is looked at turned by 90, 180 and 270
         degrees too (``FaceAnalyzer.analyze_upright``; boxes stay in its own pixels)."""
@@ -126,23 +136,26 @@ class Recognizer:
             faces = [self.analyzer.analyze_upright(p, f)[0] for p, f in zip(pixels, faces)]
         flat = [f for per_image in faces for f in per_image]
         matches = iter(self.match([f.embedding for f in flat], [f.detection for f in flat],
-                                  top_k, threshold))
+                                  top_k, threshold, fpir))
         return [[next(matches) for _ in per_image] for per_image in faces]
 
     def match(self, embeddings: Sequence[np.ndarray], detections: Sequence[Detection],
-              top_k: int = 3, threshold: float | None = None) -> list[Match]:
-        """Name faces from their (D,) embeddings (e.g. computed elsewhere)."""
+              top_k: int = 3, threshold: float | Threshold | None = None,
+              fpir: float | None = None) -> list[Match]:
+        """Decide faces from their (D,) embeddings (e.g. computed elsewhere) by the
+        open-set rule (``facerec.matching``); a ``Threshold`` from
+        ``identification_threshold`` is used as it is, a number fixes one by hand."""
         if not len(embeddings):
             return []
-        used = self.threshold(threshold).value
+        self._check_model()
+        rule, templates = gallery_rule(self.gallery, threshold, fpir)
+        return match_faces(embeddings, detections, templates, rule, top_k)
+
+    def _check_model(self) -> None:
         model = self.gallery.model
         if model is not None and model != self.analyzer.model_id:
             raise DatabaseError(f"this database holds {model} embeddings, "
                                 f"not {self.analyzer.model_id}")
-        sims, ids, person_of = self.gallery.search(np.stack(embeddings),
-                                                   max(NEIGHBOURS, top_k * 8))
-        return [decide(d, rank_people(s, i, person_of, top_k), used)
-                for d, s, i in zip(detections, sims, ids)]
 
     # verify -------------------------------------------------------------------------------
     def verify(self, first: ImageInput, second: ImageInput,

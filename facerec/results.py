@@ -16,13 +16,17 @@ from typing_extensions import NotRequired, TypedDict
 from .names import UNKNOWN
 from .types import Detection, DetectionDict, closed
 
-ThresholdSource = Literal["given", "calibrated", "model"]
+ThresholdSource = Literal["given", "calibrated", "open-set", "model"]
+MatchStatus = Literal["known", "unsure", "unknown"]
 
 
 @closed
 class ThresholdDict(TypedDict):
     threshold: float
     threshold_source: ThresholdSource
+    fpir: NotRequired[float]
+    enrolled_people: NotRequired[int]
+    enrolled_faces: NotRequired[int]
 
 
 @closed
@@ -34,8 +38,10 @@ class CandidateDict(TypedDict):
 @closed
 class MatchDict(DetectionDict):
     person: str
+    status: MatchStatus
     similarity: float
     candidates: list[CandidateDict]
+    reason: NotRequired[str]
 
 
 @closed
@@ -76,15 +82,49 @@ class EnrollReportDict(TypedDict):
 
 @dataclass(frozen=True)
 class Threshold:
-    """The similarity a match must reach, and where it came from: ``given`` by the
-    caller, ``calibrated`` for the database by ``facerec calibrate``, or the ``model``'s
-    default (chosen on LFW View 1 DevTrain)."""
+    """The similarity a match must reach, and where it came from.
+
+    Attributes:
+        value: the similarity.
+        source: ``given`` by the caller; ``calibrated``: stored by hand with
+            ``facerec calibrate --set``; ``open-set``: keeps the share ``fpir`` of
+            strangers given a name for the ``people`` and ``faces`` enrolled
+            (``facerec.open_set``); ``model``: the model's pair threshold (chosen on LFW
+            View 1 DevTrain), where the open-set threshold would be lower, or for a pair.
+        fpir: the target share of strangers named, where the open-set rule decided.
+        people, faces: how many were enrolled when the threshold was set.
+    """
 
     value: float
     source: ThresholdSource
+    fpir: float | None = None
+    people: int | None = None
+    faces: int | None = None
 
     def to_dict(self) -> ThresholdDict:
-        return {"threshold": self.value, "threshold_source": self.source}
+        shape: ThresholdDict = {"threshold": self.value, "threshold_source": self.source}
+        if self.fpir is not None:
+            shape["fpir"] = self.fpir
+        if self.people is not None:
+            shape["enrolled_people"] = self.people
+        if self.faces is not None:
+            shape["enrolled_faces"] = self.faces
+        return shape
+
+    def describe(self) -> str:
+        """The rule in a few words, for people."""
+        if self.source == "given":
+            return f"threshold {self.value:.3f}, given"
+        if self.source == "calibrated":
+            return f"threshold {self.value:.3f}, stored with `facerec calibrate --set`"
+        enrolled = "" if self.people is None else \
+            f" for {self.people} people ({self.faces} faces)"
+        if self.source == "open-set":
+            return (f"open-set threshold {self.value:.3f}: at most {self.fpir:.2%} of "
+                    f"strangers named{enrolled}")
+        return (f"threshold {self.value:.3f}, the model's pair threshold"
+                + (f" (the open-set threshold for {self.fpir:.2%} of strangers named"
+                   f"{enrolled} is lower)" if self.fpir is not None else ""))
 
 
 @dataclass(frozen=True)
@@ -104,25 +144,37 @@ class Match:
 
     Attributes:
         detection: where the face is.
-        person: the best candidate's name when its similarity reaches the threshold,
-            else ``"unknown"``.
-        similarity: the best candidate's similarity; -1 when the database is empty.
+        person: the name decided (``facerec.matching``), else ``"unknown"``.
+        similarity: the similarity of the person named, or of the best candidate; -1
+            when the database is empty.
         candidates: the top-k people, best first, known or not.
+        status: ``known`` (named), ``unsure`` (two people nearly as close: no name, the
+            candidates say who) or ``unknown``.
+        reason: why the face is ``unsure`` or ``unknown``.
     """
 
     detection: Detection
     person: str
     similarity: float
     candidates: tuple[Candidate, ...]
+    status: MatchStatus = "known"
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.person == UNKNOWN and self.status == "known":
+            object.__setattr__(self, "status", "unknown")
 
     @property
     def known(self) -> bool:
         return self.person != UNKNOWN
 
     def to_dict(self) -> MatchDict:
-        return {**self.detection.to_dict(), "person": self.person,
-                "similarity": round(self.similarity, 4),
-                "candidates": [c.to_dict() for c in self.candidates]}
+        shape: MatchDict = {**self.detection.to_dict(), "person": self.person,
+                            "status": self.status, "similarity": round(self.similarity, 4),
+                            "candidates": [c.to_dict() for c in self.candidates]}
+        if self.reason is not None:
+            shape["reason"] = self.reason
+        return shape
 
 
 @dataclass(frozen=True)

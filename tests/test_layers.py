@@ -12,9 +12,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "facerec"
 LAYERS = [
     # plain types, rules and files: no networks, no database
     {"errors", "types", "escaping", "names", "results", "paths", "files", "safe_arrays",
-     "subject", "matching", "registry", "fetch", "device", "compiled", "align", "annotate",
+     "subject", "registry", "fetch", "device", "compiled", "align", "annotate",
      "encodings_file", "weights", "models", "nets", "image", "samples", "turning", "xmp",
-     "face_crops", "box_ops", "reduced", "threads", "memory", "jpeg", "open_set",
+     "face_crops", "box_ops", "reduced", "threads", "memory", "jpeg", "open_set", "quality",
      "impostor_tails"},
     # the networks: photo to faces
     {"detector", "embedder", "analyzer", "photos", "verification", "explain",
@@ -22,8 +22,8 @@ LAYERS = [
     # storage: SQLite and the index
     {"db"},
     # the work done with faces and storage
-    {"enrollment", "recognizer", "calibration", "reindex", "import_encodings", "evaluation",
-     "clustering", "batch", "live", "library"},
+    {"enrollment", "matching", "recognizer", "calibration", "reindex", "import_encodings",
+     "evaluation", "clustering", "batch", "live", "library"},
     # the ways in
     {"server", "cli", "web", "__main__"},
 ]

@@ -13,7 +13,6 @@ import pytest
 from facerec.calibration import calibrate
 from facerec.errors import CalibrationError, FacerecError, QueueFull, Unavailable, WorkerLost
 from facerec.live.tracker import IouTracker
-from facerec.matching import decide, rank_people
 from facerec.names import UNKNOWN
 from facerec.results import Candidate, Match
 from facerec.server.batcher import MicroBatcher
@@ -140,18 +139,6 @@ def test_tracker_embeds_when_needed_and_votes_the_name():
 
 
 # recognition rules -------------------------------------------------------------------------
-def test_people_are_ranked_by_their_nearest_face_and_named_by_the_threshold():
-    sims = np.array([0.9, 0.8, 0.7, 0.4])
-    ids = np.array([3, 1, 2, -1])
-    ranked = rank_people(sims, ids, {1: "bob", 2: "ada", 3: "bob"}, top_k=5)
-    assert ranked == [Candidate("bob", 0.9), Candidate("ada", 0.7)]
-    assert decide(box(0, 0), ranked, 0.95).person == UNKNOWN
-    assert decide(box(0, 0), ranked, 0.9).person == "bob"
-    assert decide(box(0, 0), [], 0.5).similarity == -1.0
-    # an id SQLite no longer has (a forgotten face) is passed over
-    assert rank_people(sims, ids, {2: "ada"}, 5) == [Candidate("ada", 0.7)]
-
-
 def test_calibration_finds_the_threshold_for_a_false_accept_rate():
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((30, 64))
@@ -188,12 +175,14 @@ def test_http_schemas_are_made_from_the_result_types():
     from facerec.results import EnrollReport, Identification, Skip, Threshold, Verification
     from facerec.server import schemas
 
-    match = decide(box(0, 0), [Candidate("ada", 0.8)], 0.5)
-    answer = Identification((match,), Threshold(0.5, "given"), "m").to_dict()
-    assert schemas.IdentifyResult.model_validate(answer).model_dump() == answer
+    match = Match(box(0, 0), "ada", 0.8, (Candidate("ada", 0.8), Candidate("bob", 0.3)))
+    unsure = Match(box(0, 0), "unknown", 0.8, (Candidate("ada", 0.8),), "unsure", "ada or bob")
+    answer = Identification((match, unsure), Threshold(0.5, "open-set", 0.01, 3, 6),
+                            "m").to_dict()
+    assert schemas.IdentifyResult.model_validate(answer).model_dump(exclude_none=True) == answer
     verification = Verification(True, 0.8, Threshold(0.5, "model"), "m", (box(0, 0), box(1, 1)))
-    assert schemas.VerifyResult.model_validate(verification.to_dict()).model_dump() == \
-        verification.to_dict()
+    assert schemas.VerifyResult.model_validate(verification.to_dict()).model_dump(
+        exclude_none=True) == verification.to_dict()
     report = EnrollReport(people={"ada"}, photos=2, skipped=[Skip("a.jpg", "no face", "bob")],
                           duplicates=[Skip("b.jpg", "same photo as c.jpg")])
     body = schemas.enroll_body("ada", report)

@@ -12,10 +12,9 @@ import pyarrow.compute as pc
 from ..db.gallery import Gallery
 from ..enrollment import Enrollment, Incoming, source_key
 from ..errors import DatabaseError, InvalidName
-from ..matching import decide, rank_people
+from ..matching import gallery_rule, match_faces
 from ..names import validate_name
-from ..recognizer import NEIGHBOURS
-from ..results import Match, Skip
+from ..results import Match, Skip, Threshold
 from ..subject import main_face
 from ..types import Face
 from .records import FaceRecords, read_records
@@ -83,33 +82,22 @@ def enroll_records(gallery: Gallery, folder: Path) -> BatchEnrollReport:
 
 
 def identify_records(gallery: Gallery, folder: Path, top_k: int = 1,
-                     threshold: float | None = None
-                     ) -> tuple[list[tuple[str, int, Match]], float]:
-    """Every face of the records matched against the database (no network runs): (photo,
-    face index, match) rows, and the threshold used (``threshold``, else the database's
-    calibrated one, else the model's default)."""
+                     threshold: float | None = None, fpir: float | None = None
+                     ) -> tuple[list[tuple[str, int, Match]], Threshold]:
+    """Every face of the records decided against the database by the open-set rule
+    (``facerec.matching``; no network runs): (photo, face index, match) rows, and the
+    threshold used."""
     records = FaceRecords.of(read_records(folder))
     model = gallery.model
     if records.photos and model is not None and records.models != {model}:
         raise DatabaseError(f"the records hold {', '.join(sorted(records.models))} "
                             f"embeddings; the database {model}")
-    used = threshold if threshold is not None else _default_threshold(gallery, records)
+    rule, templates = gallery_rule(gallery, threshold, fpir)
     out: list[tuple[str, int, Match]] = []
     for start in range(0, len(records.photos), BATCH):
         chunk = records.embeddings[start:start + BATCH]
-        sims, ids, person_of = gallery.search(chunk, max(NEIGHBOURS, top_k * 8))
-        for i in range(len(chunk)):
-            match = decide(records.detections[start + i],
-                           rank_people(sims[i], ids[i], person_of, top_k), used)
-            out.append((records.photos[start + i], int(records.face[start + i]), match))
-    return out, used
-
-
-def _default_threshold(gallery: Gallery, records: FaceRecords) -> float:
-    from ..registry import FLIP_SUFFIX, get_model
-
-    calibrated = gallery.calibrated_threshold
-    if calibrated is not None:
-        return calibrated
-    name = next(iter(records.models), "").removesuffix(FLIP_SUFFIX)
-    return float(get_model(name, "embedder").threshold or 0.0)
+        matches = match_faces(chunk, records.detections[start:start + len(chunk)],
+                              templates, rule, top_k)
+        out += [(records.photos[start + i], int(records.face[start + i]), match)
+                for i, match in enumerate(matches)]
+    return out, rule.threshold

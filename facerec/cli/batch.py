@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import FacerecError
 from ..escaping import csv_writer, shown
+from .decision import add_decision_options
 from .database import add_db_option, db_path
 from .outputs import writing
 
@@ -41,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     identify = actions.add_parser("identify", help="match Parquet embeddings to a database")
     identify.add_argument("records", type=Path, metavar="EMBEDDINGS")
     identify.add_argument("--out", type=Path, required=True, help="matches: .csv or .parquet")
-    identify.add_argument("--threshold", type=float, default=None)
+    add_decision_options(identify)
     add_db_option(identify)
     identify.set_defaults(run=run_identify)
 
@@ -84,8 +85,9 @@ def run_identify(args: argparse.Namespace) -> int:
     from ..db.gallery import Gallery
 
     with Gallery(db_path(args), create=False) as gallery:
-        rows, used = identify_records(gallery, args.records, threshold=args.threshold)
-    table = [{"photo": photo, "face": face, "person": m.person,
+        rows, used = identify_records(gallery, args.records, threshold=args.threshold,
+                                      fpir=args.fpir)
+    table = [{"photo": photo, "face": face, "person": m.person, "status": m.status,
               "similarity": round(m.similarity, 4),
               "box": " ".join(f"{v:.1f}" for v in m.detection.box)}
              for photo, face, m in rows]
@@ -94,11 +96,11 @@ def run_identify(args: argparse.Namespace) -> int:
         import pyarrow.parquet as pq
         pq.write_table(pa.Table.from_pylist(table), args.out)
     else:
-        columns = ["photo", "face", "person", "similarity", "box"]
+        columns = ["photo", "face", "person", "status", "similarity", "box"]
         with writing(args.out), open(args.out, "w", newline="", encoding="utf-8") as fh:
             writer = csv_writer(fh)
             writer.writerow(columns)
             writer.writerows([row[c] for c in columns] for row in table)
     named = sum(1 for row in table if row["person"] != "unknown")
-    print(f"{len(table)} faces, {named} named (threshold {used:.3f}), written to {args.out}")
+    print(f"{len(table)} faces, {named} named ({used.describe()}), written to {args.out}")
     return 0

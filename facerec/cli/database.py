@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import FacerecError, ImageError
 from ..escaping import SafeCsvWriter, csv_writer, shown
+from .decision import add_decision_options
 from .faces import add_pipeline_options, expand_or_report, make_analyzer, report_failure
 from .outputs import prepare_folder, prepare_report, writing
 
@@ -57,6 +58,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="skip photos with several faces instead of using the main one")
     enroll.add_argument("--sync", action="store_true",
                         help="remove faces whose files under DIR are gone")
+    enroll.add_argument("--keep-poor", action="store_true",
+                        help="enroll faces too small or turned too far to recognise others "
+                             "from (skipped by default, with the reason)")
     enroll.add_argument("--move", action="store_true",
                         help="take photos already enrolled for another person (otherwise "
                              "they are refused, naming their owner)")
@@ -75,9 +79,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                           help="look again at photos with no face (or only weak ones) turned "
                                "by 90, 180 and 270 degrees: scans, photos whose rotation "
                                "was lost (costs three more detections on those photos)")
-    identify.add_argument("--threshold", type=float,
-                          help="similarity to reach (default: the database's calibrated "
-                               "threshold, else the model's)")
+    add_decision_options(identify)
     identify.add_argument("--annotate", type=Path, metavar="OUT",
                           help="write copies of the photos with boxes and names to OUT")
     add_db_option(identify)
@@ -170,7 +172,7 @@ def run_enroll(args: argparse.Namespace) -> int:
         report = recognizer.enroll(None if args.name else args.inputs[0], name=args.name,
                                    paths=args.inputs if args.name else (),
                                    strict=args.strict, sync=args.sync, move=args.move,
-                                   progress=sys.stderr.isatty())
+                                   keep_poor=args.keep_poor, progress=sys.stderr.isatty())
     print_enroll_report(report)
     if args.report:
         with writing(args.report):
@@ -226,17 +228,16 @@ def run_identify(args: argparse.Namespace) -> int:
     with open_recognizer(args, create=False) as recognizer:
         if not recognizer.gallery.has_people():
             raise FacerecError(f"the database at {recognizer.path} has no one enrolled")
-        threshold = recognizer.threshold(args.threshold)
+        threshold = recognizer.identification_threshold(args.threshold, args.fpir)
         writer = csv_writer(sys.stdout) if args.csv else None
         if writer:
-            writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "person", "similarity",
-                             "candidates"])
+            writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "person", "status",
+                             "similarity", "candidates", "reason"])
         side = recognizer.analyzer.detector.config.max_side
         for path in paths:
             try:
                 photo = decode_for_detection(read_image_file(path), str(path), side)
-                matches = recognizer.identify(photo, args.top_k, threshold.value,
-                                              args.upright)
+                matches = recognizer.identify(photo, args.top_k, threshold, args.upright)
                 pixels = full_pixels(photo) if args.annotate else None
             except ImageError as exc:
                 report_failure(failures, str(exc))
@@ -257,14 +258,21 @@ def print_matches(path: Path, answer: Identification, args: argparse.Namespace,
         for index, m in enumerate(matches):
             others = ";".join(f"{c.person}:{c.similarity:.4f}" for c in m.candidates)
             writer.writerow([str(path), index, *[f"{v:.1f}" for v in m.detection.box],
-                             m.person, f"{m.similarity:.4f}", others])
+                             m.person, m.status, f"{m.similarity:.4f}", others,
+                             m.reason or ""])
     else:
         print(f"{shown(path)}: {len(matches)} face{'s' if len(matches) != 1 else ''}")
         for m in matches:
             x1, y1, x2, y2 = m.detection.box
-            others = ", ".join(f"{c.person} {c.similarity:.2f}" for c in m.candidates[1:])
-            print(f"  {m.person:<20} {m.similarity:6.3f}  box ({x1:.0f}, {y1:.0f}, {x2:.0f}, "
-                  f"{y2:.0f})" + (f"  next: {others}" if others else ""))
+            shown_as = m.person if m.status != "unsure" else "unsure"
+            line = (f"  {shown_as:<20} {m.similarity:6.3f}  box ({x1:.0f}, {y1:.0f}, "
+                    f"{x2:.0f}, {y2:.0f})")
+            if m.reason:
+                line += f"  ({m.reason})"
+            elif others := ", ".join(f"{c.person} {c.similarity:.2f}"
+                                     for c in m.candidates[1:]):
+                line += f"  next: {others}"
+            print(line)
 
 
 def save_annotated(folder: Path, source: Path, pixels) -> None:

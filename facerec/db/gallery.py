@@ -24,6 +24,7 @@ from ..names import case_clash
 from .erasure import Erasure, delete_thumbnails, erase_from_backups
 from .live_index import LiveIndex
 from .store import Conflict, Delta, FaceRecord, FaceStore, NewFace
+from .templates import PeopleTemplates
 
 DEFAULT_DB = "facerec-db"
 
@@ -78,6 +79,7 @@ class Gallery:
             raise DatabaseError(f"{self.path} is a file, not a database folder")
         self._store = FaceStore(self.path / "faces.sqlite", create=create, check=check)
         self._index = LiveIndex(self._store, self.path / "faces.index")
+        self._templates: tuple[tuple[int, int, str], PeopleTemplates] | None = None
         self._lock = threading.RLock()
 
     @_serialized
@@ -141,6 +143,7 @@ class Gallery:
 
     def _erase(self, faces: list[FaceRecord]) -> Erasure:
         erased = Erasure(faces=faces)
+        self._templates = None
         erased.index = self._index.erase()
         gone = sorted({f.person for f in faces if not self._store.has_person(f.person)})
         erased.skips = sum(self._store.forget_skips(person, faces) for person in gone)
@@ -273,6 +276,32 @@ class Gallery:
         index = self._index.current()
         return self._store.count(), 0 if index is None else len(index)
 
+    # the open-set decision -----------------------------------------------------------------
+    @_serialized
+    def templates(self) -> PeopleTemplates:
+        """Every person's faces, mean face and rejected faces (see ``templates``), read
+        again only when the database changed, by this process or another."""
+        key = self._store.decision_key
+        if self._templates is None or self._templates[0] != key:
+            self._templates = (key, self._store.templates())
+        return self._templates[1]
+
+    @_serialized
+    def reject(self, name: str, face: NewFace) -> bool:
+        """Keep ``face`` as not ``name``: from now on faces more like it than like
+        ``name``'s own are not given that name. False when it already was kept."""
+        return self._store.reject(name, face)
+
+    @_serialized
+    def forget_rejections(self, name: str, digest: str) -> int:
+        """Forget that the photo with bytes ``digest`` is not ``name``."""
+        return self._store.forget_rejections(name, digest)
+
+    @_serialized
+    def rejection_counts(self) -> dict[str, int]:
+        """person -> faces marked as not them."""
+        return self._store.rejection_counts()
+
     # threshold ----------------------------------------------------------------------------
     @property
     @_serialized
@@ -280,6 +309,13 @@ class Gallery:
         """The threshold ``facerec calibrate`` stored for this database, if any."""
         stored = self._store.get_meta("threshold")
         return None if stored is None else float(stored)
+
+    @_serialized
+    def settings(self) -> dict[str, str]:
+        """The stored settings the decision reads: ``threshold`` and ``calibration``
+        (``facerec calibrate``), ``fpir`` and ``fpir_offset`` (its open-set target)."""
+        keys = ("threshold", "calibration", "fpir", "fpir_offset")
+        return {key: value for key in keys if (value := self._store.get_meta(key)) is not None}
 
     @_serialized
     def restore_settings(self, settings: dict[str, str]) -> None:

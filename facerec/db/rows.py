@@ -40,6 +40,15 @@ CREATE TABLE IF NOT EXISTS skips (
     settings TEXT NOT NULL,
     person TEXT
 );
+CREATE TABLE IF NOT EXISTS rejections (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejections_person ON rejections(person_id);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     face_id INTEGER NOT NULL,

@@ -35,6 +35,7 @@ from ..errors import (
 from ..names import normalize_name, validate_name
 from .people import allow_name_keys, case_twin, normalize_stored_names, refuse_case_twin
 from .rows import FACE_COLUMNS, SCHEMA, FaceRecord, NewFace, face_record, vectors
+from .templates import PeopleTemplates, add_rejection, read_templates
 from .sqlite import (
     QUICK_CHECK_LIMIT,
     connect,
@@ -468,6 +469,7 @@ class FaceStore:
                 raise PersonExists(f"{new!r} already exists; use merge to join two people")
             refuse_case_twin(conn, new, person_id)
             conn.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
+            _people_changed(conn)
 
     def merge_people(self, source: str, target: str) -> int:
         """Move every face of ``source`` to ``target`` and delete ``source``."""
@@ -478,8 +480,56 @@ class FaceStore:
                 raise DatabaseError(f"cannot merge {source!r} into itself; nothing changed")
             moved = conn.execute("UPDATE faces SET person_id = ? WHERE person_id = ?",
                                  (to_id, from_id)).rowcount
+            conn.execute("UPDATE rejections SET person_id = ? WHERE person_id = ?",
+                         (to_id, from_id))
             conn.execute("DELETE FROM people WHERE id = ?", (from_id,))
+            _people_changed(conn)
         return int(moved)
+
+    # the open-set decision's reads and rejections ------------------------------------------
+    @property
+    def decision_key(self) -> tuple[int, int, str]:
+        """Changes whenever what ``templates`` returns may have: the change log's
+        position, the face count (for databases without a log) and the people version
+        (renames, merges, rejections)."""
+        return self.generation, self.count(), self.get_meta("people_version") or "0"
+
+    def templates(self) -> PeopleTemplates:
+        """Every person's faces, mean face and rejected faces, read in one snapshot."""
+        with translated(self.path):
+            self.conn.execute("BEGIN")
+            try:
+                return read_templates(self.conn, self.embedding_size())
+            finally:
+                self.conn.execute("COMMIT")
+
+    def reject(self, name: str, face: NewFace) -> bool:
+        """Keep ``face`` as not person ``name`` (PersonNotFound if there is no such
+        person); False when it already was."""
+        with self.transaction() as conn:
+            added = add_rejection(conn, self._existing_person(conn, name), face, time.time())
+            if added:
+                _people_changed(conn)
+        return added
+
+    def forget_rejections(self, name: str, digest: str) -> int:
+        """Forget that the photo with bytes ``digest`` was said not to be ``name`` (it was
+        said to be them after all); returns how many rejections were forgotten."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM people WHERE name = ?",
+                               (normalize_name(name),)).fetchone()
+            if row is None:
+                return 0
+            gone = conn.execute("DELETE FROM rejections WHERE person_id = ? AND sha256 = ?",
+                                (row[0], digest)).rowcount
+            if gone:
+                _people_changed(conn)
+        return int(gone)
+
+    def rejection_counts(self) -> dict[str, int]:
+        """person -> how many faces were marked as not them."""
+        return dict(self._rows("SELECT p.name, COUNT(*) FROM rejections r JOIN people p "
+                               "ON p.id = r.person_id GROUP BY p.id"))
 
     def prune_changes(self, through: int) -> None:
         """Forget the change log up to position ``through`` (an index saved at or after it
@@ -520,6 +570,13 @@ def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) "
                  "DO UPDATE SET value = excluded.value", (key, value))
+
+
+def _people_changed(conn: sqlite3.Connection) -> None:
+    """Note, in the write's transaction, a change to who is who that the change log does
+    not record (a rename, a merge, a rejection), so cached templates are read again."""
+    version = int(_get_meta(conn, "people_version") or 0)
+    _set_meta(conn, "people_version", str(version + 1))
 
 
 def _delete_empty_people(conn: sqlite3.Connection) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..quality import poor_face_reason
 from ..results import EnrollReport, Skip
 from ..subject import main_face
 from ..types import Detection, Face
@@ -26,9 +27,11 @@ class AnalyzedPhoto:
     size: tuple[int, int]
 
 
-def choose_face(photo: AnalyzedPhoto, strict: bool, report: EnrollReport) -> Face | None:
+def choose_face(photo: AnalyzedPhoto, strict: bool, report: EnrollReport,
+                keep_poor: bool = False) -> Face | None:
     """The face to enroll from one photo (its main face, see ``facerec.subject``), or None
-    with the reason reported: no face, or several when ``strict``."""
+    with the reason reported: no face, several when ``strict``, or a face too small or
+    turned to be recognised from (``facerec.quality``) unless ``keep_poor``."""
     label = photo.item.label
     if not photo.faces:
         report.skipped.append(Skip(label, "no face found"))
@@ -39,7 +42,12 @@ def choose_face(photo: AnalyzedPhoto, strict: bool, report: EnrollReport) -> Fac
             return None
         report.several_faces.append(
             Skip(label, f"{len(photo.faces)} faces found; the main one was used"))
-    return main_face(photo.faces, *photo.size)
+    face = main_face(photo.faces, *photo.size)
+    poor = None if keep_poor or face is None else poor_face_reason(face.detection, enroll=True)
+    if poor is not None:
+        report.skipped.append(Skip(label, f"{poor} (--keep-poor enrolls it anyway)"))
+        return None
+    return face
 
 
 def face_quality(detection: Detection) -> float:

@@ -49,14 +49,17 @@ class Enrollment:
             the gallery must hold); None where faces come embedded (``store_faces``).
         strict: skip a photo with several faces instead of enrolling its main one.
         move: a photo already enrolled for another person becomes the offered person's.
+        keep_poor: enroll faces too small or turned to be recognised from
+            (``facerec.quality``) instead of skipping them with the reason.
     """
 
     def __init__(self, gallery: Gallery, analyzer: FaceAnalyzer | None, *,
-                 strict: bool = False, move: bool = False) -> None:
+                 strict: bool = False, move: bool = False, keep_poor: bool = False) -> None:
         self.gallery = gallery
         self.analyzer = analyzer
         self.strict = strict
         self.move = move
+        self.keep_poor = keep_poor
         self.report = EnrollReport()
         self._moving: dict[str, list[str]] = {}
         self._spelling: dict[str, str] = {}  # name_key -> the one spelling this run uses
@@ -89,7 +92,8 @@ class Enrollment:
         """Store the main face of each analysed photo (passed by ``triage``) in one
         transaction; a photo with no face, or several when ``strict``, is skipped."""
         chosen = [(photo.item, face) for photo in photos
-                  if (face := choose_face(photo, self.strict, self.report)) is not None]
+                  if (face := choose_face(photo, self.strict, self.report,
+                                          self.keep_poor)) is not None]
         self.store_faces(chosen, self._networks.model_id)
 
     def add_embedded(self, offered: Sequence[tuple[Incoming, Face]], model_id: str) -> None:
@@ -219,12 +223,12 @@ class Enrollment:
 
     def _skip_settings(self) -> str:
         """What a skip depends on besides the photo: a photo skipped under other settings
-        (another model, score threshold, size limit or small-face setting, or strictness)
-        is tried again."""
+        (another model, score threshold, size limit or small-face setting, strictness, or
+        whether poor faces are kept) is tried again."""
         config = self._networks.detector.config
         return (f"{self._networks.model_id} min_score={config.score_threshold} "
                 f"max_side={config.max_side} small_faces={config.small_faces} "
-                f"strict={self.strict}")
+                f"strict={self.strict}" + (" keep_poor=True" if self.keep_poor else ""))
 
 
 def turned_note(degrees: int) -> str:

@@ -15,7 +15,7 @@ import fcntl
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -25,7 +25,7 @@ from ..db.gallery import Gallery
 from ..db.library_store import LibraryStore, StoredFace
 from ..db.library_vectors import LibraryVectors
 from ..errors import DatabaseError, FacerecError, LibraryNotFound
-from ..matching import threshold_rule
+from ..matching import embedder_of, identification_threshold
 from ..names import UNKNOWN
 from ..registry import FLIP_SUFFIX, get_model
 from ..results import (
@@ -123,17 +123,17 @@ class Library:
             self._analyzer = FaceAnalyzer(download=True)
         return self._analyzer
 
-    def threshold(self, given: float | None = None) -> Threshold:
-        """The recognizer's rule: ``given``, else the database's calibrated threshold,
-        else the model's (read from the registry: no network is loaded)."""
-        return threshold_rule(given, self.gallery.calibrated_threshold, self._model_threshold)
-
-    def _model_threshold(self) -> float:
-        model = self.model or self.gallery.model
-        spec = get_model(model.removesuffix(FLIP_SUFFIX)) if model else None
-        if spec is None or spec.threshold is None:
-            return self.analyzer.threshold
-        return spec.threshold
+    def threshold(self, given: float | None = None, fpir: float | None = None) -> Threshold:
+        """``given``, else the open-set threshold for the share ``fpir`` of strangers
+        named (``facerec.matching``; read from the registry: no network is loaded). A
+        library face is matched to its nearest enrolled face, so each enrolled face counts
+        as one comparison a stranger's face could pass."""
+        spec = embedder_of(self.model or self.gallery.model)
+        people, faces = self.gallery.counts()
+        rule = identification_threshold(given, fpir, self.gallery.settings(), spec.impostors,
+                                        float(spec.threshold or 0.0),
+                                        {1: faces} if faces else {})
+        return replace(rule, people=people)
 
     # scanning -----------------------------------------------------------------------------
     def scan(self, paths: Sequence[Path], *, keep_missing: bool = False,

@@ -145,10 +145,17 @@ def _data_routes(service: RecognitionService) -> APIRouter:
     async def identify(
         image: Annotated[UploadFile, File(description="a photo (JPEG, PNG, WebP, ...)")],
         top_k: Annotated[int, Query(ge=1, le=50)] = default_top_k,
-        threshold: Annotated[float | None, Query(ge=-1, le=1)] = None,
+        threshold: Annotated[float | None, Query(ge=-1, le=1, description=(
+            "a fixed similarity to reach instead of the open-set threshold"))] = None,
+        fpir: Annotated[float | None, Query(gt=0, lt=1, description=(
+            "the share of strangers that may be given a name (default: the database's, "
+            "else 0.01); the threshold follows from it and the people enrolled"))] = None,
     ) -> IdentificationDict:
-        """Every face in the photo: its box, the person or "unknown", and candidates."""
-        matches, used = await service.identify(await read_upload(image), top_k, threshold)
+        """Every face in the photo: its box, the person, "unsure" (two people nearly as
+        close: no name, see the candidates) or "unknown" with the reason, and the rule
+        that decided."""
+        matches, used = await service.identify(await read_upload(image), top_k, threshold,
+                                               fpir)
         return Identification(tuple(matches), used, service.analyzer.model_id).to_dict()
 
     @router.post("/verify", response_model=schemas.VerifyResult, tags=["recognition"])

@@ -38,11 +38,21 @@ DESCRIPTIONS: dict[str, str] = {
     "box": "[x1, y1, x2, y2] in pixels",
     "landmarks": "five [x, y] points",
     "score": "detector confidence, 0..1",
-    "MatchDict.person": 'the best candidate, or "unknown" below the threshold',
-    "MatchDict.similarity": "the best candidate's similarity; -1 if nobody is enrolled",
+    "MatchDict.person": 'the person named, or "unknown" (status says whether unsure)',
+    "MatchDict.status": '"known": named; "unsure": two people nearly as close, no name '
+                        '(see candidates); "unknown": nobody enrolled, or a face too small '
+                        'or turned to trust (see reason)',
+    "MatchDict.reason": "why the face is unsure or unknown",
+    "MatchDict.similarity": "the similarity of the person named (else of the best "
+                            "candidate): the mean over their enrolled faces; -1 if nobody "
+                            "is enrolled",
     "candidates": "the top-k people, best first",
     "threshold_source": 'where the threshold came from: "given" in the request, '
-                        '"calibrated" for the database, or the "model"\'s default',
+                        '"calibrated" (stored by hand for the database), "open-set" (set '
+                        'for fpir and the people enrolled) or the "model"\'s pair threshold',
+    "fpir": "the share of strangers that may be given a name, which set the threshold",
+    "enrolled_people": "people enrolled when the threshold was set",
+    "enrolled_faces": "faces enrolled when the threshold was set",
     "VerificationDict.faces": "the face compared in each photo (its main face)",
     "SkipDict.path": "the photo: the name it was uploaded with, or its file",
     "owner": "the person the photo already belongs to, when that is why it was refused",

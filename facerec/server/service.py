@@ -27,7 +27,7 @@ from ..errors import ImageError, PersonNotFound
 from ..face_crops import face_jpeg
 from ..image import image_size, load_image
 from ..library import Library, Together
-from ..names import UNKNOWN, validate_name
+from ..names import validate_name
 from ..photos import Received as Upload
 from ..recognizer import Recognizer
 from ..reduced import ReducedPhoto, decode_for_detection, photo_size, turned_photo
@@ -156,19 +156,20 @@ class RecognitionService:
         return await run_in_threadpool(run)
 
     # requests -----------------------------------------------------------------------------
-    async def identify(self, upload: Upload, top_k: int,
-                       threshold: float | None) -> tuple[list[Match], Threshold]:
-        """Every face of the photo with its person or ``unknown``, and the threshold used;
-        unknown faces are remembered for ``clusters``."""
+    async def identify(self, upload: Upload, top_k: int, threshold: float | None,
+                       fpir: float | None = None) -> tuple[list[Match], Threshold]:
+        """Every face of the photo with its person, ``unsure`` or ``unknown`` (the
+        open-set decision, ``facerec.matching``), and the threshold used; faces of no one
+        enrolled are remembered for ``clusters``."""
         faces, size, _ = await self.faces_of(upload)
 
         def name_them() -> tuple[list[Match], Threshold]:
-            used = self.recognizer.threshold(threshold)
+            used = self.recognizer.identification_threshold(threshold, fpir)
             return self.recognizer.match([f.embedding for f in faces],
-                                         [f.detection for f in faces], top_k, used.value), used
+                                         [f.detection for f in faces], top_k, used), used
 
         matches, used = await self._locked(name_them)
-        strangers = [faces[i] for i, m in enumerate(matches) if m.person == UNKNOWN]
+        strangers = [faces[i] for i, m in enumerate(matches) if m.status == "unknown"]
         if strangers:
             crops = await run_in_threadpool(self._crops, upload, strangers, size)
             self.unknown.add(upload.label, [f.detection for f in strangers],
