@@ -1,8 +1,11 @@
-"""Choosing a threshold from the enrolled faces themselves, for a target false-accept rate.
+"""Calibrating a database: the open-set rule for a share of strangers named
+(``calibrate_strangers``, what ``facerec calibrate`` does), and a pair threshold for a
+false-accept rate measured on the enrolled faces themselves (``calibrate``).
 
-Genuine pairs are two faces of the same person; impostor pairs are faces of two different
-people. The threshold is the lowest similarity that lets through at most ``far`` of the
-impostor pairs; the genuine pairs then say how many true matches it keeps.
+For the pair threshold, genuine pairs are two faces of the same person and impostor pairs
+faces of two different people; the threshold is the lowest similarity that lets through
+at most ``far`` of the impostor pairs, and the genuine pairs say how many true matches it
+keeps. Stored, it is a floor the open-set threshold never goes below.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from .db.gallery import Gallery
 from .errors import CalibrationError, DatabaseError
 from .evaluation.metrics import threshold_for_far
 from .evaluation.pairs import all_pairs
+from .open_set import TAIL_RATES
 
 
 @dataclass(frozen=True)
@@ -67,3 +71,85 @@ def calibrate_gallery(gallery: Gallery, far: float, force: bool = False) -> Cali
     if result.reliable or force:
         gallery.set_threshold(result.threshold, result.to_dict())
     return result
+
+
+@dataclass(frozen=True)
+class StrangerCalibration:
+    """The open-set rule set for one database (``calibrate_strangers``).
+
+    Attributes:
+        fpir: the share of strangers that may be given a name.
+        threshold: the threshold that keeps it for the people enrolled now (it moves as
+            people are enrolled or removed).
+        people, faces: enrolled now.
+        own_pairs: pairs of an enrolled face and another enrolled person's mean face.
+        checked_rate: the impostor rate at which the database's own faces were compared
+            with the model's table (None: too few pairs to check it).
+        own_similarity, table_similarity: the similarity the own pairs and the table
+            reach at that rate.
+        offset: how much the threshold is raised because the own faces look more alike
+            than the table says (0 when they do not, or could not be checked).
+    """
+
+    fpir: float
+    threshold: float
+    people: int
+    faces: int
+    own_pairs: int
+    checked_rate: float | None
+    own_similarity: float | None
+    table_similarity: float | None
+    offset: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"method": "open-set", **asdict(self)}
+
+
+MIN_OWN_EVENTS = 10
+"""Own pairs must put at least this many above a rate for it to be checked."""
+
+
+def calibrate_strangers(gallery: Gallery, fpir: float) -> StrangerCalibration:
+    """Set the database's open-set rule for the share ``fpir`` of strangers named: from
+    the model's impostor table, raised where the database's own people look more alike
+    than the table says (checked at the lowest rate their pairs can measure, from 1e-2
+    down). Stored; a threshold fixed by hand before is dropped."""
+    from .matching import embedder_of, identification_threshold
+
+    if not 0.0 < fpir < 1.0:
+        raise CalibrationError("the share of strangers must be between 0 and 1")
+    templates = gallery.templates()
+    if not templates.names:
+        raise DatabaseError("nobody is enrolled; calibration needs enrolled faces")
+    spec = embedder_of(gallery.model)
+    tails = spec.impostors
+    if tails is None:
+        raise CalibrationError(f"{spec.name} has no impostor table")
+    own = _own_impostor_scores(templates)
+    rate = next((r for r in TAIL_RATES if r <= 1e-2 and len(own) * r >= MIN_OWN_EVENTS
+                 and r >= 1e-4), None) if len(own) else None
+    ordered = np.sort(own)[::-1]
+    checked = None if rate is None else (
+        float(ordered[int(rate * len(own))]),
+        tails.for_faces(int(np.median(templates.counts))).similarity_at(rate))
+    offset = 0.0 if checked is None else round(max(0.0, checked[0] - checked[1]), 4)
+    settings = {"fpir": repr(fpir), "fpir_offset": repr(offset)}
+    threshold = identification_threshold(None, fpir, settings, tails,
+                                         float(spec.threshold or 0.0), templates.shape())
+    result = StrangerCalibration(
+        fpir=fpir, threshold=threshold.value, people=len(templates.names),
+        faces=int(templates.counts.sum()), own_pairs=len(own), checked_rate=rate,
+        own_similarity=None if checked is None else round(checked[0], 4),
+        table_similarity=None if checked is None else round(checked[1], 4), offset=offset)
+    gallery.set_open_set(fpir, offset, result.to_dict())
+    return result
+
+
+def _own_impostor_scores(templates) -> np.ndarray:
+    """The rule's score of every enrolled face against every other person's mean face."""
+    if len(templates.names) < 2:
+        return np.zeros(0, np.float32)
+    scores = templates.faces @ templates.means.T
+    scores[np.arange(len(scores)), templates.face_owner] = np.nan
+    flat = scores.ravel()
+    return flat[~np.isnan(flat)]

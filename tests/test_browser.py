@@ -228,3 +228,34 @@ def test_the_library_in_the_page_person_photos_and_search(model_paths, shared_fa
         driver.find_element(By.CSS_SELECTOR, "#photos-form button").click()
         _wait(driver, lambda d: _texts(d, "#photos-list li strong") == ["obama_and_biden.jpg"])
         assert loaded_from(driver, running.url) == []
+
+
+def test_the_page_shows_unsure_and_takes_not_this_person(model_paths, samples, shared_faces,
+                                                         tmp_path):
+    """Two names for one man make his face unsure, drawn as such; "Not obama" on a named
+    face is kept, and the same face is no longer named obama."""
+    from selenium.webdriver.common.by import By
+
+    with running_server(tmp_path / "db") as fresh, headless_chromium() as driver:
+        _enroll_through_page(driver, fresh.url, "obama", samples / "obama.jpg")
+        _enroll_through_page(driver, fresh.url, "barack",
+                             shared_faces / "gallery" / "obama" / "obama2.jpg")
+        driver.get(f"{fresh.url}/#/identify")
+        driver.find_element(By.ID, "identify-file").send_keys(str(samples / "obama3.jpg"))
+        _wait(driver, lambda d: _texts(d, ".box.unsure span") == ["unsure"])
+        line = _texts(driver, "#identify-faces li")[0]
+        assert "barack" in line and "obama" in line and "Not " not in line
+
+        httpx.delete(f"{fresh.url}/v1/people/barack", timeout=60).raise_for_status()
+        driver.get(f"{fresh.url}/#/identify")
+        driver.find_element(By.ID, "identify-file").send_keys(
+            str(shared_faces / "probes" / "obama1.jpg"))
+        _wait(driver, lambda d: any(t.startswith("obama") for t in _texts(d, ".box span")))
+        assert "strangers named" in driver.find_element(By.ID, "identify-summary").text
+        driver.find_element(By.CSS_SELECTOR, "#identify-faces button.not-person").click()
+        _wait(driver, lambda d: any("kept: not obama" in t
+                                    for t in _texts(d, "#identify-faces li")))
+        again = httpx.post(f"{fresh.url}/v1/identify", timeout=120, files={
+            "image": (shared_faces / "probes" / "obama1.jpg").read_bytes()}).json()
+        assert again["faces"][0]["person"] == "unknown"
+        assert "marked as not obama" in again["faces"][0]["reason"]

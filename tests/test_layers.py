@@ -22,8 +22,8 @@ LAYERS = [
     # storage: SQLite and the index
     {"db"},
     # the work done with faces and storage
-    {"enrollment", "matching", "recognizer", "calibration", "reindex", "import_encodings",
-     "evaluation", "clustering", "batch", "live", "library"},
+    {"enrollment", "matching", "recognizer", "corrections", "calibration", "reindex",
+     "import_encodings", "evaluation", "clustering", "batch", "live", "library"},
     # the ways in
     {"server", "cli", "web", "__main__"},
 ]

@@ -255,7 +255,11 @@ def test_concurrent_enrollments_lose_nothing_and_survive_a_kill(tmp_path, sample
     with running_server(db) as restarted:
         assert httpx.get(restarted.url + "/v1/health").json()["faces"] == 17
         named = identify(restarted.url, (samples / "obama3.jpg").read_bytes()).json()
-        assert named["faces"][0]["person"] in ("from the cli", "person 0", "person 1")
+        face = named["faces"][0]
+        obamas = ("from the cli", "person 0", "person 1")
+        # three names for one man: named one of them, or unsure between them
+        assert face["person"] in obamas or (
+            face["status"] == "unsure" and face["candidates"][0]["person"] in obamas)
 
 
 def test_concurrent_requests_share_forward_passes(server, samples):

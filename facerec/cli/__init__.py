@@ -18,6 +18,7 @@ from ..memory import keep_freed_blocks
 from . import (
     batch,
     cluster,
+    correct,
     database,
     evaluate,
     explain,
@@ -32,8 +33,8 @@ from .outputs import write_failure
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-COMMAND_GROUPS = (models, faces, database, library, imports, evaluate, explain, cluster, batch,
-                  watch, serve)
+COMMAND_GROUPS = (models, faces, database, correct, library, imports, evaluate, explain,
+                  cluster, batch, watch, serve)
 
 
 class EscapingFormatter(logging.Formatter):

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import FacerecError, ImageError
 from ..escaping import SafeCsvWriter, csv_writer, shown
-from .decision import add_decision_options
+from ..open_set import DEFAULT_FPIR
+from .decision import add_decision_options, share
 from .faces import add_pipeline_options, expand_or_report, make_analyzer, report_failure
 from .outputs import prepare_folder, prepare_report, writing
 
@@ -147,14 +148,26 @@ def register(commands: argparse._SubParsersAction) -> None:
     reindex.set_defaults(run=run_reindex)
 
     calibrate = commands.add_parser(
-        "calibrate", help="set the threshold for a target false-accept rate")
-    calibrate.add_argument("--far", type=float, default=1e-3,
-                           help="false-accept rate to allow (default: %(default)s)")
+        "calibrate", help="set how many strangers may be given a name",
+        description="By default: the open-set rule for --fpir (the share of strangers that "
+                    "may be given a name), from the model's impostor table, raised where "
+                    "this database's own people look more alike than the table says; the "
+                    "threshold then follows the people enrolled. --set fixes a threshold "
+                    "by hand; --far measures a pair threshold on the enrolled faces, kept "
+                    "as a floor.")
+    mode = calibrate.add_mutually_exclusive_group()
+    mode.add_argument("--fpir", type=share, default=None, metavar="RATE",
+                      help=f"share of strangers that may be given a name (default: "
+                           f"{DEFAULT_FPIR:.0%})")
+    mode.add_argument("--far", type=float, default=None,
+                      help="measure a pair threshold for this false-accept rate on the "
+                           "enrolled faces instead (a floor for the open-set threshold)")
     calibrate.add_argument("--force", action="store_true",
-                           help="store the threshold even when too few pairs back it")
-    calibrate.add_argument("--set", type=float, default=None, metavar="T",
-                           help="store threshold T as it is (e.g. the one `facerec evaluate` "
-                                "recommends) instead of measuring one")
+                           help="with --far: store the threshold even when too few pairs "
+                                "back it")
+    mode.add_argument("--set", type=float, default=None, metavar="T",
+                      help="fix threshold T by hand: identify names at T whatever the "
+                           "number of people enrolled")
     add_db_option(calibrate)
     add_pipeline_options(calibrate)
     calibrate.set_defaults(run=run_calibrate)
@@ -290,6 +303,8 @@ def save_annotated(folder: Path, source: Path, pixels) -> None:
 def run_people(args: argparse.Namespace) -> int:
     with open_gallery(args) as gallery:
         people = gallery.people()
+        if not args.json:
+            print(f"identify names faces by: {rule_in_force(gallery)}", file=sys.stderr)
     if args.json:
         print(json.dumps([{"name": n, "faces": c} for n, c in people]))
     else:
@@ -341,7 +356,7 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    from ..calibration import calibrate_gallery
+    from ..calibration import calibrate_gallery, calibrate_strangers
 
     if args.set is not None:
         if not -1.0 <= args.set <= 1.0:
@@ -349,7 +364,26 @@ def run_calibrate(args: argparse.Namespace) -> int:
             return 2
         with open_gallery(args) as gallery:
             gallery.set_threshold(args.set, {"method": "set", "threshold": args.set})
-        print(f"stored: identify uses the threshold {args.set:.4f} from now on")
+        print(f"stored: identify uses the threshold {args.set:.4f} from now on, whatever "
+              "the number of people enrolled (`facerec calibrate` alone returns to the "
+              "open-set rule)")
+        return 0
+    if args.far is None:
+        with open_gallery(args) as gallery:
+            found = calibrate_strangers(gallery, args.fpir or DEFAULT_FPIR)
+        print(f"stored: at most {found.fpir:.2%} of strangers given a name; with "
+              f"{found.people} people ({found.faces} faces) enrolled that is the threshold "
+              f"{found.threshold:.4f}, and it follows the people enrolled from now on")
+        if found.checked_rate is None:
+            print(f"  the database's own faces give {found.own_pairs:,} pairs of different "
+                  f"people, too few to check the model's impostor table (at least "
+                  f"{10 / 1e-2:,.0f} are needed); the table is used as it is")
+        else:
+            print(f"  checked on the database's own {found.own_pairs:,} pairs of different "
+                  f"people: at the rate {found.checked_rate:g} they reach "
+                  f"{found.own_similarity:.4f}, the table {found.table_similarity:.4f}; "
+                  + (f"the threshold is raised by {found.offset:.4f}" if found.offset else
+                     "no adjustment needed"))
         return 0
     with open_gallery(args) as gallery:
         result = calibrate_gallery(gallery, args.far, force=args.force)
@@ -358,7 +392,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
           f"true accept rate {result.true_accept_rate:.2%}; mean similarity genuine "
           f"{result.genuine_mean:.3f}, impostor {result.impostor_mean:.3f})")
     if result.reliable or args.force:
-        print("stored: identify uses this threshold from now on")
+        print("stored: identify names no face below this threshold from now on (the "
+              "open-set rule may ask for more as people are enrolled)")
         return 0
     print(f"facerec: not stored: too few pairs to measure a FAR of {result.far:g} "
           f"(needs {10 / result.far:.0f} impostor and 20 genuine pairs); enroll more "
@@ -381,8 +416,20 @@ def run_check(args: argparse.Namespace) -> int:
     with Gallery(folder, create=False, check=False) as gallery:
         faces, indexed = gallery.check()
         people = len(gallery.people())
+        rule = rule_in_force(gallery)
     print(f"sound: {people} people, {faces} faces, {indexed} in the index")
+    print(f"identify names faces by: {rule}")
     return 0
+
+
+def rule_in_force(gallery: Gallery) -> str:
+    """The decision rule a database's answers follow now, in words."""
+    from ..matching import gallery_rule
+
+    rule, templates = gallery_rule(gallery)
+    rejected = sum(gallery.rejection_counts().values())
+    return rule.threshold.describe() + (f"; {rejected} face{'s' if rejected != 1 else ''} "
+                                        "marked as not someone" if rejected else "")
 
 
 def run_repair(args: argparse.Namespace) -> int:

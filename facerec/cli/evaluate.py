@@ -105,9 +105,30 @@ def _summary(result) -> None:
           f"{v['accuracy_at_default']:.2%} at the model's threshold, "
           f"{v['accuracy_at_chosen']:.2%} at {v['chosen_threshold']:.3f} (chosen on "
           f"validation); rank-1 {i['rank1']:.2%}; DIR at {dirs}")
-    print(f"  recommended threshold for FAR {result.target_far:g}: {rec['threshold']:.4f} "
-          f"(test FAR {rec['far_on_test']:.2%}, TAR {rec['tar_on_test']:.2%}); apply it "
-          f"with `facerec calibrate --db DIR --set {rec['threshold']:.4f}`")
+    _strangers_summary(result.figures["open_set"])
+    if rec["reliable"]:
+        print(f"  a pair threshold for FAR {result.target_far:g}: {rec['threshold']:.4f} "
+              f"(test FAR {rec['far_on_test']:.2%}, TAR {rec['tar_on_test']:.2%}); identify "
+              "keeps using the open-set rule, which sets its threshold for the people "
+              "enrolled (fix one by hand with `facerec calibrate --db DIR --set T`)")
+    else:
+        needed = 10 / result.target_far
+        print(f"  no pair threshold recommended: FAR {result.target_far:g} needs "
+              f"{needed:,.0f} impostor pairs to measure, the validation people give "
+              f"{v['validation_pairs']['impostor']:,}")
+
+
+def _strangers_summary(figures: dict) -> None:
+    """The open-set figures, said plainly (and said to be too few when they are)."""
+    print(f"  with {figures['people']} people enrolled (threshold {figures['threshold']:.3f}, "
+          f"{figures['threshold_source']}): strangers named {_percent(figures['strangers_named'])} "
+          f"of {figures['strangers']}, people named right {_percent(figures['named_right'])} "
+          f"of {figures['probes']}, wrong names {_percent(figures['wrong_names'])}, unsure "
+          f"{_percent(figures['unsure'])}")
+    if not figures["trusted"]:
+        print(f"  these figures are too few to trust: a stranger rate of {figures['fpir']:.0%} "
+              f"is measured with {10 / figures['fpir']:,.0f} strangers or more, this folder "
+              f"has {figures['strangers']}")
 
 
 def _percent(value: float | None) -> str:

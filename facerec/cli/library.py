@@ -82,7 +82,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="similarity a match must reach (default: the database's)")
     add_db_option(who)
     add_pipeline_options(who)
-    who.set_defaults(run=run_who, csv=False, top_k=3, upright=False)
+    who.set_defaults(run=run_who, csv=False, top_k=3, upright=False, fpir=None)
 
 
 def _add_listing_options(parser: argparse.ArgumentParser) -> None:

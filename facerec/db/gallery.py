@@ -323,6 +323,15 @@ class Gallery:
         self._store.set_meta_items(settings)
 
     @_serialized
+    def set_open_set(self, fpir: float, offset: float, how: dict[str, object]) -> None:
+        """Store the open-set target ``fpir`` and the ``offset`` the database's own faces
+        ask for, with ``how`` they were chosen; a threshold stored before is dropped."""
+        self._store.set_meta_items({"fpir": repr(float(fpir)),
+                                   "fpir_offset": repr(float(offset)),
+                                   "calibration": json.dumps(how)})
+        self._store.delete_meta(["threshold"])
+
+    @_serialized
     def set_threshold(self, value: float, how: dict[str, object]) -> None:
         """Store ``value`` as this database's threshold, with ``how`` it was chosen."""
         self._store.set_meta_items({"threshold": repr(float(value)),

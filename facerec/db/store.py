@@ -166,6 +166,11 @@ class FaceStore:
             for key, value in items.items():
                 _set_meta(conn, key, value)
 
+    def delete_meta(self, keys: Iterable[str]) -> None:
+        """Forget settings, in one transaction."""
+        with self.transaction() as conn:
+            conn.executemany("DELETE FROM meta WHERE key = ?", [(key,) for key in keys])
+
     @property
     def generation(self) -> int:
         """The change-log position of the current faces (0 before any change)."""

@@ -24,6 +24,7 @@ from .metrics import (
     threshold_for_far,
 )
 from .pairs import all_pairs
+from .strangers import open_set_figures
 
 FARS = (1e-1, 1e-2, 1e-3, 1e-4)
 FPIRS = (1e-2, 1e-3)
@@ -105,13 +106,18 @@ def evaluate(model: str, default_threshold: float, validation: FaceSet, test: Fa
                         "tar_on_test": accept_rate(genuine, result.recommended_threshold),
                         "reliable": len(held.impostor) >= 10 / target_far},
     }
-    result.identification = identify_test(test, stranger_share, seed)
+    gallery, probes, strangers = split_open_set(test, stranger_share, seed)
+    result.identification = open_set(test.embeddings[gallery], test.labels[gallery],
+                                     test.embeddings[probes], test.labels[probes])
     ident = result.identification
     result.figures["identification"] = {
         "known_probes": len(ident.known_best), "strangers": len(ident.stranger_best),
         "rank1": ident.rank1, "cmc": [round(float(v), 4) for v in ident.cmc],
         "dir_at_fpir": {f"{fpir:g}": _dir(ident, fpir) for fpir in FPIRS},
     }
+    known = [i for i in probes if test.labels[i] in set(test.labels[gallery])]
+    result.figures["open_set"] = open_set_figures(
+        model, _subset(test, gallery), _subset(test, known), _subset(test, strangers))
     result.mistakes = worst_mistakes(test, pairs, result.recommended_threshold)
     return result
 
@@ -121,8 +127,12 @@ def _dir(ident: OpenSet, fpir: float) -> dict[str, float] | None:
     return None if found is None else {"dir": found[0], "threshold": found[1]}
 
 
-def identify_test(test: FaceSet, stranger_share: float, seed: int) -> OpenSet:
-    """Open-set identification inside the test set (see ``evaluate``)."""
+def split_open_set(test: FaceSet, stranger_share: float, seed: int
+                   ) -> tuple[list[int], list[int], list[int]]:
+    """(gallery, probes, strangers) indices of ``test``: each known person's first photo
+    is enrolled, ``stranger_share`` of the people with two or more photos are held out
+    (with everyone who has one photo); probes are every photo not enrolled, strangers
+    those of people not enrolled."""
     people, counts = np.unique(test.labels, return_counts=True)
     several = sorted(people[counts >= 2])
     rng = np.random.default_rng(seed + 1)
@@ -138,8 +148,13 @@ def identify_test(test: FaceSet, stranger_share: float, seed: int) -> OpenSet:
             seen.add(person)
         else:
             probes.append(i)
-    return open_set(test.embeddings[gallery], test.labels[gallery],
-                    test.embeddings[probes], test.labels[probes])
+    strangers = [i for i in probes if test.labels[i] not in seen]
+    return gallery, probes, strangers
+
+
+def _subset(faces: FaceSet, rows: list[int]) -> FaceSet:
+    return FaceSet(faces.labels[rows], [faces.paths[i] for i in rows],
+                   [faces.detections[i] for i in rows], faces.embeddings[rows])
 
 
 def worst_mistakes(test: FaceSet, pairs, threshold: float, count: int = MISTAKES

@@ -177,7 +177,16 @@ def render_html(results: Sequence[ModelEvaluation], split: dict[str, object],
             f"{'-' if d is None else _percent(d['dir'])}</td></tr>"
             for fpir, d in i["dir_at_fpir"].items())
         rec = v["recommended"]
-        command = (f"facerec calibrate --db YOUR_DB --set {rec['threshold']:.4f}")
+        o = r.figures["open_set"]
+        trust = "" if o["trusted"] else (
+            f"<p><b>Too few strangers to trust these figures</b>: a rate of "
+            f"{o['fpir']:.0%} is measured with {10 / o['fpir']:,.0f} strangers or more; "
+            f"this folder has {o['strangers']}.</p>")
+        advice = (f"Apply it only to fix a threshold by hand (identify otherwise sets its "
+                  f"own for the people enrolled): <code>facerec calibrate --db YOUR_DB "
+                  f"--set {rec['threshold']:.4f}</code>" if rec["reliable"] else
+                  "<b>Too few validation pairs to measure this rate: no threshold is "
+                  "recommended.</b>")
         sections.append(f"""
 <h2>{html.escape(r.model)}</h2>
 <table>
@@ -193,11 +202,20 @@ def render_html(results: Sequence[ModelEvaluation], split: dict[str, object],
 <td>{_percent(i['rank1'])}</td></tr>
 {dir_rows}
 </table>
-<p>Recommended threshold for a false-accept rate of {r.target_far:g}:
+<h3>Strangers, as identify decides ({o['people']} people enrolled, threshold
+{o['threshold']:.3f}, {html.escape(str(o['threshold_source']))})</h3>
+<table>
+<tr><td>strangers given a name ({o['strangers']} photos)</td>
+<td>{_percent(o['strangers_named'])}</td></tr>
+<tr><td>enrolled people named right ({o['probes']} photos)</td>
+<td>{_percent(o['named_right'])}</td></tr>
+<tr><td>given another enrolled person's name</td><td>{_percent(o['wrong_names'])}</td></tr>
+<tr><td>unsure</td><td>{_percent(o['unsure'])}</td></tr>
+</table>
+{trust}
+<p>A pair threshold for a false-accept rate of {r.target_far:g}:
 <b>{rec['threshold']:.4f}</b> (on the test people: FAR {_percent(rec['far_on_test'])},
-TAR {_percent(rec['tar_on_test'])}{'' if rec['reliable'] else
-'; too few validation pairs to measure this rate reliably'}). Apply it:
-<code>{html.escape(command)}</code></p>
+TAR {_percent(rec['tar_on_test'])}). {advice}</p>
 {img(f'mistakes-{r.model}.png') if f'mistakes-{r.model}.png' in images else
  '<p>No mistakes at the recommended threshold.</p>'}
 """)

@@ -263,6 +263,25 @@ def _data_routes(service: RecognitionService) -> APIRouter:
             status = 422
         return JSONResponse(body, status_code=status)
 
+    @router.post("/people/{name}/rejections", response_model=schemas.CorrectionResult,
+                 tags=["people"], status_code=201,
+                 responses={200: {"model": schemas.CorrectionResult,
+                                  "description": "already known: nothing changed"},
+                            404: {"model": schemas.Error}})
+    async def reject(
+        name: str,
+        image: Annotated[UploadFile, File(description="the photo the face is in")],
+        face: Annotated[int | None, Query(ge=0, description=(
+            "which face, in identify's order from 0 (default: the photo's main face)"))] = None,
+    ) -> JSONResponse:
+        """Say that a face is not this person ("not this person"): from then on faces
+        more like it than like the person's own photos are not given their name. Saved
+        before the answer is sent; erased with the person."""
+        result = await service.reject(name, await read_upload(image), face)
+        body = result.to_dict()
+        schemas.CorrectionResult.model_validate(body)
+        return JSONResponse(body, status_code=201 if result.changed else 200)
+
     @router.patch("/people/{name}", response_model=schemas.PersonSummary, tags=["people"])
     async def rename(name: str, change: schemas.Rename) -> dict[str, object]:
         """Rename a person (409 if the new name is taken)."""

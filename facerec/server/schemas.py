@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from typing_extensions import NotRequired, TypedDict, get_type_hints, is_typeddict
 
+from ..corrections import CorrectionDict
 from ..db.erasure import ErasureDict
 from ..results import (
     CandidateDict,
@@ -78,6 +79,12 @@ DESCRIPTIONS: dict[str, str] = {
     "together": '"any": photos of any of them; "all": photos of all of them together',
     "PhotoPageDict.unknown": "photos with a face of nobody enrolled were asked for",
     "total": "photos in all pages",
+    "CorrectionDict.face": "which face of the photo, in identify's order from 0",
+    "CorrectionDict.person": "the person the face was said not to be (or to be)",
+    "said": '"not": the face is not the person; "is": it is them',
+    "changed": "false when the database already knew",
+    "before": "the face as it was answered before",
+    "after": "the face as it is answered now",
 }
 """Field descriptions for /docs, by ``Shape.field`` or by field name."""
 
@@ -87,6 +94,7 @@ SCHEMA_NAMES: dict[str, str] = {
     "VerificationDict": "VerifyResult", "SkipDict": "SkippedPhoto",
     "EnrollAnswerDict": "EnrollResult", "ErasureDict": "Erased", "HealthDict": "Health",
     "LibraryPhotoDict": "LibraryPhoto", "PhotoPageDict": "PhotoPage",
+    "CorrectionDict": "Correction",
 }
 
 _MODELS: dict[type, type[BaseModel]] = {}
@@ -148,6 +156,7 @@ IdentifyResult = model_of(IdentificationDict)
 VerifyResult = model_of(VerificationDict)
 SkippedPhoto = model_of(SkipDict)
 EnrollResult = model_of(EnrollAnswerDict)
+CorrectionResult = model_of(CorrectionDict)
 Erased = model_of(ErasureDict)
 HealthResult = model_of(HealthDict)
 PhotoPage = model_of(PhotoPageDict)

@@ -20,6 +20,7 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict
 
+from ..corrections import Correction, correct
 from ..db.erasure import Erasure
 from ..db.store import FaceRecord
 from ..enrollment import AnalyzedPhoto, Enrollment, Incoming, turned_note, upload_source
@@ -213,6 +214,15 @@ class RecognitionService:
         used = await self._locked(self.recognizer.threshold, threshold)
         return verify_faces((faces_a, size_a), (faces_b, size_b), used, self.analyzer.model_id,
                             (first.label, second.label))
+
+    async def reject(self, name: str, upload: Upload, face: int | None) -> Correction:
+        """Keep face ``face`` (the main one when None) of an uploaded photo as not person
+        ``name`` (``facerec.corrections``); saved before returning."""
+        faces, size, _ = await self.faces_of(upload)
+        digest = hashlib.sha256(upload.data).hexdigest()
+        return await self._locked(lambda: correct(
+            self.recognizer, faces, size, sha256=digest, source=upload_source(digest),
+            label=upload.label, face=face, person=name, said="not"))
 
     async def enroll(self, name: str, uploads: Sequence[Upload], strict: bool = False,
                      move: bool = False) -> EnrollReport:

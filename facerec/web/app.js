@@ -263,22 +263,26 @@ async function identifyPhoto(file) {
   try { body = await json("/v1/identify", { method: "POST", body: form }); }
   catch (error) { $("identify-summary").textContent = error.message; return; }
   $("identify-summary").textContent =
-    `${body.faces.length} face${body.faces.length === 1 ? "" : "s"} (threshold ${body.threshold.toFixed(3)}, ${body.threshold_source})` +
+    `${body.faces.length} face${body.faces.length === 1 ? "" : "s"} (${ruleText(body)})` +
     (shown ? "" : "; this browser cannot show this photo's format, so the faces are listed below");
   const width = image.naturalWidth, height = image.naturalHeight;
   body.faces.forEach((face, index) => {
     const [x1, y1, x2, y2] = face.box;
-    const unknown = face.person === "unknown";
-    const label = `${face.person} ${face.similarity.toFixed(2)}`;
+    const named = face.status === "known";
+    const label = named ? `${face.person} ${face.similarity.toFixed(2)}` : face.status;
     const others = face.candidates.map((c) => `${c.person} ${c.similarity.toFixed(2)}`).join(", ");
-    const detail = element("li", { text: `face ${index + 1}: ${label}; candidates: ${others || "none"}` });
-    if (unknown && shown) {
+    const detail = element("li", { class: `face-${face.status}`,
+      text: `face ${index + 1}: ${label}${face.reason ? ` (${face.reason})` : ""}; candidates: ${others || "none"}` });
+    if (named) {
+      detail.append(" ", element("button", { type: "button", class: "not-person",
+        text: `Not ${face.person}`, onclick: () => notThisPerson(file, index, face.person, detail) }));
+    } else if (shown) {
       detail.append(" ", element("button", { type: "button", text: "Enroll this face",
         onclick: () => enrollFace(image, face.box, detail) }));
     }
     list.append(detail);
     if (!shown) return;
-    const box = element("button", { type: "button", class: unknown ? "box unknown" : "box",
+    const box = element("button", { type: "button", class: `box ${named ? "" : face.status}`.trim(),
       title: `candidates: ${others || "none"}`, "aria-label": `face ${index + 1}: ${label}`,
       onclick: () => detail.scrollIntoView({ block: "nearest" }) },
       element("span", { text: label }));
@@ -286,6 +290,28 @@ async function identifyPhoto(file) {
       width: `${100 * (x2 - x1) / width}%`, height: `${100 * (y2 - y1) / height}%` });
     stage.append(box);
   });
+}
+
+function ruleText(body) {
+  const threshold = `threshold ${body.threshold.toFixed(3)}`;
+  const people = `${body.enrolled_people} ${body.enrolled_people === 1 ? "person" : "people"}`;
+  if (body.threshold_source === "open-set") {
+    return `${threshold}: at most ${100 * body.fpir}% of strangers named among ${people}`;
+  }
+  if (body.threshold_source === "model" && body.fpir !== undefined) {
+    return `${threshold}, the model's pair threshold: fewer than ${100 * body.fpir}% of strangers named among ${people}`;
+  }
+  return `${threshold}, ${body.threshold_source}`;
+}
+
+async function notThisPerson(file, index, name, line) {
+  const form = new FormData();
+  form.append("image", file, file.name);
+  try {
+    const body = await json(`${person(name)}/rejections?face=${index}`, { method: "POST", body: form });
+    line.append(` — kept: not ${name}; now ${body.after.status === "known" ? body.after.person : body.after.status}`);
+    for (const button of line.querySelectorAll("button.not-person")) button.disabled = true;
+  } catch (error) { line.append(` — ${error.message}`); }
 }
 
 async function enrollFace(image, [x1, y1, x2, y2], line) {
