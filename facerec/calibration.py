@@ -131,7 +131,8 @@ def calibrate_strangers(gallery: Gallery, fpir: float) -> StrangerCalibration:
     ordered = np.sort(own)[::-1]
     checked = None if rate is None else (
         float(ordered[int(rate * len(own))]),
-        tails.for_faces(int(np.median(templates.counts))).similarity_at(rate))
+        tails.for_faces(min(int(np.median(templates.counts)), len(tails.by_faces)))
+        .similarity_at(rate))
     offset = 0.0 if checked is None else round(max(0.0, checked[0] - checked[1]), 4)
     settings = {"fpir": repr(fpir), "fpir_offset": repr(offset)}
     threshold = identification_threshold(None, fpir, settings, tails,
@@ -146,10 +147,10 @@ def calibrate_strangers(gallery: Gallery, fpir: float) -> StrangerCalibration:
 
 
 def _own_impostor_scores(templates) -> np.ndarray:
-    """The rule's score of every enrolled face against every other person's mean face."""
+    """The rule's score of every enrolled face for every other person."""
     if len(templates.names) < 2:
         return np.zeros(0, np.float32)
-    scores = templates.faces @ templates.means.T
+    scores = templates.person_scores(templates.faces).astype(np.float64)
     scores[np.arange(len(scores)), templates.face_owner] = np.nan
     flat = scores.ravel()
     return flat[~np.isnan(flat)]

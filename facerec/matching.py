@@ -1,7 +1,9 @@
 """Naming a face: the open-set decision every way in takes.
 
-A person's score for a face is its mean similarity to their enrolled faces (the
-similarity to their mean face, ``db.templates``). The face is answered
+A person's score for a face is the mean of its similarities to their two nearest enrolled
+faces (their one face's for a person with one; ``db.templates``): two photos must agree,
+so one odd photo, or one photo filed under the wrong name, names no one alone. The face
+is answered
 
 * ``unknown`` when it is too small or turned too far to be trusted (``quality``), or
   when no one's score reaches the threshold (``open_set``: the threshold that keeps the
@@ -73,8 +75,7 @@ def match_faces(embeddings: Sequence[np.ndarray] | np.ndarray,
     if not len(embeddings):
         return []
     queries = np.asarray(np.stack(list(embeddings)), dtype=np.float32)
-    scores = queries @ templates.means.T if len(templates.names) else \
-        np.zeros((len(queries), 0), np.float32)
+    scores = templates.person_scores(queries)
     return [decide(d, q, s, templates, rule, top_k)
             for d, q, s in zip(detections, queries, scores)]
 

@@ -32,13 +32,11 @@ def gallery(people: dict[str, list[np.ndarray]],
     names = tuple(people)
     faces = np.stack([f for n in names for f in people[n]])
     owner = np.array([i for i, n in enumerate(names) for _ in people[n]])
-    counts = np.array([len(people[n]) for n in names])
-    means = np.stack([np.mean(people[n], axis=0) for n in names]).astype(np.float32)
     rejected = rejected or {}
     rows = [(names.index(n), f) for n, fs in rejected.items() for f in fs]
-    return PeopleTemplates(names, means, counts, faces, owner,
-                           np.array([f for _, f in rows], np.float32).reshape(-1, 4),
-                           np.array([i for i, _ in rows], np.int64))
+    return PeopleTemplates.of(names, owner, faces,
+                              np.array([f for _, f in rows], np.float32).reshape(-1, 4),
+                              np.array([i for i, _ in rows], np.int64))
 
 
 RULE = Rule(Threshold(0.5, "given"), margin=0.05)
@@ -69,11 +67,20 @@ def test_two_people_nearly_as_close_is_unsure_and_names_no_one():
     assert {c.person for c in found.candidates[:2]} == {"ada", "bob"}
 
 
-def test_a_person_scores_by_the_mean_of_their_faces():
-    # one close face and one far one: the mean decides, not the nearest
-    templates = gallery({"ada": [ADA, unit(0, 0, 0, 1)], "bob": [BOB]})
-    found = answer(unit(1, 0, 0, 0.3), templates)
-    assert found.similarity == pytest.approx(float(templates.means[0] @ unit(1, 0, 0, 0.3)))
+def test_a_person_scores_by_their_two_nearest_faces():
+    face = unit(1, 0, 0, 0.3)
+    far = unit(0, 0, 0, 1)
+    templates = gallery({"ada": [far, ADA, unit(1, 0.5, 0, 0), far], "bob": [BOB]})
+    scores = templates.person_scores(face[None, :])[0]
+    assert scores[0] == pytest.approx((face @ ADA + face @ unit(1, 0.5, 0, 0)) / 2)
+    assert scores[1] == pytest.approx(face @ BOB)  # one face: its own similarity
+    # one odd photo alone does not name: a stranger equal to it is still unknown
+    odd = unit(0, 0, 1, 0)
+    strict = Rule(Threshold(0.6, "given"), margin=0.05)
+    assert answer(odd, gallery({"ada": [ADA, odd]}), strict).person == UNKNOWN
+    # two identical faces count twice
+    twice = gallery({"ada": [ADA, ADA, far]})
+    assert twice.person_scores(ADA[None, :])[0, 0] == pytest.approx(1.0)
 
 
 def test_a_face_more_like_a_rejected_face_than_the_person_is_not_given_that_name():
@@ -100,9 +107,7 @@ def test_a_face_too_small_or_turned_is_unknown_unless_quality_is_not_checked():
 
 
 def test_an_empty_gallery_answers_unknown():
-    empty = PeopleTemplates((), np.zeros((0, 4), np.float32), np.zeros(0, np.int64),
-                            np.zeros((0, 4), np.float32), np.zeros(0, np.int64),
-                            np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
+    empty = PeopleTemplates.of((), np.zeros(0, np.int64), np.zeros((0, 4), np.float32))
     found = decide(box(), ADA, np.zeros(0), empty, RULE, 3)
     assert found.status == "unknown" and found.similarity == -1.0
 
@@ -111,7 +116,7 @@ def test_the_threshold_follows_the_people_enrolled_and_never_falls_below_the_pai
     def threshold(shape, **kw):
         return identification_threshold(kw.get("given"), kw.get("fpir"),
                                         kw.get("settings", {}), TAILS, 0.319, shape)
-    small = threshold({1: 2})
+    small = threshold({1: 2}, fpir=0.2)
     assert (small.value, small.source) == (0.319, "model")
     big = [threshold({1: n}) for n in (100, 1000, 10_000)]
     assert [t.source for t in big] == ["open-set"] * 3

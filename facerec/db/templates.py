@@ -1,10 +1,10 @@
-"""What the open-set decision reads from a database: each person's mean face, their
-faces, and the faces a user said are not them.
+"""What the open-set decision reads from a database: each person's faces, and the faces
+a user said are not them.
 
-A person's score for a query face is its similarity to their *mean face*, the mean of
-their unit-length embeddings (not normalised again: ``query @ mean`` is the mean of the
-query's similarities to their faces). A *rejection* is a face a user marked "not this
-person"; it is kept as a negative face of that person and erased with them.
+A person's score for a query face is the mean of its similarities to their two nearest
+faces (``person_scores``; their one face's for a person with one). A *rejection* is a
+face a user marked "not this person"; it is kept as a negative face of that person and
+erased with them.
 """
 
 from __future__ import annotations
@@ -31,24 +31,51 @@ class Rejection:
 
 @dataclass(frozen=True)
 class PeopleTemplates:
-    """Every enrolled person's faces and mean face, and their rejected faces.
+    """Every enrolled person's faces, and their rejected faces.
 
     Attributes:
         names: (P,) people, in id order.
-        means: (P, D) float32 mean of each person's unit embeddings.
-        counts: (P,) faces per person.
-        faces: (F, D) float32 every enrolled face; ``face_owner`` (F,) its person's index.
+        counts: (P,) faces per person (each at least one).
+        faces: (F, D) float32 every enrolled face, grouped by person in ``names`` order;
+            ``face_owner`` (F,) its person's index (non-decreasing).
         rejected: (R, D) float32 faces marked "not this person"; ``rejected_owner`` (R,)
             the index of the person they are not.
     """
 
     names: tuple[str, ...]
-    means: np.ndarray
     counts: np.ndarray
     faces: np.ndarray
     face_owner: np.ndarray
     rejected: np.ndarray
     rejected_owner: np.ndarray
+
+    @classmethod
+    def of(cls, names: tuple[str, ...], owner: np.ndarray, faces: np.ndarray,
+           rejected: np.ndarray | None = None, rejected_owner: np.ndarray | None = None
+           ) -> PeopleTemplates:
+        """Templates from (F,) owner indices into ``names`` and (F, D) faces, in any
+        order (they are grouped here)."""
+        order = np.argsort(owner, kind="stable")
+        dim = faces.shape[1] if faces.ndim == 2 else 0
+        return cls(names, np.bincount(owner, minlength=len(names)).astype(np.int64),
+                   np.ascontiguousarray(faces[order], dtype=np.float32),
+                   owner[order].astype(np.int64),
+                   np.zeros((0, dim), np.float32) if rejected is None else rejected,
+                   np.zeros(0, np.int64) if rejected_owner is None else rejected_owner)
+
+    def person_scores(self, queries: np.ndarray) -> np.ndarray:
+        """(Q, P) each (Q, D) query's score for each person: the mean similarity to
+        their two nearest faces, or to their one face."""
+        if not len(self.names):
+            return np.zeros((len(queries), 0), np.float32)
+        sims = queries @ self.faces.T
+        starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
+        best = np.maximum.reduceat(sims, starts, axis=1)
+        at_best = sims >= np.repeat(best, self.counts, axis=1)
+        ties = np.add.reduceat(at_best, starts, axis=1) >= 2
+        rest = np.maximum.reduceat(np.where(at_best, -np.inf, sims), starts, axis=1)
+        second = np.where(ties, best, rest)
+        return np.where(self.counts >= 2, (best + second) / 2, best).astype(np.float32)
 
     def shape(self) -> dict[int, int]:
         """{faces per person: people}: what the open-set threshold is set for."""
@@ -76,17 +103,11 @@ def read_templates(conn: sqlite3.Connection, dim: int | None) -> PeopleTemplates
             order[person_id] = len(names)
             names.append(name)
     owner = np.fromiter((order[r[0]] for r in rows), dtype=np.int64, count=len(rows))
-    faces = _stacked([r[2] for r in rows], width)
-    counts = np.bincount(owner, minlength=len(names)).astype(np.int64)
-    means = np.zeros((len(names), width), np.float32)
-    np.add.at(means, owner, faces)
-    means /= np.maximum(counts, 1)[:, None]
     rejected_rows = [(order[pid], blob) for pid, blob in conn.execute(
         "SELECT person_id, embedding FROM rejections ORDER BY id") if pid in order]
-    return PeopleTemplates(
-        names=tuple(names), means=means, counts=counts, faces=faces, face_owner=owner,
-        rejected=_stacked([b for _, b in rejected_rows], width),
-        rejected_owner=np.array([i for i, _ in rejected_rows], dtype=np.int64))
+    return PeopleTemplates.of(tuple(names), owner, _stacked([r[2] for r in rows], width),
+                              _stacked([b for _, b in rejected_rows], width),
+                              np.array([i for i, _ in rejected_rows], dtype=np.int64))
 
 
 def add_rejection(conn: sqlite3.Connection, person_id: int, face: NewFace, now: float

@@ -44,16 +44,10 @@ def open_set_figures(model: str, gallery: FaceSet, probes: FaceSet, strangers: F
 
 
 def templates_of(faces: FaceSet) -> PeopleTemplates:
-    """The people of ``faces`` as a gallery holds them (mean face per person)."""
+    """The people of ``faces`` as a gallery holds them."""
     names, owner = np.unique(faces.labels.astype(str), return_inverse=True)
-    counts = np.bincount(owner, minlength=len(names))
-    means = np.zeros((len(names), faces.embeddings.shape[1]), np.float32)
-    np.add.at(means, owner, faces.embeddings)
-    means /= np.maximum(counts, 1)[:, None]
-    empty = np.zeros((0, faces.embeddings.shape[1]), np.float32)
-    return PeopleTemplates(tuple(str(n) for n in names), means, counts.astype(np.int64),
-                           faces.embeddings.astype(np.float32), owner.astype(np.int64),
-                           empty, np.zeros(0, np.int64))
+    return PeopleTemplates.of(tuple(str(n) for n in names), owner.astype(np.int64),
+                              faces.embeddings)
 
 
 def _share(count: int, total: int) -> float | None:
