@@ -70,12 +70,13 @@ def gallery_rule(gallery: Gallery, given: float | Threshold | None = None,
 
 def match_faces(embeddings: Sequence[np.ndarray] | np.ndarray,
                 detections: Sequence[Detection], templates: PeopleTemplates, rule: Rule,
-                top_k: int = 3) -> list[Match]:
-    """Decide every face from its (D,) embedding (``decide``)."""
+                top_k: int = 3, score: str | None = None) -> list[Match]:
+    """Decide every face from its (D,) embedding (``decide``); ``score`` names another
+    way of scoring people than facerec's (``db.templates.SCORES``, for comparing them)."""
     if not len(embeddings):
         return []
     queries = np.asarray(np.stack(list(embeddings)), dtype=np.float32)
-    scores = templates.person_scores(queries)
+    scores = templates.person_scores(queries, score)
     return [decide(d, q, s, templates, rule, top_k)
             for d, q, s in zip(detections, queries, scores)]
 

@@ -19,7 +19,11 @@ chosen at random, and draws galleries and strangers from the other half only, so
 figure is reported on people the tails never saw; ``--in-sample`` uses the registry's.
 
     python scripts/benchmark_open_set.py [--models sface-2021dec w600k-mbf dlib-resnet-v1]
-        [--draws 5] [--in-sample]
+        [--draws 5] [--in-sample] [--score nearest|two-nearest|mean]
+
+``--score`` compares ways of scoring a person from their faces (each with its own tails,
+measured on the held-out half): the nearest face, the mean of the two nearest, the mean
+of all.
 """
 
 from __future__ import annotations
@@ -33,12 +37,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lfw_faces import DEFAULT_FACES, LfwFaces, lfw_faces  # noqa: E402
-from measure_impostors import (  # noqa: E402
-    impostor_histogram,
-    measured_tail,
-    template_histogram,
-)
+from measure_impostors import measured_tails  # noqa: E402
 
+from facerec.db.templates import SCORE, SCORES, PeopleTemplates  # noqa: E402
 from facerec.evaluation.strangers import templates_of  # noqa: E402
 from facerec.evaluation.dataset import FaceSet  # noqa: E402
 from facerec.matching import Rule, identification_threshold, margin_of, match_faces  # noqa: E402
@@ -78,17 +79,16 @@ def faceset(found: LfwFaces, rows: np.ndarray) -> FaceSet:
                    found.embeddings[rows])
 
 
-def held_out_tails(found: LfwFaces, people: np.ndarray) -> ImpostorTails:
-    """The tails measured again on ``people`` only (1 to 5 faces)."""
+def held_out_tails(found: LfwFaces, people: np.ndarray, score: str) -> ImpostorTails:
+    """The tails of rule ``score`` measured again on ``people`` only (1 to 10 faces)."""
     rows = np.isin(found.labels, people)
-    embeddings, labels = found.embeddings[rows], found.labels[rows]
-    tails = [measured_tail(impostor_histogram(embeddings, labels))]
-    tails += [measured_tail(template_histogram(embeddings, labels, k)) for k in range(2, 6)]
-    return ImpostorTails(tuple(tails), "held-out half of LFW")
+    return measured_tails(found.embeddings[rows], found.labels[rows], 10, score,
+                          "held-out half of LFW")
 
 
 def one_draw(found: LfwFaces, pool: np.ndarray, people: int, photos: int,
-             tails: ImpostorTails, pair: float, rng: np.random.Generator) -> Figures:
+             tails: ImpostorTails, pair: float, rng: np.random.Generator, score: str
+             ) -> Figures:
     names, counts = np.unique(found.labels[np.isin(found.labels, pool)], return_counts=True)
     with_photos = names[counts >= photos]
     enrolled = rng.choice(with_photos, people, replace=False) if len(with_photos) >= people \
@@ -107,8 +107,10 @@ def one_draw(found: LfwFaces, pool: np.ndarray, people: int, photos: int,
                                          templates.shape())
     rule = Rule(threshold, margin_of(tails, pair))
     probe_set, stranger_set = faceset(found, np.array(probes)), faceset(found, strangers)
-    known = match_faces(probe_set.embeddings, probe_set.detections, templates, rule)
-    others = match_faces(stranger_set.embeddings, stranger_set.detections, templates, rule)
+    known = match_faces(probe_set.embeddings, probe_set.detections, templates, rule,
+                        score=score)
+    others = match_faces(stranger_set.embeddings, stranger_set.detections, templates, rule,
+                         score=score)
     out = Figures(strangers=len(others), probes=len(known), threshold=threshold.value)
     out.named = sum(m.known for m in others)
     out.right = sum(m.person == label for m, label in zip(known, probe_set.labels))
@@ -130,6 +132,33 @@ def one_draw(found: LfwFaces, pool: np.ndarray, people: int, photos: int,
     return out
 
 
+def mislabeled_draw(found: LfwFaces, pool: np.ndarray, people: int, tails: ImpostorTails,
+                    pair: float, rng: np.random.Generator, score: str) -> tuple[int, int]:
+    """People enrolled with three photos, one of them of someone else (a photo filed
+    under the wrong name): (that someone's other photos given the person's name, how
+    many were asked)."""
+    names, counts = np.unique(found.labels[np.isin(found.labels, pool)], return_counts=True)
+    chosen = rng.choice(names[counts >= 4], 2 * people, replace=False)
+    enrolled, intruders = chosen[:people], chosen[people:]
+    gallery, owner, asked, truth = [], [], [], []
+    for index, (name, intruder) in enumerate(zip(enrolled, intruders)):
+        own = rng.permutation(np.flatnonzero(found.labels == name))[:2]
+        theirs = rng.permutation(np.flatnonzero(found.labels == intruder))
+        gallery += [*own, theirs[0]]
+        owner += [index] * 3
+        asked += list(theirs[1:])
+        truth += [index] * (len(theirs) - 1)
+    faces = faceset(found, np.array(gallery))
+    templates = PeopleTemplates.of(tuple(str(n) for n in enrolled), np.array(owner),
+                                   faces.embeddings)
+    threshold = identification_threshold(None, DEFAULT_FPIR, {}, tails, pair,
+                                         templates.shape())
+    rule = Rule(threshold, margin_of(tails, pair))
+    probes = faceset(found, np.array(asked))
+    answers = match_faces(probes.embeddings, probes.detections, templates, rule, score=score)
+    return sum(m.person == templates.names[t] for m, t in zip(answers, truth)), len(answers)
+
+
 def _nearest(queries: np.ndarray, faces: np.ndarray, owner: np.ndarray, people: int
              ) -> np.ndarray:
     """(Q, P) each query's similarity to each person's nearest face."""
@@ -146,7 +175,14 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--in-sample", action="store_true",
                         help="use the registry's tails and all of LFW")
+    parser.add_argument("--score", choices=sorted(SCORES), default=SCORE,
+                        help="how a person is scored from their faces (held out only: the "
+                             "tails are measured for it; default: facerec's)")
     args = parser.parse_args()
+    if args.in_sample and args.score != SCORE:
+        parser.error("--in-sample uses the registry's tails, measured for facerec's score")
+    print(f"# score: {args.score}; tails: "
+          + ("the registry's (all of LFW)" if args.in_sample else "held out"))
     print("| model | people | photos | threshold | strangers named | named right | "
           "wrong names | unsure | pair rule: strangers named | named right | wrong | "
           "fixed at same rate: named right |")
@@ -159,13 +195,14 @@ def main() -> None:
         if args.in_sample:
             tails, pool = spec.impostors, everyone
         else:
-            tails = held_out_tails(found, order[: len(order) // 2])
+            tails = held_out_tails(found, order[: len(order) // 2], args.score)
             pool = order[len(order) // 2:]
         for people, photos in SETTINGS:
             total = Figures()
             for draw in range(args.draws):
                 total.add(one_draw(found, pool, people, photos, tails,
-                                   float(spec.threshold), np.random.default_rng(draw)))
+                                   float(spec.threshold), np.random.default_rng(draw),
+                                   args.score))
             print(f"| {model} | {people:,} | {photos} | {total.threshold / args.draws:.3f} | "
                   f"{_pct(total.named, total.strangers)} | {_pct(total.right, total.probes)} | "
                   f"{_pct(total.wrong, total.probes)} | {_pct(total.unsure, total.probes)} | "
@@ -173,6 +210,12 @@ def main() -> None:
                   f"{_pct(total.pair_right, total.probes)} | "
                   f"{_pct(total.pair_wrong, total.probes)} | "
                   f"{_pct(total.fixed_right, total.probes)} |", flush=True)
+        wrong = [mislabeled_draw(found, pool, 100, tails, float(spec.threshold),
+                                 np.random.default_rng(draw), args.score)
+                 for draw in range(args.draws)]
+        print(f"# {model}, 100 people enrolled with 3 photos, one of them someone else's: "
+              f"that someone's other photos named as the person: "
+              f"{_pct(sum(n for n, _ in wrong), sum(t for _, t in wrong))}", flush=True)
 
 
 def _pct(count: int, total: int) -> str:

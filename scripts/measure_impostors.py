@@ -25,7 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lfw_faces import DEFAULT_FACES, lfw_faces  # noqa: E402
 
-from facerec.open_set import TAIL_RATES, ImpostorTail  # noqa: E402
+from facerec.db.templates import SCORE, SCORES  # noqa: E402
+from facerec.open_set import TAIL_RATES, ImpostorTail, ImpostorTails  # noqa: E402
 
 BINS = 20_000
 """Histogram bins over similarities -1..1 (1e-4 wide)."""
@@ -51,20 +52,29 @@ def impostor_histogram(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray
     return counts
 
 
-def template_histogram(embeddings: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """(BINS,) counts of the rule's score (the mean similarity to the two nearest faces)
-    of a face against the first ``k`` faces of each other person who has at least
-    ``k``."""
+def template_histogram(embeddings: np.ndarray, labels: np.ndarray, k: int,
+                       score: str = SCORE) -> np.ndarray:
+    """(BINS,) counts of a rule's score (``db.templates.SCORES``) of a face against the
+    first ``k`` faces of each other person who has at least ``k``."""
     codes = np.unique(labels, return_inverse=True)[1]
     counts = np.zeros(BINS, dtype=np.int64)
+    rule = SCORES[score]
     for code in np.unique(codes):
         faces = np.flatnonzero(codes == code)[:k]
         if len(faces) < k:
             continue
-        sims = np.sort(embeddings @ embeddings[faces].T, axis=1)
-        scores = sims[:, -2:].mean(axis=1) if k >= 2 else sims[:, -1]
+        scores = rule(embeddings @ embeddings[faces].T, np.array([0]), np.array([k]))[:, 0]
         counts += _binned(scores[codes != code])
     return counts
+
+
+def measured_tails(embeddings: np.ndarray, labels: np.ndarray, up_to: int,
+                   score: str = SCORE, data: str = "") -> ImpostorTails:
+    """The tails for people of 1..``up_to`` faces under rule ``score``."""
+    tails = [measured_tail(impostor_histogram(embeddings, labels))]
+    tails += [measured_tail(template_histogram(embeddings, labels, k, score))
+              for k in range(2, up_to + 1)]
+    return ImpostorTails(tuple(tails), data)
 
 
 def _binned(sims: np.ndarray) -> np.ndarray:
@@ -124,9 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     found = lfw_faces(args.model, args.faces)
     people = len(set(found.labels))
-    tails = [measured_tail(impostor_histogram(found.embeddings, found.labels))]
-    tails += [measured_tail(template_histogram(found.embeddings, found.labels, k))
-              for k in range(2, args.up_to + 1)]
+    tails = measured_tails(found.embeddings, found.labels, args.up_to).by_faces
     print(f"{args.model.upper().replace('-', '_')} = ImpostorTails(")
     print(f'    data="{len(found.labels):,} LFW faces of {people:,} people, every pair of '
           f'different people; "')

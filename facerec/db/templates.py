@@ -63,19 +63,14 @@ class PeopleTemplates:
                    np.zeros((0, dim), np.float32) if rejected is None else rejected,
                    np.zeros(0, np.int64) if rejected_owner is None else rejected_owner)
 
-    def person_scores(self, queries: np.ndarray) -> np.ndarray:
-        """(Q, P) each (Q, D) query's score for each person: the mean similarity to
-        their two nearest faces, or to their one face."""
+    def person_scores(self, queries: np.ndarray, score: str | None = None) -> np.ndarray:
+        """(Q, P) each (Q, D) query's score for each person by rule ``score`` (one of
+        ``SCORES``; ``SCORE`` when None)."""
         if not len(self.names):
             return np.zeros((len(queries), 0), np.float32)
         sims = queries @ self.faces.T
         starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
-        best = np.maximum.reduceat(sims, starts, axis=1)
-        at_best = sims >= np.repeat(best, self.counts, axis=1)
-        ties = np.add.reduceat(at_best, starts, axis=1) >= 2
-        rest = np.maximum.reduceat(np.where(at_best, -np.inf, sims), starts, axis=1)
-        second = np.where(ties, best, rest)
-        return np.where(self.counts >= 2, (best + second) / 2, best).astype(np.float32)
+        return SCORES[score or SCORE](sims, starts, self.counts).astype(np.float32)
 
     def shape(self) -> dict[int, int]:
         """{faces per person: people}: what the open-set threshold is set for."""
@@ -88,6 +83,35 @@ class PeopleTemplates:
     def rejected_of(self, person: int) -> np.ndarray:
         """(r, D) the faces marked as not the person at index ``person``."""
         return self.rejected[self.rejected_owner == person]
+
+
+def nearest_score(sims: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The similarity to the person's nearest face ((Q, F) grouped by person -> (Q, P))."""
+    return np.maximum.reduceat(sims, starts, axis=1)
+
+
+def two_nearest_score(sims: np.ndarray, starts: np.ndarray, counts: np.ndarray
+                      ) -> np.ndarray:
+    """The mean similarity to the person's two nearest faces (their one face's)."""
+    best = np.maximum.reduceat(sims, starts, axis=1)
+    at_best = sims >= np.repeat(best, counts, axis=1)
+    ties = np.add.reduceat(at_best, starts, axis=1) >= 2
+    rest = np.maximum.reduceat(np.where(at_best, -np.inf, sims), starts, axis=1)
+    second = np.where(ties, best, rest)
+    return np.where(counts >= 2, (best + second) / 2, best)
+
+
+def mean_score(sims: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The mean similarity to all the person's faces (to their mean face)."""
+    return np.add.reduceat(sims, starts, axis=1) / counts
+
+
+SCORES = {"nearest": nearest_score, "two-nearest": two_nearest_score, "mean": mean_score}
+"""The ways of scoring a person from their faces that ``scripts/benchmark_open_set.py``
+compares."""
+
+SCORE = "two-nearest"
+"""The one facerec decides by (chosen by that benchmark, docs/benchmarks.md)."""
 
 
 def read_templates(conn: sqlite3.Connection, dim: int | None) -> PeopleTemplates:
