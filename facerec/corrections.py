@@ -102,8 +102,8 @@ def pick_face(faces: list[Face], face: int | None, label: str, size: tuple[int, 
         raise FacerecError(f"{label}: no face found")
     if face is None:
         subject = main_face(faces, *size)
-        assert subject is not None
-        return faces.index(subject), subject
+        index = next(i for i, found in enumerate(faces) if found is subject)
+        return index, faces[index]
     if not 0 <= face < len(faces):
         raise FacerecError(f"{label} has {len(faces)} face{'s' if len(faces) > 1 else ''}; "
                            f"give a face from 0 to {len(faces) - 1} (identify's order)")

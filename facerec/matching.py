@@ -26,6 +26,7 @@ import numpy as np
 
 from .db.gallery import Gallery
 from .db.templates import PeopleTemplates
+from .errors import CalibrationError
 from .names import UNKNOWN
 from .open_set import DEFAULT_FPIR, ImpostorTails
 from .quality import poor_face_reason
@@ -95,6 +96,9 @@ def identification_threshold(given: float | None, fpir: float | None,
     """
     people = sum(shape.values())
     faces = sum(k * n for k, n in shape.items())
+    if fpir is not None and not 0.0 < fpir < 1.0:
+        raise CalibrationError(f"the share of strangers named must be between 0 and 1, "
+                               f"not {fpir}")
     if given is not None:
         return Threshold(float(given), "given", people=people, faces=faces)
     stored = stored_threshold(settings)

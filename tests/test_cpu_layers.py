@@ -69,7 +69,9 @@ def test_embeddings_are_the_same_at_one_thread_and_two(analyzer, samples, restor
     for threads in (1, 2):
         torch.set_num_threads(threads)
         embedded.append(analyzer.embed_crops(crops))
-    np.testing.assert_array_equal(embedded[0], embedded[1])  # moved by ~2e-6 before
+    # to the last bit on some processors, within 1e-7 on others (oneDNN picks its kernels
+    # by processor and thread count); PyTorch's own 1x1 path moved them by ~2e-6
+    np.testing.assert_allclose(embedded[0], embedded[1], rtol=0, atol=5e-7)
 
 
 @pytest.mark.parametrize("size", [(64, 96), (33, 50), (7, 5), (3, 9)])

@@ -8,6 +8,7 @@ Each test fails under a fixed pair threshold with people named by their nearest 
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -87,6 +88,13 @@ def test_a_rejected_look_alike_is_not_named_again(shared_faces, tmp_path):
         shutil.copy(photo, known)
     db = tmp_path / "db"
     assert run_cli("enroll", known.parent, "--db", db).returncode == 0
+    # one person: calibrate still works, from the model's table, and says so
+    calibrated = run_cli("calibrate", "--db", db, "--fpir", "0.5%")
+    assert calibrated.returncode == 0 and "at most 0.50% of strangers" in calibrated.stdout
+    assert "too few to check" in calibrated.stdout
+    answer = json.loads(run_cli("identify", sharon[7], "--db", db, "--json").stdout)
+    assert answer["fpir"] == 0.005 and answer["enrolled_people"] == 1
+    assert answer["faces"][0]["status"] == "known"
 
     def named_sharon(photos) -> int:
         done = run_cli("identify", *photos, "--db", db, "--csv", "--threshold", "0.2")

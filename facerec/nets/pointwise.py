@@ -11,8 +11,9 @@ changes, since oneDNN already ran them.
 
 One thread is what ``facerec.threads`` gives the networks when other processes hold the
 other cores, so this is the path that runs when time is scarcest. With every thread count
-on the same kernel, a face's embedding is the same to the last bit however busy the
-machine is (it moved by about 2e-6 between one thread and two).
+on the same library, a face's embedding barely depends on how busy the machine is: the
+same to the last bit on some processors, within 1e-7 on others where oneDNN blocks the
+work differently by thread count (it moved by about 2e-6 between one thread and two).
 """
 
 from __future__ import annotations

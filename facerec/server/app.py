@@ -248,9 +248,12 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         strict: Annotated[bool, Query(description="skip photos with several faces")] = False,
         move: Annotated[bool, Query(description="take photos enrolled for another "
                                                 "person")] = False,
+        keep_poor: Annotated[bool, Query(description="enroll faces too small or turned "
+                                                     "to recognise others from")] = False,
     ) -> JSONResponse:
         """Enroll photos of a person (created if new). Saved before the answer is sent."""
-        report = await service.enroll(name, [await read_upload(i) for i in images], strict, move)
+        report = await service.enroll(name, [await read_upload(i) for i in images], strict,
+                                      move, keep_poor)
         body = schemas.enroll_body(normalize_name(name), report)
         schemas.EnrollResult.model_validate(body)  # a key the schema lacks fails here
         if report.stored:

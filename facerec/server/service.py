@@ -225,7 +225,7 @@ class RecognitionService:
             label=upload.label, face=face, person=name, said="not"))
 
     async def enroll(self, name: str, uploads: Sequence[Upload], strict: bool = False,
-                     move: bool = False) -> EnrollReport:
+                     move: bool = False, keep_poor: bool = False) -> EnrollReport:
         """Add the photos to person ``name``; committed to disk before returning.
 
         As ``Recognizer.enroll``: photos this person already has are left as they are, a
@@ -236,7 +236,8 @@ class RecognitionService:
         """
         name = validate_name(name)
         await self._locked(self.gallery.refuse_case_twin, name)
-        enrollment = Enrollment(self.gallery, self.analyzer, strict=strict, move=move)
+        enrollment = Enrollment(self.gallery, self.analyzer, strict=strict, move=move,
+                                keep_poor=keep_poor)
         enrollment.report.people.add(name)
         enrollment.report.photos = len(uploads)
         offered, upload_of = [], {}
@@ -339,10 +340,9 @@ class RecognitionService:
         of nobody enrolled, newest first; matched to the people as they are now."""
         def ask() -> list[LibraryPhoto]:
             library = self._opened_library()
-            threshold = self.recognizer.threshold().value
             if unknown:
-                return library.unknown(threshold)
-            return library.find(people, together, threshold)
+                return library.unknown()
+            return library.find(people, together)
         return await self._locked(ask)
 
     async def photo_thumbnail(self, sha256: str) -> bytes | None:
