@@ -5,8 +5,9 @@ A ``Library`` lives in a face database's folder beside its gallery
 (``library.sqlite``, ``library.vectors``). Scanning (``scan``) is the only step that runs
 the networks; every question (``find``, ``unknown``, ``who``) first brings the stored
 matches up to date with the gallery (``matching``), so whatever changed the people
-(enroll, remove, rename, merge, calibrate, name-group, in this process or another) is
-answered for at once.
+(enroll, remove, rename, merge, calibrate, name-group, correct, in this process or
+another) is answered for at once, and decides the faces as identify does
+(``decisions``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import fcntl
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass, replace
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -25,21 +26,13 @@ from ..db.gallery import Gallery
 from ..db.library_store import LibraryStore, StoredFace
 from ..db.library_vectors import LibraryVectors
 from ..errors import DatabaseError, FacerecError, LibraryNotFound
-from ..matching import embedder_of, identification_threshold
-from ..names import UNKNOWN
+from ..matching import gallery_rule
 from ..registry import FLIP_SUFFIX, get_model
-from ..results import (
-    Candidate,
-    ExportReport,
-    LibraryPhoto,
-    Match,
-    ScanReport,
-    Skip,
-    Threshold,
-)
+from ..results import ExportReport, LibraryPhoto, ScanReport, Skip, Threshold
 from ..types import Detection
 from ..xmp import FaceRegion
 from .export import export_sidecars
+from .decisions import Decider
 from .matching import MARGIN, CatchUp, LibraryMatcher
 from .scan import LibraryScan
 
@@ -124,16 +117,9 @@ class Library:
         return self._analyzer
 
     def threshold(self, given: float | None = None, fpir: float | None = None) -> Threshold:
-        """``given``, else the open-set threshold for the share ``fpir`` of strangers
-        named (``facerec.matching``; read from the registry: no network is loaded). A
-        library face is matched to its nearest enrolled face, so each enrolled face counts
-        as one comparison a stranger's face could pass."""
-        spec = embedder_of(self.model or self.gallery.model)
-        people, faces = self.gallery.counts()
-        rule = identification_threshold(given, fpir, self.gallery.settings(), spec.impostors,
-                                        float(spec.threshold or 0.0),
-                                        {1: faces} if faces else {})
-        return replace(rule, people=people)
+        """``given``, else the open-set threshold identify names faces by
+        (``facerec.matching``; read from the registry: no network is loaded)."""
+        return gallery_rule(self.gallery, given, fpir)[0].threshold
 
     # scanning -----------------------------------------------------------------------------
     def scan(self, paths: Sequence[Path], *, keep_missing: bool = False,
@@ -168,19 +154,20 @@ class Library:
         wanted = list(dict.fromkeys(names))
         if not wanted:
             raise FacerecError("name at least one person")
-        used = self._refreshed(threshold)
+        decider = self._refreshed(threshold)
         photo_sets = []
         for name in wanted:
             ids = [face.id for face in self.gallery.faces_of(name)]
-            photo_sets.append({face.photo_id for face in self.store.faces_matched(ids, used)})
+            near = self.store.faces_matched(ids, decider.threshold)
+            photo_sets.append({face.photo_id for face, match in decider.named(near)
+                               if match.person == name})
         chosen = set.intersection(*photo_sets) if together == "all" else set.union(*photo_sets)
-        return self._photos(chosen, used)
+        return self._photos(chosen, decider)
 
     def unknown(self, threshold: float | None = None) -> list[LibraryPhoto]:
-        """The photos with a face of nobody enrolled, newest first."""
-        used = self._refreshed(threshold)
-        known = self.gallery.person_of(self.store.match_ids())
-        return self._photos(self.store.photos_with_unknown(known, used), used)
+        """The photos with a face of nobody enrolled (or unsure), newest first."""
+        decider = self._refreshed(threshold)
+        return self._photos(self._with_unknown(decider), decider)
 
     def who(self, path: Path, threshold: float | None = None) -> LibraryPhoto | None:
         """The faces of the photo at ``path`` as the library has them; None when it was
@@ -190,8 +177,8 @@ class Library:
         if held is None or not self._unchanged(name):
             return None
         photo_id = held[1]
-        used = self._refreshed(threshold)
-        return next((photo for photo in self._photos({photo_id}, used)
+        decider = self._refreshed(threshold)
+        return next((photo for photo in self._photos({photo_id}, decider)
                      if photo.path == name), None)
 
     def export_xmp(self, names: Iterable[str] = (), threshold: float | None = None
@@ -207,7 +194,7 @@ class Library:
         listed = {photo.path for photo in photos}
         again = [held[1] for path in before if path not in listed
                  and (held := self.store.photo_at(path)) is not None]
-        photos += [photo for photo in self._photos(again, self.threshold(threshold).value)
+        photos += [photo for photo in self._photos(again, self._refreshed(threshold))
                    if photo.path in before and photo.path not in listed]
         fresh, skipped = [], []
         for photo in photos:
@@ -223,13 +210,13 @@ class Library:
     def unknown_faces(self, threshold: float | None = None) -> list[UnknownFace]:
         """Every face of nobody enrolled, with one file of its photo and its stored
         embedding (for grouping them without reading the photos again)."""
-        used = self._refreshed(threshold)
-        known = self.gallery.person_of(self.store.match_ids())
-        photo_ids = self.store.photos_with_unknown(known, used)
+        decider = self._refreshed(threshold)
+        photo_ids = self._with_unknown(decider)
         path_of = {photo.id: (photo.path, photo.sha256)
                    for photo in reversed(self.store.photos(photo_ids))}
-        faces = [face for face in self.store.faces_in(photo_ids)
-                 if not _match(face, known, used).known]
+        in_photos = self.store.faces_in(photo_ids)
+        faces = [face for face, match in zip(in_photos, decider.decide(in_photos))
+                 if not match.known]
         ids, embeddings = self.store.embeddings_of(face.id for face in faces)
         embedding_of = dict(zip(ids.tolist(), embeddings))
         return [UnknownFace(*path_of[face.photo_id], face.detection, embedding_of[face.id])
@@ -256,12 +243,22 @@ class Library:
         return held is not None and \
             (info.st_size, info.st_mtime_ns) == (held[0].size, held[0].mtime_ns)
 
-    def _refreshed(self, threshold: float | None) -> float:
-        used = self.threshold(threshold).value
+    def _refreshed(self, threshold: float | None) -> Decider:
+        """The stored matches brought up to date, and the decision they are read by."""
+        rule, templates = gallery_rule(self.gallery, threshold)
         model = self._usable_model()
         if model is not None:
-            self._matcher(model).catch_up(used)
-        return used
+            self._matcher(model).catch_up(rule.threshold.value)
+        return Decider(self.store, rule, templates)
+
+    def _with_unknown(self, decider: Decider) -> list[int]:
+        """The photos with a face that is not named: no near enough match, or decided
+        unknown or unsure in full."""
+        photo_ids = set(self.store.photos_with_unknown(
+            self.gallery.person_of(self.store.match_ids()), decider.threshold))
+        near = self.store.faces_matched(self.store.match_ids(), decider.threshold)
+        photo_ids |= {face.photo_id for face, match in decider.named(near) if not match.known}
+        return sorted(photo_ids)
 
     def _usable_model(self) -> str | None:
         """The library's model, once it has one; DatabaseError when the gallery now
@@ -292,16 +289,14 @@ class Library:
                 self._vectors.sync(self.store)
         return self._vectors
 
-    def _photos(self, photo_ids: Iterable[int], threshold: float) -> list[LibraryPhoto]:
+    def _photos(self, photo_ids: Iterable[int], decider: Decider) -> list[LibraryPhoto]:
         photo_ids = set(photo_ids)
         faces: dict[int, list[StoredFace]] = {}
         for face in self.store.faces_in(photo_ids):
             faces.setdefault(face.photo_id, []).append(face)
-        person_of = self.gallery.person_of({f.match_id for group in faces.values()
-                                            for f in group if f.match_id is not None})
+        answers = {photo_id: tuple(decider.decide(group)) for photo_id, group in faces.items()}
         return [LibraryPhoto(photo.path, photo.sha256, photo.size, photo.taken,
-                             tuple(_match(face, person_of, threshold)
-                                   for face in faces.get(photo.id, [])))
+                             answers.get(photo.id, ()))
                 for photo in self.store.photos(photo_ids)]
 
     @contextmanager
@@ -318,17 +313,6 @@ class Library:
             yield
         finally:
             os.close(fd)
-
-
-def _match(face: StoredFace, person_of: dict[int, str], threshold: float) -> Match:
-    """A stored face as a Match: its nearest enrolled face's person when the similarity
-    reaches ``threshold``."""
-    nearest = person_of.get(face.match_id) if face.match_id is not None else None
-    if nearest is None or face.similarity is None:
-        return Match(face.detection, UNKNOWN, -1.0, ())
-    person = nearest if face.similarity >= threshold else UNKNOWN
-    return Match(face.detection, person, face.similarity,
-                 (Candidate(nearest, face.similarity),))
 
 
 __all__ = ["Library", "MARGIN", "Together", "UnknownFace"]
