@@ -35,7 +35,7 @@ from ..errors import (
 from ..names import normalize_name, validate_name
 from .people import allow_name_keys, case_twin, normalize_stored_names, refuse_case_twin
 from .rows import FACE_COLUMNS, SCHEMA, FaceRecord, NewFace, face_record, vectors
-from .templates import PeopleTemplates, add_rejection, read_templates
+from .templates import PeopleTemplates, add_rejection, has_rejections, read_templates
 from .sqlite import (
     QUICK_CHECK_LIMIT,
     connect,
@@ -533,6 +533,8 @@ class FaceStore:
 
     def rejection_counts(self) -> dict[str, int]:
         """person -> how many faces were marked as not them."""
+        if not has_rejections(self.conn):
+            return {}
         return dict(self._rows("SELECT p.name, COUNT(*) FROM rejections r JOIN people p "
                                "ON p.id = r.person_id GROUP BY p.id"))
 

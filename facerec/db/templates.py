@@ -128,10 +128,18 @@ def read_templates(conn: sqlite3.Connection, dim: int | None) -> PeopleTemplates
             names.append(name)
     owner = np.fromiter((order[r[0]] for r in rows), dtype=np.int64, count=len(rows))
     rejected_rows = [(order[pid], blob) for pid, blob in conn.execute(
-        "SELECT person_id, embedding FROM rejections ORDER BY id") if pid in order]
+        "SELECT person_id, embedding FROM rejections ORDER BY id") if pid in order] \
+        if has_rejections(conn) else []
     return PeopleTemplates.of(tuple(names), owner, _stacked([r[2] for r in rows], width),
                               _stacked([b for _, b in rejected_rows], width),
                               np.array([i for i, _ in rejected_rows], dtype=np.int64))
+
+
+def has_rejections(conn: sqlite3.Connection) -> bool:
+    """Whether the database has the rejections table (one made by an older facerec and
+    opened read-only does not; it has no rejection either)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                        "name = 'rejections'").fetchone() is not None
 
 
 def add_rejection(conn: sqlite3.Connection, person_id: int, face: NewFace, now: float
