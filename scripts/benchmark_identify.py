@@ -78,7 +78,7 @@ def main() -> int:
             started = time.perf_counter()
             report = db.enroll(known, progress=True)
             enroll_rate = report.photos / (time.perf_counter() - started)
-            best_person, best_sim, truth = [], [], []
+            best_person, best_sim, truth, answered = [], [], [], []
             started = time.perf_counter()
             for start in tqdm(range(0, len(probes), BATCH), desc="identifying", unit="batch"):
                 chunk = probes[start:start + BATCH]
@@ -89,6 +89,8 @@ def main() -> int:
                     truth.append(person)
                     best_person.append(match.candidates[0].person if match else None)
                     best_sim.append(match.similarity if match else -1.0)
+                    answered.append(match.person if match else "unknown")
+            rule = db.identification_threshold()
             identify_rate = len(probes) / (time.perf_counter() - started)
     truth_a, person_a, sim_a = np.array(truth), np.array(best_person), np.array(best_sim)
     is_known = np.isin(truth_a, list(gallery))
@@ -103,6 +105,10 @@ def main() -> int:
     print(f"enroll {enroll_rate:.1f} photos/s, identify {identify_rate:.1f} photos/s")
     print(f"rank-1           {correct[is_known].mean():.2%}")
     print(f"DIR at FPIR 1%   {dir_rate:.2%} (threshold {threshold:.4f}, FPIR {fpir:.2%})")
+    said = np.array(answered)
+    print(f"as answered      named right {np.mean(said[is_known] == truth_a[is_known]):.2%}, "
+          f"wrong names {np.mean((said[is_known] != truth_a[is_known]) & (said[is_known] != 'unknown')):.2%}, "
+          f"strangers named {np.mean(said[~is_known] != 'unknown'):.2%} ({rule.describe()})")
     return 0
 
 
