@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import io
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Literal, Union
 
@@ -335,16 +336,14 @@ def date_taken(data: bytes) -> str | None:
 
 
 def _iso_date(stamp: object) -> str | None:
-    """EXIF's ``YYYY:MM:DD HH:MM:SS`` as ISO 8601; None for anything else (blank fields
-    and the all-zero date cameras write when unset included)."""
+    """EXIF's ``YYYY:MM:DD HH:MM:SS`` as ISO 8601; None for anything else: blank fields,
+    the all-zero date cameras write when unset, and dates no calendar has (month 13, hour
+    99)."""
     if not isinstance(stamp, str):
         return None
     text = stamp.strip().rstrip("\x00")
-    if len(text) < 19 or not text[:4].isdigit() or text.startswith("0000"):
+    try:
+        taken = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
         return None
-    date, _, time_of_day = text[:19].partition(" ")
-    parts = date.split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts) or \
-            not all(p.isdigit() for p in time_of_day.split(":")):
-        return None
-    return f"{parts[0]}-{parts[1]}-{parts[2]}T{time_of_day}"
+    return taken.isoformat()

@@ -164,14 +164,22 @@ def test_date_taken_is_read_from_exif_and_orders_the_answers(shared_faces, tmp_p
         exif.get_ifd(0x8769)[0x9003] = stamp
         image.save(folder / name, exif=exif, quality=95 if name == "old.jpg" else 90)
     assert date_taken((folder / "old.jpg").read_bytes()) == "2009-01-20T12:00:00"
-    assert [_iso_date(s) for s in ("0000:00:00 00:00:00", "    ", "2020:13", None)] == \
-        [None, None, None, None]
+    assert [_iso_date(s) for s in ("0000:00:00 00:00:00", "    ", "2020:13", None,
+                                    "2024:13:45 99:99:99", "2023:02:29 10:00:00")] == \
+        [None] * 6  # an impossible date is no date
+    # a file dated past what SQLite's integers hold in nanoseconds (the year 2262)
+    far = folder / "far.jpg"
+    image.save(far, quality=80)
+    os.utime(far, ns=(far.stat().st_atime_ns, 10_413_792_000 * 10**9))  # 2300-01-01
     with enrolled(tmp_path, shared_faces, analyzer, ["obama"]) as recognizer:
         library = Library(recognizer.gallery, analyzer)
-        library.scan([folder])
+        first = library.scan([folder])
+        again = library.scan([folder])
         found = library.find(["obama"])
-    assert [(os.path.basename(p.path), p.taken) for p in found] == [
+    assert (first.analysed, first.skipped, again.unchanged) == (3, [], 3)
+    assert [(os.path.basename(p.path), p.taken) for p in found][1:] == [
         ("new.jpg", "2021-01-20T12:00:00"), ("old.jpg", "2009-01-20T12:00:00")]
+    assert os.path.basename(found[0].path) == "far.jpg"  # no EXIF date: its mtime
 
 
 def test_commands(shared_faces, probes, tmp_path, capsys):

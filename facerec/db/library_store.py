@@ -20,6 +20,7 @@ faces wait in ``erased`` until the cache has overwritten their rows.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -81,12 +82,24 @@ WAL_PAGES = 16_384
 """Pages (64 MiB) the write-ahead log grows to before SQLite copies it back."""
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 @dataclass(frozen=True)
 class FileState:
-    """A file as it was when read: ``size`` in bytes, ``mtime_ns`` its modification time."""
+    """A file as it was when read: ``size`` in bytes, ``mtime_ns`` its modification time.
+
+    SQLite keeps 64-bit integers, which reach the year 2262 in nanoseconds; a file
+    system can hold later times (``touch -d 2300-01-01``), which are kept as the latest
+    (or earliest) it can store, so such a file is stored and compared like any other."""
 
     size: int
     mtime_ns: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> FileState:
+        """The state of a file from its ``os.stat``."""
+        return cls(info.st_size, min(max(info.st_mtime_ns, _INT64[0]), _INT64[1]))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..db.gallery import Gallery
-from ..db.library_store import LibraryStore, StoredFace
+from ..db.library_store import FileState, LibraryStore, StoredFace
 from ..db.library_vectors import LibraryVectors
 from ..errors import DatabaseError, FacerecError, LibraryNotFound
 from ..matching import gallery_rule
@@ -241,7 +241,7 @@ class Library:
         except OSError:
             return False
         return held is not None and \
-            (info.st_size, info.st_mtime_ns) == (held[0].size, held[0].mtime_ns)
+            FileState.of(info) == held[0]
 
     def _refreshed(self, threshold: float | None) -> Decider:
         """The stored matches brought up to date, and the decision they are read by."""

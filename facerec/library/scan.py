@@ -126,7 +126,7 @@ class LibraryScan:
         except OSError as exc:
             self.report.skipped.append(Skip(path, f"cannot be read: {exc.strerror or exc}"))
             return None
-        return FileState(info.st_size, info.st_mtime_ns)
+        return FileState.of(info)
 
     def _skip(self, path: str, reason: str) -> None:
         self.report.photos += 1
