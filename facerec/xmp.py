@@ -13,6 +13,7 @@ one of ours is ours to update, and what facerec wrote there before is taken out 
 from __future__ import annotations
 
 import io
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ NAMESPACES = {
 SAME_FACE_IOU = 0.5
 """A face region in a sidecar overlapping one of ours this much is the same face."""
 
+_RESERVED_PREFIX = re.compile(r"ns\d+")
+"""Prefixes ElementTree keeps for itself (it names unknown namespaces so on writing)."""
 _PACKET_START = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 _PACKET_END = '\n<?xpacket end="w"?>\n'
 
@@ -119,7 +122,7 @@ def _parsed(data: bytes) -> tuple[ET.Element, list[ET.Element], list[str]]:
     again), its region list items, and the names its people list held."""
     try:
         for _, (prefix, uri) in ET.iterparse(io.BytesIO(data), events=("start-ns",)):
-            if prefix and prefix not in NAMESPACES:
+            if prefix and prefix not in NAMESPACES and not _RESERVED_PREFIX.fullmatch(prefix):
                 ET.register_namespace(prefix, uri)
         root = ET.fromstring(data)
     except ET.ParseError as exc:

@@ -122,3 +122,62 @@ def test_a_sidecar_that_is_not_xmp_is_left_alone(tmp_path):
         sidecar([FaceRegion("a", 0.5, 0.5, 0.1, 0.1)], (10, 10), b"<not xmp")
     clipped = FaceRegion.from_box("a", (-10, -10, 50, 50), (100, 100))
     assert (clipped.x, clipped.y, clipped.w, clipped.h) == (0.25, 0.25, 0.5, 0.5)
+
+
+def _photo(path, person: str = "ada"):
+    from facerec.results import LibraryPhoto, Match
+    from facerec.types import Detection
+
+    face = Match(Detection((10.0, 10.0, 40.0, 40.0), ((20.0, 20.0),) * 5, 0.9), person, 0.8, ())
+    return LibraryPhoto(str(path), "0" * 64, (100, 100), None, (face,))
+
+
+def test_a_sidecar_with_an_ns0_prefix_is_merged_and_one_bad_sidecar_is_one_skip(tmp_path):
+    """ElementTree keeps ns0, ns1... for itself; a sidecar written with them (by
+    ElementTree itself, elsewhere) is still merged into, and one that cannot be read
+    is skipped alone while the photos after it get theirs."""
+    from facerec.library.export import export_sidecars
+
+    existing = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf='
+                '"http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+                'xmlns:ns0="http://example.com/app/" ns0:rating="5"/></rdf:RDF></x:xmpmeta>')
+    merged = sidecar([FaceRegion("ada", 0.5, 0.5, 0.1, 0.1)], (10, 10), existing.encode())
+    assert b"ada" in merged and b'rating="5"' in merged
+    photos = [tmp_path / name for name in ("a.jpg", "b.jpg", "c.jpg")]
+    (tmp_path / "a.jpg.xmp").write_text(existing)
+    (tmp_path / "b.jpg.xmp").write_text("<not xmp")
+    report = export_sidecars([_photo(p) for p in photos], {}, lambda path, regions: None)
+    assert (report.merged, report.written, len(report.skipped)) == (1, 1, 1)
+    assert report.skipped[0].path.endswith("b.jpg.xmp")
+
+
+def test_sidecars_keep_their_mode_and_long_names_get_one(tmp_path):
+    """A photo app running as another user must still read the sidecars: an existing
+    one keeps its mode, a new one follows the umask; a photo name near the file system's
+    limit still gets its sidecar."""
+    import os
+    import stat
+
+    from facerec.library.export import export_sidecars
+
+    shared, readonly = tmp_path / "shared.jpg", tmp_path / "readonly.jpg"
+    (tmp_path / "shared.jpg.xmp").write_text("")
+    (tmp_path / "readonly.jpg.xmp").write_text("")
+    os.chmod(tmp_path / "shared.jpg.xmp", 0o644)
+    os.chmod(tmp_path / "readonly.jpg.xmp", 0o444)
+    new = tmp_path / "new.jpg"
+    long = tmp_path / ("x" * (250 - len(".jpg.xmp")) + ".jpg")
+    previous = os.umask(0o022)
+    try:
+        report = export_sidecars([_photo(p) for p in (shared, readonly, new, long)], {},
+                                 lambda path, regions: None)
+    finally:
+        os.umask(previous)
+    assert report.skipped == []
+
+    def mode(path) -> int:
+        return stat.S_IMODE(os.stat(str(path) + ".xmp").st_mode)
+
+    assert (mode(shared), mode(readonly), mode(new), mode(long)) == \
+        (0o644, 0o444, 0o644, 0o644)
+    assert not list(tmp_path.glob(".facerec-*"))

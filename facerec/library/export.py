@@ -38,9 +38,9 @@ def export_sidecars(photos: Iterable[LibraryPhoto],
             existing = _existing(target)
             data = sidecar(regions, photo.size, existing, written_before.get(photo.path, []))
             if data != existing:
-                atomic_write(target, data)
+                atomic_write(target, data, shared=True)
             written(photo.path, regions)
-        except FacerecError as exc:
+        except (FacerecError, ValueError) as exc:  # one sidecar that cannot be merged
             report.skipped.append(Skip(str(target), str(exc)))
         except OSError as exc:
             report.skipped.append(Skip(str(target), exc.strerror or str(exc)))
