@@ -100,7 +100,7 @@ def test_a_face_too_small_or_turned_is_unknown_unless_quality_is_not_checked():
     templates = gallery({"ada": [ADA]})
     small = answer(ADA, templates, detection=box(10))
     assert small.status == "unknown" and "too small" in small.reason
-    turned = Detection((0, 0, 80, 80), ((20, 30), (60, 30), (75, 50), (25, 65), (55, 65)), 0.9)
+    turned = Detection((0, 0, 90, 90), ((20, 30), (60, 30), (85, 50), (25, 65), (55, 65)), 0.9)
     assert "turned" in answer(ADA, templates, detection=turned).reason
     lenient = Rule(RULE.threshold, RULE.margin, check_quality=False)
     assert answer(ADA, templates, lenient, box(10)).person == "ada"
