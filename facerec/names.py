@@ -27,16 +27,28 @@ def normalize_name(name: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """What two names must share to be the same person but for case: NFC, then case
-    folded (``"Obama"`` and ``"OBAMA"`` share ``"obama"``; ``"Straße"`` and
-    ``"STRASSE"`` share ``"strasse"``)."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+    """What two names must share to be the same person but for case or form: NFKC, then
+    case folded (``"Obama"`` and ``"OBAMA"`` share ``"obama"``; ``"Straße"`` and
+    ``"STRASSE"`` share ``"strasse"``; fullwidth ``"ｂｏｂｂｙ"`` and ``"bobby"`` share
+    ``"bobby"``)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
 def case_clash(name: str, enrolled: str) -> PersonExists:
-    """The error for a new name ``name`` that differs only by case from ``enrolled``."""
-    return PersonExists(f"{name!r} differs only by case from {enrolled!r}, who is enrolled; "
-                        f"use {enrolled!r}, or rename that person first")
+    """The error for a new name ``name`` that differs only by case or form from
+    ``enrolled``."""
+    return PersonExists(f"{name!r} differs only by case or character width from "
+                        f"{enrolled!r}, who is enrolled; use {enrolled!r}, or rename that "
+                        "person first")
+
+
+def look_alike_word(name: str) -> str | None:
+    """A word of ``name`` that mixes scripts with letters that look alike (``bоbby``
+    with a Cyrillic ``о``), by Unicode's confusables data; None when there is none.
+    Words in different scripts (``Ivan Иванов``) are fine."""
+    from confusable_homoglyphs import confusables
+
+    return next((word for word in name.split() if confusables.is_dangerous(word)), None)
 
 
 def validate_name(name: str) -> str:
@@ -55,6 +67,10 @@ def validate_name(name: str) -> str:
             or "/" in cleaned or "\\" in cleaned):
         raise InvalidName(f"invalid person name {name!r}: it must be 1 to {MAX_NAME} "
                           "printable characters, without / or \\")
+    if (word := look_alike_word(cleaned)) is not None:
+        raise InvalidName(f"invalid person name {name!r}: {word!r} mixes letters of "
+                          "different scripts that look alike (a Cyrillic or Greek letter "
+                          "among Latin ones, say); type it in one script")
     if cleaned.casefold() == UNKNOWN:
         raise InvalidName(f"{cleaned!r} is reserved: identify answers {UNKNOWN!r} for a face "
                           "of nobody enrolled; choose another name")

@@ -162,6 +162,8 @@ def test_mislabeled_photo_is_flagged(db, tmp_path, samples):
     report = db.enroll(root)
     flagged = [s.path for s in report.suspicious]
     assert len(flagged) == 1 and flagged[0].endswith("mistake.jpg")
+    # the names read as names, never as numpy's repr
+    assert "but closer to 'biden'" in report.suspicious[0].reason
 
 
 def test_calibration_on_lfw(tmp_path, analyzer, shared_faces):

@@ -50,6 +50,22 @@ def test_a_name_that_differs_only_by_case_is_refused_naming_the_person(tmp_path)
         assert gallery.people() == [("Obama", 1), ("biden", 1)]
 
 
+def test_look_alike_names_are_refused_with_the_reason(tmp_path):
+    """Fullwidth letters are the same name as their ASCII ones; a word mixing look-alike
+    letters of two scripts (a Cyrillic о in bobby) is refused; words in two scripts
+    (a name and its transliteration) are a name."""
+    from facerec.errors import InvalidName
+
+    with Gallery(tmp_path / "db") as gallery:
+        gallery.add_faces(faces("bobby", unit(1, 1)))
+        with pytest.raises(PersonExists, match="'bobby'"):
+            gallery.add_faces(faces("ｂｏｂｂｙ", unit(1, 2), "x"))
+    with pytest.raises(InvalidName, match="different scripts that look alike"):
+        validate_name("b\u043ebby")
+    assert validate_name("Ivan Иванов") == "Ivan Иванов"
+    assert validate_name("Мария") == "Мария" and validate_name("Ελένη") == "Ελένη"
+
+
 def test_an_older_database_is_normalised_once_and_says_what_merged(tmp_path, caplog):
     folder = tmp_path / "db"
     with Gallery(folder) as gallery:

@@ -48,6 +48,6 @@ def suspicious_faces(gallery: Gallery, sources: set[str] | None = None) -> list[
             if means[other] > means[own]:
                 flagged.append(Skip(records[row].source,
                                     f"enrolled as {records[row].person!r} but closer to "
-                                    f"{people[other]!r} ({means[other]:.2f} vs "
+                                    f"{str(people[other])!r} ({means[other]:.2f} vs "
                                     f"{means[own]:.2f})"))
     return flagged
