@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EncodingsError, InvalidName
-from .names import validate_name
+from .names import MAX_NAME, validate_name
 from .results import Skip
 from .safe_arrays import load_npy, load_npz_member
 
@@ -108,7 +108,9 @@ def _looks_pickled(path: Path) -> bool:
 def _read_npz(path: Path) -> tuple[list[object], list[object]]:
     with zipfile.ZipFile(path) as archive:
         vectors = load_npz_member(archive, "encodings", _encodings_shape, True, str(path))
-        names = load_npz_member(archive, "names", _names_shape, False, str(path))
+        # one name per encoding, each at most MAX_NAME characters of 4 bytes, and a header
+        names = load_npz_member(archive, "names", _names_shape, False, str(path),
+                                max_bytes=len(vectors) * 4 * MAX_NAME + 4096)
     return list(names), list(vectors)
 
 

@@ -45,9 +45,11 @@ def load_npy(path: Path, check: ShapeCheck) -> np.ndarray:
 
 
 def load_npz_member(archive: zipfile.ZipFile, name: str, check: ShapeCheck,
-                    numbers: bool, where: str) -> np.ndarray:
+                    numbers: bool, where: str, max_bytes: int = MAX_ARRAY_BYTES
+                    ) -> np.ndarray:
     """Array ``name`` (without ``.npy``) of an open ``.npz`` archive, checked as
-    ``load_npy`` does; ``numbers`` also limits how far it inflates.
+    ``load_npy`` does; ``numbers`` also limits how far it inflates, and ``max_bytes``
+    what it may inflate to (read from the zip's directory, before inflating anything).
 
     Raises:
         EncodingsError: missing, or what is wrong with it.
@@ -59,9 +61,9 @@ def load_npz_member(archive: zipfile.ZipFile, name: str, check: ShapeCheck,
         raise EncodingsError(f"{label} is missing; found "
                              f"{sorted(n.removesuffix('.npy') for n in archive.namelist())}"
                              ) from None
-    if info.file_size > MAX_ARRAY_BYTES:
+    if info.file_size > min(max_bytes, MAX_ARRAY_BYTES):
         raise EncodingsError(f"{label} inflates to {info.file_size:,} bytes, over the "
-                             f"{MAX_ARRAY_BYTES:,} facerec reads")
+                             f"{min(max_bytes, MAX_ARRAY_BYTES):,} facerec reads for it")
     if numbers and info.compress_size and info.file_size > MAX_INFLATION * info.compress_size:
         raise EncodingsError(f"{label} inflates {info.file_size / info.compress_size:.0f} "
                              "times: that is not face encodings (a zip bomb?)")

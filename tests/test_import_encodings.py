@@ -207,3 +207,27 @@ def test_names_must_pair_with_the_encodings(tmp_path):
     np.savez(tmp_path / "e.npz", encodings=_vectors(3), names=np.array([["a", "b", "c"]]))
     with pytest.raises(EncodingsError, match=r"names must be an \(N,\) array"):
         read_encodings(tmp_path / "e.npz")
+
+
+def test_a_names_bomb_is_refused_before_it_inflates(tmp_path):
+    """Two honest encodings and a names array that inflates to a gigabyte of text:
+    refused from the zip's directory (two names cannot need more than two long names'
+    bytes), with memory untouched."""
+    path = tmp_path / "names-bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        buffer = io.BytesIO()
+        honest = np.random.default_rng(0).normal(size=(2, 128))
+        np.save(buffer, honest / np.linalg.norm(honest, axis=1, keepdims=True))
+        archive.writestr("encodings.npy", buffer.getvalue())
+        width = (1 << 30) // 8 // 4  # two names of 128 Mi characters each: 1 GiB
+        with archive.open("names.npy", "w", force_zip64=True) as member:
+            member.write(_forged_npy((2,), f"<U{width}"))
+            zeros = b"\0" * (1 << 24)
+            for _ in range((2 * width * 4) // len(zeros)):
+                member.write(zeros)
+    assert path.stat().st_size < 8 << 20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(EncodingsError, match="over the"):
+        read_encodings(path)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 100
