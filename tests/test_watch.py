@@ -130,3 +130,36 @@ def test_cameras_are_named_from_their_sources():
         ("yard", "other.mp4")]
     with pytest.raises(FacerecError, match="two cameras are named 'door'"):
         camera_names(["door=a.mp4", "door=b.mp4"])
+
+
+def test_sigterm_stops_watch_as_ctrl_c_does(scene, tmp_path, analyzer, shared_faces):
+    """What systemd and docker send to stop a service: the run ends at once, the video
+    written so far plays, and the command says why it stopped (exit 143)."""
+    import signal
+    import subprocess
+    import time
+
+    from cli import SCRIPT
+
+    root, db, _ = scene
+    obama = face_patch(analyzer, shared_faces / "probes" / "obama1.jpg")
+    long = write_video(tmp_path / "long.avi", [(obama, 0, 1499)], frames=1500, size=(320, 240))
+    events, out = tmp_path / "events.jsonl", tmp_path / "named.mp4"
+    process = subprocess.Popen([str(SCRIPT), "watch", "--source", str(long), "--headless",
+                                "--db", str(db), "--events", str(events), "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None and not (
+            events.exists() and "person_appeared" in events.read_text()):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    assert process.poll() is None, "the clip ended before it could be stopped"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "stopped (SIGTERM)" in stderr and "Traceback" not in stderr
+    capture = cv2.VideoCapture(str(out))
+    written = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    ok, _ = capture.read()
+    capture.release()
+    assert ok and 0 < written < 1500

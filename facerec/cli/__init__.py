@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 the command ran but some inputs failed (each named on stderr)
 or, for ``verify``, the faces are of different people; 2 the command could not run
-(bad arguments, missing models, unreadable database); 130 interrupted.
+(bad arguments, missing models, unreadable database); 130 interrupted; 143 stopped by
+SIGTERM (``watch``, cleanly, as by Ctrl-C).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from . import (
 )
 from .outputs import write_failure
 
-EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 COMMAND_GROUPS = (models, faces, database, correct, library, imports, evaluate, explain,
                   cluster, batch, watch, serve)
@@ -70,7 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FacerecError as exc:
         print(shown(f"facerec: error: {exc}"), file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, watch.Terminated):
+            print("facerec: stopped (SIGTERM)", file=sys.stderr)
+            return EXIT_TERMINATED
         print("facerec: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:

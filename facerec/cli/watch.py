@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 import threading
 from contextlib import ExitStack
@@ -131,6 +132,8 @@ def run_watch(args: argparse.Namespace) -> int:
     from ..live.capture import FrameSource, parse_source
     from ..live.watch import Camera, Sinks, Watcher, json_lines, run_cameras
 
+    stop_on_sigterm()
+
     sources = camera_names(args.source or ["0"])
     if args.out:
         if len(sources) > 1:
@@ -165,6 +168,19 @@ def run_watch(args: argparse.Namespace) -> int:
         run_cameras(cameras, ready, show=not args.headless, out=args.out,
                     max_frames=args.max_frames)
     return _report(cameras, link.dropped if link is not None else 0)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what systemd and docker send to stop a service), taken as Ctrl-C is:
+    the cameras stop, the video is finished, MQTT says offline."""
+
+
+def stop_on_sigterm() -> None:
+    """Stop this process's long command on SIGTERM the way Ctrl-C stops it."""
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _report(cameras: list[Camera], dropped_messages: int) -> int:
