@@ -30,6 +30,7 @@ def test_library_routes(shared_faces, tmp_path):
         missing = httpx.get(f"{url}/people/obama/photos", headers=key)
         assert missing.status_code == 404 and "scan" in missing.json()["error"]["message"]
         assert main(["scan", str(photos), "--db", str(db)]) == 0
+        assert main(["export-xmp", "--db", str(db)]) == 0
 
         assert httpx.get(f"{url}/people/obama/photos").status_code == 401
         first = httpx.get(f"{url}/people/kit_harington/photos", params={"limit": 1},
@@ -60,8 +61,10 @@ def test_library_routes(shared_faces, tmp_path):
         (photos / "kit_with_rose.jpg").write_bytes(b"changed")  # no longer the scanned photo
         assert httpx.get(f"{url}/photos/{digest}/thumbnail", headers=key).status_code == 404
 
-        # removing a person over HTTP: their photos are asked for again at once
-        assert httpx.delete(f"{url}/people/kit_harington", headers=key).status_code == 200
+        # removing a person over HTTP: their photos are asked for again at once, and the
+        # answer says which sidecars still name them
+        removed = httpx.delete(f"{url}/people/kit_harington", headers=key)
+        assert removed.status_code == 200 and removed.json()["sidecars_naming_them"] == 2
         assert httpx.get(f"{url}/people/kit_harington/photos", headers=key).status_code == 404
         unknown = httpx.get(f"{url}/photos", params={"unknown": "true"}, headers=key).json()
         assert set(names(unknown)) == {"obama_and_biden.jpg", "johnsnow_test1.jpg",

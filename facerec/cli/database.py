@@ -319,26 +319,13 @@ def run_remove(args: argparse.Namespace) -> int:
     print(f"removed {args.name} ({len(erased.faces)} faces)")
     for line in erased.lines():
         print(f"  {line}")
+    from ..library.export import sidecars_naming
+
     named = sidecars_naming(db_path(args), {face.person for face in erased.faces})
     if named:
         print(f"  XMP sidecars: {named} written by export-xmp still name them; run "
               f"`facerec export-xmp --db {shown(db_path(args))}` to write them again")
     return 1 if erased.not_erased else 0
-
-
-def sidecars_naming(folder: Path, people: set[str]) -> int:
-    """How many sidecars ``export-xmp`` wrote for the library in ``folder`` name one of
-    ``people``."""
-    if not (folder / "library.sqlite").is_file():
-        return 0
-    from ..db.library_store import LibraryStore
-
-    store = LibraryStore(folder / "library.sqlite", create=False)
-    try:
-        return sum(any(region[0] in people for region in regions)
-                   for regions in store.sidecars().values())
-    finally:
-        store.close()
 
 
 def run_rename(args: argparse.Namespace) -> int:

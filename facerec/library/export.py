@@ -54,6 +54,21 @@ def export_sidecars(photos: Iterable[LibraryPhoto],
     return report
 
 
+def sidecars_naming(folder: Path, people: set[str]) -> int:
+    """How many sidecars ``export-xmp`` wrote for the library in ``folder`` name one of
+    ``people`` (0 without a library)."""
+    if not (folder / "library.sqlite").is_file():
+        return 0
+    from ..db.library_store import LibraryStore
+
+    store = LibraryStore(folder / "library.sqlite", create=False)
+    try:
+        return sum(any(region[0] in people for region in regions)
+                   for regions in store.sidecars().values())
+    finally:
+        store.close()
+
+
 def _existing(target: Path) -> bytes | None:
     if not os.path.lexists(target):
         return None

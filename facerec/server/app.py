@@ -30,6 +30,7 @@ from fastapi import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from .. import __version__
@@ -46,6 +47,7 @@ from ..errors import (
     Unavailable,
 )
 from ..library import Together
+from ..library.export import sidecars_naming
 from ..names import normalize_name
 from ..results import Identification, IdentificationDict, LibraryPhoto, VerificationDict
 from . import schemas
@@ -297,10 +299,15 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         """Delete a person and all their faces, erased before the answer from the
         database and its write-ahead log, the index file, face crops, the skip memory,
         reindex backups and the server's memory of unknown faces (``erased`` says
-        where; ``not_erased`` names any file that still holds them)."""
+        where; ``not_erased`` names any file that still holds them).
+        ``sidecars_naming_them`` counts the XMP sidecars export-xmp wrote that still name
+        them: export-xmp writes them again without the name."""
         erased = await service.remove(name)
+        people = {face.person for face in erased.faces}
         return {"name": normalize_name(name), "removed_faces": len(erased.faces),
-                "erased": erased.to_dict()}
+                "erased": erased.to_dict(),
+                "sidecars_naming_them": await run_in_threadpool(
+                    sidecars_naming, service.gallery.path, people)}
 
     router.include_router(_library_routes(service))
     return router

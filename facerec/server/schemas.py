@@ -203,6 +203,9 @@ class Removed(Closed):
     name: str
     removed_faces: int
     erased: Erased  # type: ignore[valid-type]
+    sidecars_naming_them: int = Field(description=(
+        "XMP sidecars written by export-xmp that still name the person; run export-xmp "
+        "to write them again without the name"))
 
 
 class RemovedFace(Closed):
