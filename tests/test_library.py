@@ -278,3 +278,37 @@ def test_unknown_faces_grouped_from_the_library_and_a_group_named(shared_faces, 
     named = {(f["photo"], tuple(f["box"])) for f in record["faces"] if f["group"] == 0}
     assert len(left) < len(record["faces"])
     assert not {(f["photo"], tuple(f["box"])) for f in left} & named  # no longer unknown
+
+
+@pytest.mark.parametrize("how", ["deleted", "restored"])
+def test_a_library_made_again_never_reads_the_old_vectors(shared_faces, tmp_path, analyzer,
+                                                          how):
+    """library.sqlite deleted (what a user does when told it is damaged), or an older copy
+    put back: its new faces reuse old ids, and the vector rows of the faces before must
+    not answer for them."""
+    lfw = shared_faces / "lfw"
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(lfw / "Alejandro_Toledo", first)
+    shutil.copytree(lfw / "Hugo_Chavez", second)
+    with Recognizer.open(tmp_path / "db", analyzer) as recognizer:
+        library = Library(recognizer.gallery, analyzer)
+        if how == "restored":
+            library.scan([sorted(first.iterdir())[0]])
+            shutil.copy(tmp_path / "db" / "library.sqlite", tmp_path / "older.sqlite")
+        library.scan([first])
+        library.close()
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / "db" / f"library.sqlite{suffix}").unlink(missing_ok=True)
+    if how == "restored":
+        shutil.copy(tmp_path / "older.sqlite", tmp_path / "db" / "library.sqlite")
+    with Recognizer.open(tmp_path / "db", analyzer) as recognizer:
+        library = Library(recognizer.gallery, analyzer)
+        library.scan([second])
+        recognizer.enroll(name="Hugo Chavez", paths=sorted(lfw.glob("Hugo_Chavez/*"))[:3])
+        recognizer.enroll(name="Alejandro Toledo",
+                          paths=sorted(lfw.glob("Alejandro_Toledo/*"))[:3])
+        found = {os.path.basename(p.path) for p in library.find(["Hugo Chavez"])}
+        toledo = [p.path for p in library.find(["Alejandro Toledo"])]
+        library.close()
+    assert len(found) >= 12 and all(name.startswith("Hugo_Chavez") for name in found)
+    assert all("Alejandro_Toledo" in path for path in toledo)

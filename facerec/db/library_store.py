@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -211,6 +212,26 @@ class LibraryStore:
         with self.transaction() as conn:
             for key, value in items.items():
                 _set_meta(conn, key, value)
+
+    @property
+    def identity(self) -> str:
+        """A random id given to this library file when it was made (or first opened
+        writable): the vectors file names it, so a library file deleted and made again,
+        or swapped for another, is never read with the vectors of the one before."""
+        found = self.get_meta("identity")
+        if found is None and self.writable:
+            found = uuid.uuid4().hex
+            self.set_meta({"identity": found})
+        return found or ""
+
+    @property
+    def last_face_id(self) -> int:
+        """The highest face id ever given (ids only grow; 0 before the first face); an
+        older copy of the file put back has a lower one."""
+        if not self._rows("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"):
+            return 0
+        rows = self._rows("SELECT seq FROM sqlite_sequence WHERE name = 'faces'")
+        return int(rows[0][0]) if rows else 0
 
     # files --------------------------------------------------------------------------------
     def files(self) -> dict[str, tuple[FileState, int]]:

@@ -8,11 +8,20 @@ process killed at any moment leaves rows that are either right or not yet writte
 whoever opens the library writable catches it up (``sync``); a read-only opener reads the
 missing rows from SQLite instead. The file is memory-mapped: searching a million faces
 reads it from the page cache in chunks, never all into memory at once.
+
+A note beside it (``library.vectors.json``) names the library file its rows belong to
+(``LibraryStore.identity``) and the last face id they were written through, after each
+``sync``. Rows are
+trusted only for that library file, and only while its ids have not gone back: a
+``library.sqlite`` deleted and made again, or an older copy put back, would give old ids
+to new faces, and their rows would answer for faces they are not. Then the file is
+written again from SQLite (``sync``), and until then not read.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_write
 from .library_store import LibraryStore
 
 CHUNK_ROWS = 1 << 18
@@ -44,8 +54,12 @@ class LibraryVectors:
 
     def sync(self, store: LibraryStore) -> None:
         """Write the rows of faces added since the file was last written, and zero the
-        rows of faces deleted since (one process at a time)."""
+        rows of faces deleted since (one process at a time); all of them again when the
+        rows belong to another library file (see the module's note)."""
         with self._locked() as fd:
+            if not self.belongs_to(store):
+                os.ftruncate(fd, 0)
+                self._map = None
             last = self.rows() - 1
             for ids, embeddings in store.embeddings_after(last):
                 self._write(fd, ids, embeddings)
@@ -54,9 +68,29 @@ class LibraryVectors:
             if written:
                 self._write(fd, np.array(written, np.int64),
                             np.zeros((len(written), self.dim), np.float32))
-                os.fsync(fd)
+            os.fsync(fd)  # the rows are on disk before the note says they are there
             if erased:
                 store.forget_erased(erased)
+            self._write_note(store)
+
+    def belongs_to(self, store: LibraryStore) -> bool:
+        """Whether the rows were written for ``store``'s library file, and its ids have
+        not gone back since."""
+        try:
+            note = json.loads(self._note_path.read_text(encoding="utf-8"))
+            return note["store"] == store.identity and \
+                int(note["through"]) <= store.last_face_id
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+
+    @property
+    def _note_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".json")
+
+    def _write_note(self, store: LibraryStore) -> None:
+        """Name ``store`` as the rows' library file, written through its last face id."""
+        atomic_write(self._note_path, json.dumps(
+            {"store": store.identity, "through": store.last_face_id}).encode())
 
     def nearest(self, queries: np.ndarray, floor: float, store: LibraryStore
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,7 +109,7 @@ class LibraryVectors:
         return tuple(np.concatenate(parts) for parts in zip(*found))  # type: ignore
 
     def _chunks(self, store: LibraryStore) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        rows = self.rows()
+        rows = self.rows() if self.belongs_to(store) else 0
         if rows:
             table = self._mapped(rows)
             for start in range(0, rows, CHUNK_ROWS):
