@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageError
 from .jpeg import clean_jpeg_pixels
-from .paths import UnreadableFile, read_file
+from .paths import UnreadableFile, read_file_and_state
 
 ImageInput = Union[str, Path, bytes, Image.Image, np.ndarray, torch.Tensor]
 ChannelOrder = Literal["RGB", "BGR"]
@@ -82,13 +83,19 @@ def decode_image(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
 
 
 def read_image_file(path: Path) -> bytes:
-    """The bytes of the photo file at ``path`` (see ``paths.read_file``).
+    """The bytes of the photo file at ``path`` (see ``read_image_file_and_state``)."""
+    return read_image_file_and_state(path)[0]
+
+
+def read_image_file_and_state(path: Path) -> tuple[bytes, os.stat_result]:
+    """The bytes of the photo file at ``path`` and the file's state once they were read
+    (see ``paths.read_file_and_state``).
 
     Raises:
         ImageError: naming the path, when it cannot or must not be read.
     """
     try:
-        return read_file(path)
+        return read_file_and_state(path)
     except UnreadableFile as exc:
         raise ImageError(path, exc.reason) from None
     except FileNotFoundError:

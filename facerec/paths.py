@@ -76,7 +76,15 @@ def not_a_file_reason(mode: int) -> str | None:
 
 
 def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of the regular file at ``path``.
+    """The bytes of the regular file at ``path`` (see ``read_file_and_state``)."""
+    return read_file_and_state(path, max_bytes)[0]
+
+
+def read_file_and_state(path: Path, max_bytes: int = MAX_FILE_BYTES
+                        ) -> tuple[bytes, os.stat_result]:
+    """The bytes of the regular file at ``path``, and its ``os.fstat`` taken once they
+    were read: the size and modification time that go with those bytes (a walk's
+    earlier ``stat`` may describe other bytes, if the file changed in between).
 
     The file is opened without blocking and checked on its descriptor, so a FIFO or
     device swapped in after a check is refused too; at most ``max_bytes`` are read.
@@ -97,11 +105,12 @@ def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(max_bytes + 1)
+        after = os.fstat(fd)
     finally:
         os.close(fd)
     if len(data) > max_bytes:
         raise UnreadableFile(path, f"file too large (over {max_bytes:,} bytes)")
-    return data
+    return data, after
 
 
 def scan_folder(root: Path) -> tuple[list[Path], list[Refusal]]:

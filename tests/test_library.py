@@ -312,3 +312,38 @@ def test_a_library_made_again_never_reads_the_old_vectors(shared_faces, tmp_path
         library.close()
     assert len(found) >= 12 and all(name.startswith("Hugo_Chavez") for name in found)
     assert all("Alejandro_Toledo" in path for path in toledo)
+
+
+def test_a_photo_torn_while_scanned_is_read_again_once_put_back(shared_faces, tmp_path,
+                                                                analyzer):
+    """A photo truncated between the walk and the read (a copy still being written, a
+    sync client), then put back whole with its old mtime (`cp -p`): the skip is
+    remembered under the state its bytes had, so the next scan reads it again."""
+    from facerec.library.scan import LibraryScan
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = folder / "obama.jpg"
+    shutil.copy2(shared_faces / "probes" / "obama1.jpg", photo)
+    whole, stamp = photo.read_bytes(), photo.stat()
+
+    class TornWhileRead(LibraryScan):
+        def _state(self, path):  # a writer truncates the file just after the walk saw it
+            state = super()._state(path)
+            with open(path, "r+b") as fh:
+                fh.truncate(len(whole) // 3)
+            return state
+
+    with Recognizer.open(tmp_path / "db", analyzer) as recognizer:
+        library = Library(recognizer.gallery, analyzer)
+        library.scan([folder])  # the library's model and matches, as a first scan sets
+        library.store.drop_files([str(photo)])
+        matcher = library._matcher(library.model)
+        torn = TornWhileRead(library.store, library._vectors_of(library.model), matcher,
+                             analyzer, matcher.floor).run([folder])
+        assert [s.path for s in torn.skipped] == [str(photo)]
+        photo.write_bytes(whole)
+        os.utime(photo, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # put back as cp -p
+        again = library.scan([folder])
+        library.close()
+    assert again.skipped == [] and again.analysed + again.moved == 1

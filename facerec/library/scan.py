@@ -25,7 +25,7 @@ from ..db.library_store import FileState, LibraryStore, ScannedFace, ScannedPhot
 from ..db.library_vectors import LibraryVectors
 from ..enrollment.chosen import face_quality
 from ..errors import ImageError
-from ..image import date_taken, read_image_file
+from ..image import date_taken, read_image_file_and_state
 from ..paths import NOT_UTF8, is_text, scan_folder
 from ..photos import PhotoFaces, Received, analyze_photos
 from ..results import ScanReport, Skip
@@ -137,11 +137,15 @@ class LibraryScan:
         reads, failed = [], []
         for path, state in batch:
             try:
-                data = read_image_file(Path(path))
+                data, info = read_image_file_and_state(Path(path))
             except ImageError as exc:
                 failed.append((path, state, exc.reason))
                 continue
-            reads.append(_Read(path, state, data, hashlib.sha256(data).hexdigest()))
+            # the state that goes with these bytes, not the walk's (the file may have
+            # changed in between: a skip remembered under the walk's state would outlive
+            # the file put back as it was)
+            reads.append(_Read(path, FileState.of(info), data,
+                               hashlib.sha256(data).hexdigest()))
         held = self.store.photos_by_digest(read.sha256 for read in reads)
         self.report.moved += sum(read.sha256 in held for read in reads)
         self.store.link([(read.path, read.state, held[read.sha256])
