@@ -58,6 +58,13 @@ def test_library_routes(shared_faces, tmp_path):
         assert httpx.get(f"{url}/photos/{'0' * 64}/thumbnail", headers=key).status_code == 404
         assert httpx.get(f"{url}/photos/..%2F..%2Fetc/thumbnail", headers=key
                          ).status_code == 404
+        # other bytes put in place with the same size and time: not the photo asked for
+        swapped = photos / "kit_with_rose.jpg"
+        stamp, data = swapped.stat(), bytearray(swapped.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        swapped.write_bytes(bytes(data))
+        os.utime(swapped, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+        assert httpx.get(f"{url}/photos/{digest}/thumbnail", headers=key).status_code == 404
         (photos / "kit_with_rose.jpg").write_bytes(b"changed")  # no longer the scanned photo
         assert httpx.get(f"{url}/photos/{digest}/thumbnail", headers=key).status_code == 404
 

@@ -353,7 +353,8 @@ class RecognitionService:
             ImageError: the file cannot be decoded any more.
         """
         path = await self._locked(lambda: self._opened_library().photo_file(sha256))
-        return None if path is None else await run_in_threadpool(photo_jpeg, Path(path))
+        return None if path is None else await run_in_threadpool(photo_jpeg, Path(path),
+                                                                 sha256)
 
     async def health(self) -> HealthDict:
         people, faces = await self._locked(self.gallery.counts)

@@ -21,21 +21,25 @@ from ..db.store import FaceRecord
 from ..errors import ImageError
 from ..face_crops import face_jpeg
 from ..files import atomic_write
-from ..image import load_image
+from ..image import load_image, read_image_file
 from ..paths import read_file
 
 PHOTO_SIDE = 320
 """Longest side of a library photo's thumbnail."""
 
 
-def photo_jpeg(path: Path) -> bytes:
+def photo_jpeg(path: Path, sha256: str) -> bytes | None:
     """A JPEG of the whole photo at ``path``, at most ``PHOTO_SIDE`` pixels a side (decoded
-    reduced where the format allows).
+    reduced where the format allows); None when the file's bytes are not the photo with
+    digest ``sha256`` any more (other bytes put in place with the same size and time).
 
     Raises:
         ImageError: the file cannot be read as a photo.
     """
-    pixels = load_image(path, max_side=PHOTO_SIDE)
+    data = read_image_file(path)
+    if hashlib.sha256(data).hexdigest() != sha256:
+        return None
+    pixels = load_image(data, max_side=PHOTO_SIDE)
     image = Image.fromarray(pixels)
     image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
     buffer = io.BytesIO()
