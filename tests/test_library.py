@@ -347,3 +347,24 @@ def test_a_photo_torn_while_scanned_is_read_again_once_put_back(shared_faces, tm
         again = library.scan([folder])
         library.close()
     assert again.skipped == [] and again.analysed + again.moved == 1
+
+
+def test_a_scan_stays_inside_its_folders_unless_told(shared_faces, tmp_path):
+    """A link in a scanned folder to a photo elsewhere is named and not read (it could be
+    any file the user can read, then served as a thumbnail); --follow-links reads it."""
+    folder, outside = tmp_path / "photos", tmp_path / "elsewhere"
+    folder.mkdir()
+    outside.mkdir()
+    shutil.copy(shared_faces / "probes" / "obama1.jpg", folder / "inside.jpg")
+    shutil.copy(shared_faces / "probes" / "alex_lacamoire1.jpg", outside / "private.jpg")
+    (folder / "link.jpg").symlink_to(outside / "private.jpg")
+    (folder / "near.jpg").symlink_to(folder / "inside.jpg")  # a link inside is fine
+    db = tmp_path / "db"
+    done = run_cli("scan", folder, "--db", db, "--json")
+    report = json.loads(done.stdout.splitlines()[0])
+    assert [os.path.basename(s["path"]) for s in report["skipped"]] == ["link.jpg"]
+    assert "outside the scanned folders" in report["skipped"][0]["reason"]
+    assert report["analysed"] + report["moved"] == 2  # inside.jpg and near.jpg
+    followed = run_cli("scan", folder, "--db", db, "--json", "--follow-links")
+    again = json.loads(followed.stdout.splitlines()[0])
+    assert again["skipped"] == [] and again["analysed"] == 1

@@ -35,6 +35,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     scan.add_argument("--upright", action="store_true",
                       help="look again, turned, at photos with no face or only weak ones "
                            "(scans and photos on their side)")
+    scan.add_argument("--follow-links", action="store_true",
+                      help="read links to photos outside the folders given too (by default "
+                           "a scan reads only what is under them, and names such links)")
     scan.add_argument("--json", action="store_true", help="print the report as JSON")
     add_db_option(scan)
     add_pipeline_options(scan)
@@ -110,7 +113,8 @@ def run_scan(args: argparse.Namespace) -> int:
             raise FacerecError(f"{path}: no such file or folder")
     with open_library(args, create=True) as library:
         report = library.scan(args.inputs, keep_missing=args.keep_missing,
-                              upright=args.upright, progress=sys.stderr.isatty())
+                              upright=args.upright, follow_links=args.follow_links,
+                              progress=sys.stderr.isatty())
         files, photos, faces = library.counts()
     print_scan_report(report, args.json)
     if not args.json:

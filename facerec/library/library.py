@@ -123,9 +123,11 @@ class Library:
 
     # scanning -----------------------------------------------------------------------------
     def scan(self, paths: Sequence[Path], *, keep_missing: bool = False,
-             upright: bool = False, progress: bool = False) -> ScanReport:
+             upright: bool = False, follow_links: bool = False, progress: bool = False
+             ) -> ScanReport:
         """Scan folders (recursively) and files into the library (see ``scan``); one scan
-        of a library runs at a time."""
+        of a library runs at a time. A link to a file outside the folders and files
+        given is named and skipped unless ``follow_links``."""
         model = self.analyzer.model_id
         self._claim_model(model)
         self.gallery.claim_model(model)
@@ -135,7 +137,8 @@ class Library:
             floor = matcher.floor
             assert floor is not None
             return LibraryScan(self.store, self._vectors_of(model), matcher, self.analyzer,
-                               floor, upright=upright, keep_missing=keep_missing
+                               floor, upright=upright, keep_missing=keep_missing,
+                               follow_links=follow_links
                                ).run(paths, progress)
 
     def refresh(self, threshold: float | None = None) -> CatchUp:

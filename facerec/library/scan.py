@@ -58,11 +58,14 @@ class LibraryScan:
         floor: the similarity a recorded match must reach (see ``matching``).
         upright: look again, turned, at photos with no face or only weak ones.
         keep_missing: keep the files gone from under a scanned folder.
+        follow_links: read links to files outside the scanned folders and files too
+            (otherwise each is named and skipped: a scan reads what is under its roots).
     """
 
     def __init__(self, store: LibraryStore, vectors: LibraryVectors,
                  matcher: LibraryMatcher, analyzer: FaceAnalyzer, floor: float, *,
-                 upright: bool = False, keep_missing: bool = False) -> None:
+                 upright: bool = False, keep_missing: bool = False,
+                 follow_links: bool = False) -> None:
         self.store = store
         self.vectors = vectors
         self.matcher = matcher
@@ -70,6 +73,7 @@ class LibraryScan:
         self.floor = floor
         self.upright = upright
         self.keep_missing = keep_missing
+        self.follow_links = follow_links
         self.report = ScanReport()
 
     def run(self, roots: Sequence[Path], progress: bool = False) -> ScanReport:
@@ -104,6 +108,7 @@ class LibraryScan:
         """Every photo file under ``roots`` with its state; None for one that is named
         but cannot be taken (reported as skipped)."""
         found: dict[str, FileState | None] = {}
+        inside = [os.path.realpath(root) for root in roots]
         for root in roots:
             images, refused = scan_folder(root) if root.is_dir() else ([root], [])
             for path, reason in refused:
@@ -112,6 +117,10 @@ class LibraryScan:
             for path in images:
                 name = str(path)
                 if name in found:
+                    continue
+                if not self.follow_links and not _under(os.path.realpath(name), inside):
+                    self._skip(name, LINK_OUT)
+                    found[name] = None
                     continue
                 self.report.photos += 1
                 found[name] = self._state(name)
@@ -182,6 +191,10 @@ class LibraryScan:
                 for read, photo in analysed]
 
 
-def _under(path: str, roots: list[Path]) -> bool:
+LINK_OUT = ("a link to a file outside the scanned folders; not read (--follow-links reads "
+            "it)")
+
+
+def _under(path: str, roots: list[Path] | list[str]) -> bool:
     return any(path == str(root) or path.startswith(str(root).rstrip(os.sep) + os.sep)
                for root in roots)
