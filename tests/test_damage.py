@@ -134,3 +134,31 @@ def test_a_read_only_database_can_be_read(tmp_path, analyzer, samples):
     assert refused.returncode == 2 and "read-only" in refused.stderr
     for done in (people, found, refused):
         assert_no_traceback(done)
+
+
+def test_a_damaged_library_is_found_by_check_and_set_aside_by_repair(shared_faces, tmp_path,
+                                                                      model_paths):
+    """`check` covers the photo library too, and the damage message sends the user to a
+    command that deals with it: `repair --library` sets it aside, and a scan builds it
+    again from the photos."""
+    photos, db = tmp_path / "photos", tmp_path / "db"
+    shutil.copytree(shared_faces / "lfw" / "Hugo_Chavez", photos)
+    assert run_cli("enroll", shared_faces / "gallery", "--db", db).returncode == 0
+    assert run_cli("scan", photos, "--db", db).returncode == 0
+    library = db / "library.sqlite"
+    data = bytearray(library.read_bytes())
+    page = 4096
+    middle = (len(data) // page // 2) * page
+    data[middle:middle + 2 * page] = np.random.default_rng(2).integers(
+        0, 256, 2 * page, dtype=np.uint8).tobytes()
+    library.write_bytes(bytes(data))
+    checked = run_cli("check", "--db", db)
+    assert checked.returncode == 2 and "library.sqlite" in checked.stdout
+    assert "repair --db" in checked.stderr and "--library" in checked.stderr
+    assert_no_traceback(checked)
+    repaired = run_cli("repair", "--db", db, "--library")
+    assert repaired.returncode == 0 and "set aside" in repaired.stdout, repaired.stderr
+    assert (db / "library.sqlite.damaged").is_file() and not library.exists()
+    again = run_cli("scan", photos, "--db", db)
+    assert again.returncode == 0, again.stderr
+    assert run_cli("check", "--db", db).returncode == 0

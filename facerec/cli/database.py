@@ -129,9 +129,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     repair = commands.add_parser(
         "repair", help="save what is readable of a damaged database into a new one",
         description="Copies every readable face, person and setting into a new database "
-                    "folder; the damaged one is left as it is.")
+                    "folder; the damaged one is left as it is. With --library: a damaged "
+                    "photo library is set aside (library.sqlite.damaged), and the next "
+                    "`facerec scan` builds it again from the photos.")
     add_db_option(repair)
-    repair.add_argument("--out", type=Path, required=True, help="the new database folder")
+    target = repair.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out", type=Path, help="the new database folder")
+    target.add_argument("--library", action="store_true",
+                        help="set the damaged photo library aside to be scanned again")
     repair.set_defaults(run=run_repair)
 
     reindex = commands.add_parser(
@@ -400,6 +405,14 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"facerec: the database {folder} is damaged; `facerec repair --db {folder} "
               "--out NEW_FOLDER` saves what is readable", file=sys.stderr)
         return 2
+    library = repair.check_library(folder)
+    if library:
+        for problem in library:
+            print(f"damaged: {repair.LIBRARY}: {problem}")
+        print(f"facerec: the photo library in {folder} is damaged; `facerec repair --db "
+              f"{folder} --library` sets it aside, and `facerec scan` then reads the photos "
+              "again", file=sys.stderr)
+        return 2
     with Gallery(folder, create=False, check=False) as gallery:
         faces, indexed = gallery.check()
         people = len(gallery.people())
@@ -422,6 +435,13 @@ def rule_in_force(gallery: Gallery) -> str:
 def run_repair(args: argparse.Namespace) -> int:
     from ..db import repair
 
+    if args.library:
+        aside = repair.set_library_aside(db_path(args))
+        if aside is None:
+            raise FacerecError(f"there is no photo library in {db_path(args)}")
+        print(f"the photo library was set aside as {aside}; `facerec scan` builds it again "
+              "from the photos (delete the file set aside once it has: it holds faces)")
+        return 0
     result = repair.salvage(db_path(args), args.out)
     print(f"saved {result.faces} faces of {result.people} people into {args.out}; "
           f"unreadable face ids: {result.unreadable_ids}")

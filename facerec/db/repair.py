@@ -20,9 +20,12 @@ from .gallery import Gallery
 from .rows import FACE_COLUMNS, NewFace, face_record
 from .sqlite import connect, quick_check
 
-SETTINGS = ("model", "threshold", "calibration")
+SETTINGS = ("model", "threshold", "calibration", "fpir", "fpir_offset")
 _RANGE = 1024
 STAGING = ".repair-incomplete"
+
+LIBRARY = "library.sqlite"
+"""The photo library's file in a database folder."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,37 @@ class Salvage:
 
 def check(folder: Path) -> list[str]:
     """The problems SQLite finds in the database file of ``folder`` ([] when sound)."""
-    conn, _ = connect(folder / "faces.sqlite", create=False)
+    return _checked(folder / "faces.sqlite")
+
+
+def check_library(folder: Path) -> list[str]:
+    """The problems SQLite finds in the photo library's file of ``folder`` ([] when sound
+    or when there is no library)."""
+    path = folder / LIBRARY
+    return _checked(path) if path.is_file() else []
+
+
+def set_library_aside(folder: Path) -> Path | None:
+    """Move a damaged photo library out of the way (``library.sqlite.damaged``, with its
+    write-ahead log) and drop its vector file, so the next scan builds it again from the
+    photos; returns where it went (None when there was no library)."""
+    path = folder / LIBRARY
+    if not path.is_file():
+        return None
+    aside = folder / (LIBRARY + ".damaged")
+    for suffix in ("", "-wal", "-shm"):
+        if (path.parent / (LIBRARY + suffix)).exists():
+            os.replace(path.parent / (LIBRARY + suffix), folder / (aside.name + suffix))
+    for name in ("library.vectors", "library.vectors.json"):
+        (folder / name).unlink(missing_ok=True)
+    return aside
+
+
+def _checked(path: Path) -> list[str]:
+    try:
+        conn, _ = connect(path, create=False)
+    except (sqlite3.DatabaseError, DatabaseError) as exc:
+        return [str(exc)]
     try:
         return quick_check(conn)
     except sqlite3.DatabaseError as exc:

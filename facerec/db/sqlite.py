@@ -31,6 +31,9 @@ _READ_ONLY = ("readonly", "read-only", "read only")
 
 def repair_hint(path: Path) -> str:
     folder = path.parent
+    if path.name == "library.sqlite":
+        return (f"run `facerec check --db {folder}` for details, and `facerec repair --db "
+                f"{folder} --library` to set the photo library aside and scan again")
     return (f"run `facerec check --db {folder}` for details, and `facerec repair --db {folder} "
             f"--out NEW_FOLDER` to save what is readable into a new database")
 
