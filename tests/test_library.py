@@ -331,7 +331,7 @@ def test_a_photo_torn_while_scanned_is_read_again_once_put_back(shared_faces, tm
         def _state(self, path):  # a writer truncates the file just after the walk saw it
             state = super()._state(path)
             with open(path, "r+b") as fh:
-                fh.truncate(len(whole) // 3)
+                fh.truncate(64)  # too little of a JPEG for any decoder
             return state
 
     with Recognizer.open(tmp_path / "db", analyzer) as recognizer:
