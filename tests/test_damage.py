@@ -35,18 +35,22 @@ def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def overwrite_middle_pages(sqlite_file, pages: int, seed: int) -> None:
+    """Overwrite ``pages`` 4 KiB pages in the middle of a file with noise."""
+    data = bytearray(sqlite_file.read_bytes())
+    page = 4096
+    middle = (len(data) // page // 2) * page
+    data[middle:middle + pages * page] = np.random.default_rng(seed).integers(
+        0, 256, pages * page, dtype=np.uint8).tobytes()
+    sqlite_file.write_bytes(bytes(data))
+
+
 @pytest.fixture
 def damaged(tmp_path):
     """A 2,000-face database with three pages in its middle overwritten by noise."""
     path = tmp_path / "db"
     synthetic_db(path)
-    sqlite_file = path / "faces.sqlite"
-    data = bytearray(sqlite_file.read_bytes())
-    page = 4096
-    middle = (len(data) // page // 2) * page
-    data[middle:middle + 3 * page] = np.random.default_rng(1).integers(
-        0, 256, 3 * page, dtype=np.uint8).tobytes()
-    sqlite_file.write_bytes(bytes(data))
+    overwrite_middle_pages(path / "faces.sqlite", 3, seed=1)
     return path
 
 
@@ -146,12 +150,7 @@ def test_a_damaged_library_is_found_by_check_and_set_aside_by_repair(shared_face
     assert run_cli("enroll", shared_faces / "gallery", "--db", db).returncode == 0
     assert run_cli("scan", photos, "--db", db).returncode == 0
     library = db / "library.sqlite"
-    data = bytearray(library.read_bytes())
-    page = 4096
-    middle = (len(data) // page // 2) * page
-    data[middle:middle + 2 * page] = np.random.default_rng(2).integers(
-        0, 256, 2 * page, dtype=np.uint8).tobytes()
-    library.write_bytes(bytes(data))
+    overwrite_middle_pages(library, 2, seed=2)
     checked = run_cli("check", "--db", db)
     assert checked.returncode == 2 and "library.sqlite" in checked.stdout
     assert "repair --db" in checked.stderr and "--library" in checked.stderr

@@ -19,17 +19,6 @@ from .rows import NewFace
 
 
 @dataclass(frozen=True)
-class Rejection:
-    """A face marked as not ``person``: from photo ``source`` (bytes ``sha256``), with its
-    (D,) unit ``embedding``."""
-
-    person: str
-    source: str
-    sha256: str
-    embedding: np.ndarray
-
-
-@dataclass(frozen=True)
 class PeopleTemplates:
     """Every enrolled person's faces, and their rejected faces.
 

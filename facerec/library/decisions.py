@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from ..db.library_store import LibraryStore, StoredFace
 from ..db.templates import PeopleTemplates
 from ..matching import Rule, match_faces
+from ..names import UNKNOWN
 from ..results import Match
 
 
@@ -45,7 +46,7 @@ class Decider:
                               [face.detection for face in present], self.templates,
                               self.rule, top_k)
         answer = dict(zip((face.id for face in present), decided))
-        return [answer.get(face.id) or Match(face.detection, "unknown", -1.0, ())
+        return [answer.get(face.id) or Match(face.detection, UNKNOWN, -1.0, ())
                 for face in faces]
 
     def named(self, faces: Sequence[StoredFace]) -> list[tuple[StoredFace, Match]]:
