@@ -10,6 +10,7 @@ import json
 import threading
 import time
 
+import numpy as np
 import pytest
 from broker import Subscriber, need_mosquitto, retained, running_broker
 from PIL import Image
@@ -274,3 +275,38 @@ def test_person_ids_and_settings():
     for bad_prefix in ("", "a/+/b", "a//b", "#"):
         with pytest.raises(FacerecError):
             MqttSettings.from_url("mqtt://h", prefix=bad_prefix)
+
+
+def test_a_removed_persons_snapshot_leaves_the_broker(tmp_path, monkeypatch):
+    """The retained snapshot of someone removed while watching is cleared; one left by an
+    earlier run (whom it shows is not known) is cleared when a run starts."""
+    need_mosquitto()
+    monkeypatch.setattr(mqtt_module, "PEOPLE_EVERY", 0.0)
+    people = ["Ann", "Bob"]
+    image = np.full((240, 320, 3), 128, np.uint8)
+    with running_broker(tmp_path) as broker:
+        settings = MqttSettings.from_url(broker.url, snapshots=True)
+        link = MqttLink(settings, lambda: list(people))
+        link.start()
+        hall = link.camera("hall")
+        time.sleep(0.5)
+        hall.event({"event": "person_appeared", "person": "Bob", "box": [100, 60, 200, 180]},
+                   image)
+        time.sleep(0.5)
+        assert "facerec/hall/snapshot" in retained(broker.port)
+        people[:] = ["Ann"]
+        hall.tick()
+        time.sleep(0.5)
+        assert "facerec/hall/snapshot" not in retained(broker.port)
+        hall.event({"event": "person_appeared", "person": "Ann", "box": [100, 60, 200, 180]},
+                   image)
+        time.sleep(0.5)
+        link.close()
+        assert "facerec/hall/snapshot" in retained(broker.port)  # kept after the run...
+        link = MqttLink(settings, lambda: list(people))
+        link.start()
+        link.camera("hall")
+        time.sleep(1.0)
+        kept = retained(broker.port)
+        link.close()
+    assert "facerec/hall/snapshot" not in kept  # ...and cleared when the next one starts

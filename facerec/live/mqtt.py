@@ -12,7 +12,8 @@ with ``P`` the prefix (``facerec``), ``C`` the camera's name, ``ID`` a person's 
   (retained);
 * ``P/C/people/ID``: ``ON`` while that enrolled person is in view, else ``OFF`` (retained);
 * ``P/C/snapshot``: a JPEG of the last face named or lingering unknown (retained; only
-  with snapshots on).
+  with snapshots on; cleared when the person it shows is removed, and when a run starts,
+  since a snapshot an earlier run left may show someone removed since).
 
 Home Assistant discovery (prefix ``D``, ``homeassistant`` by default) makes each camera a
 device with a "Faces in view" sensor (``D/sensor/facerec_C/faces/config``), a presence
@@ -343,6 +344,8 @@ class MqttCamera:
         self.topic = f"{self.settings.prefix}/{name}"
         self.view_now = View()
         self.running = True
+        self.snapshot_of: str | None = None  # whom the retained snapshot shows (None: unknown)
+        self.snapshot_cleared = False
 
     # the Sink protocol --------------------------------------------------------------------
     def event(self, event: dict, image: np.ndarray | None) -> None:
@@ -350,6 +353,7 @@ class MqttCamera:
         if (self.settings.snapshots and image is not None and image.size
                 and event.get("event") in SNAPSHOT_EVENTS):
             jpeg = face_jpeg(image, event["box"], SNAPSHOT_SIDE)
+            self.snapshot_of = event.get("person")
             self.link.publish(f"{self.topic}/snapshot", jpeg, retain=True, queue=False)
 
     def view(self, view: View) -> None:
@@ -372,7 +376,11 @@ class MqttCamera:
     # publishing ---------------------------------------------------------------------------
     def announce(self) -> None:
         """Discovery, availability, state and every person's presence, retained (on
-        every connect)."""
+        every connect). A snapshot an earlier run left is cleared once: whom it shows
+        is not known, and they may have been removed since."""
+        if self.settings.snapshots and not self.snapshot_cleared:
+            self.snapshot_cleared = True
+            self.clear_snapshot()
         if self.settings.discovery_prefix is not None:
             self._publish_config("sensor", "faces", self._faces_config())
             if self.settings.snapshots:
@@ -395,10 +403,18 @@ class MqttCamera:
                 qos=1)
 
     def people_changed(self, gone: set[str]) -> None:
-        """Sensors for everyone enrolled now; the removed ones' cleared."""
+        """Sensors for everyone enrolled now; the removed ones' cleared, and the snapshot
+        too when it shows one of them."""
         for name in gone:
             self.forget(person_id(name))
+        if self.snapshot_of is not None and self.snapshot_of in gone:
+            self.clear_snapshot()
         self.announce()
+
+    def clear_snapshot(self) -> None:
+        """Drop the retained snapshot from the broker."""
+        self.snapshot_of = None
+        self.link.publish(f"{self.topic}/snapshot", b"", retain=True, queue=False)
 
     def forget(self, object_id: str) -> None:
         """Clear a person's retained presence and discovery config from the broker."""
