@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .db.gallery import Gallery
+from .db.templates import PeopleTemplates
 from .errors import CalibrationError, DatabaseError
 from .evaluation.metrics import threshold_for_far
 from .evaluation.pairs import all_pairs
-from .open_set import TAIL_RATES
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ class StrangerCalibration:
         threshold: the threshold that keeps it for the people enrolled now (it moves as
             people are enrolled or removed).
         people, faces: enrolled now.
-        own_pairs: pairs of an enrolled face and another enrolled person's mean face.
+        own_pairs: pairs of an enrolled face and another enrolled person (scored as
+            identify scores them).
         checked_rate: the impostor rate at which the database's own faces were compared
             with the model's table (None: too few pairs to check it).
         own_similarity, table_similarity: the similarity the own pairs and the table
@@ -105,15 +106,19 @@ class StrangerCalibration:
         return {"method": "open-set", **asdict(self)}
 
 
+CHECK_RATE = 1e-2
+"""The impostor rate at which a database's own pairs are compared with the model's table."""
+
 MIN_OWN_EVENTS = 10
-"""Own pairs must put at least this many above a rate for it to be checked."""
+"""Own pairs must put at least this many above ``CHECK_RATE`` for it to be checked (so
+1,000 pairs)."""
 
 
 def calibrate_strangers(gallery: Gallery, fpir: float) -> StrangerCalibration:
     """Set the database's open-set rule for the share ``fpir`` of strangers named: from
     the model's impostor table, raised where the database's own people look more alike
-    than the table says (checked at the lowest rate their pairs can measure, from 1e-2
-    down). Stored; a threshold fixed by hand before is dropped."""
+    than the table says (checked at ``CHECK_RATE`` when their pairs can measure it).
+    Stored; a threshold fixed by hand before is dropped."""
     from .matching import embedder_of, identification_threshold
 
     if not 0.0 < fpir < 1.0:
@@ -126,8 +131,7 @@ def calibrate_strangers(gallery: Gallery, fpir: float) -> StrangerCalibration:
     if tails is None:
         raise CalibrationError(f"{spec.name} has no impostor table")
     own = _own_impostor_scores(templates)
-    rate = next((r for r in TAIL_RATES if r <= 1e-2 and len(own) * r >= MIN_OWN_EVENTS
-                 and r >= 1e-4), None) if len(own) else None
+    rate = CHECK_RATE if len(own) * CHECK_RATE >= MIN_OWN_EVENTS else None
     ordered = np.sort(own)[::-1]
     checked = None if rate is None else (
         float(ordered[int(rate * len(own))]),
@@ -146,7 +150,7 @@ def calibrate_strangers(gallery: Gallery, fpir: float) -> StrangerCalibration:
     return result
 
 
-def _own_impostor_scores(templates) -> np.ndarray:
+def _own_impostor_scores(templates: PeopleTemplates) -> np.ndarray:
     """The rule's score of every enrolled face for every other person."""
     if len(templates.names) < 2:
         return np.zeros(0, np.float32)

@@ -157,6 +157,15 @@ def _forged_npy(shape: tuple[int, ...], dtype: str = "<f8", data: bytes = b"") -
     return buffer.getvalue() + data
 
 
+def _write_zeros(archive: zipfile.ZipFile, name: str, header: bytes, size: int) -> None:
+    """A member of ``header`` then ``size`` zero bytes, which deflate to almost nothing."""
+    with archive.open(name, "w", force_zip64=True) as member:
+        member.write(header)
+        zeros = b"\0" * (1 << 24)
+        for _ in range(size // len(zeros)):
+            member.write(zeros)
+
+
 def test_forged_headers_are_refused_before_the_data_is_read(tmp_path):
     """A 1.5 KB file claiming 10^12 x 128 floats, as .npy and inside an .npz."""
     forged = _forged_npy((10 ** 12, 128), data=b"\0" * 1024)
@@ -177,11 +186,7 @@ def test_a_zip_bomb_is_refused_before_it_inflates(tmp_path):
     rows = (1 << 28) // (128 * 8)
     path = tmp_path / "bomb.npz"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("encodings.npy", "w", force_zip64=True) as member:
-            member.write(_forged_npy((rows, 128)))
-            zeros = b"\0" * (1 << 24)
-            for _ in range((rows * 128 * 8) // len(zeros)):
-                member.write(zeros)
+        _write_zeros(archive, "encodings.npy", _forged_npy((rows, 128)), rows * 128 * 8)
         archive.writestr("names.npy", _forged_npy((rows,), "<U1", b"a\0\0\0" * rows))
     assert path.stat().st_size < 8 << 20
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -220,11 +225,7 @@ def test_a_names_bomb_is_refused_before_it_inflates(tmp_path):
         np.save(buffer, honest / np.linalg.norm(honest, axis=1, keepdims=True))
         archive.writestr("encodings.npy", buffer.getvalue())
         width = (1 << 30) // 8 // 4  # two names of 128 Mi characters each: 1 GiB
-        with archive.open("names.npy", "w", force_zip64=True) as member:
-            member.write(_forged_npy((2,), f"<U{width}"))
-            zeros = b"\0" * (1 << 24)
-            for _ in range((2 * width * 4) // len(zeros)):
-                member.write(zeros)
+        _write_zeros(archive, "names.npy", _forged_npy((2,), f"<U{width}"), 2 * width * 4)
     assert path.stat().st_size < 8 << 20
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(EncodingsError, match="over the"):

@@ -348,7 +348,12 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    from ..calibration import calibrate_gallery, calibrate_strangers
+    from ..calibration import (
+        CHECK_RATE,
+        MIN_OWN_EVENTS,
+        calibrate_gallery,
+        calibrate_strangers,
+    )
 
     if args.set is not None:
         if not -1.0 <= args.set <= 1.0:
@@ -369,7 +374,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         if found.checked_rate is None:
             print(f"  the database's own faces give {found.own_pairs:,} pairs of different "
                   f"people, too few to check the model's impostor table (at least "
-                  f"{10 / 1e-2:,.0f} are needed); the table is used as it is")
+                  f"{MIN_OWN_EVENTS / CHECK_RATE:,.0f} are needed); the table is used as "
+                  "it is")
         else:
             print(f"  checked on the database's own {found.own_pairs:,} pairs of different "
                   f"people: at the rate {found.checked_rate:g} they reach "

@@ -279,7 +279,7 @@ class Gallery:
     # the open-set decision -----------------------------------------------------------------
     @_serialized
     def templates(self) -> PeopleTemplates:
-        """Every person's faces, mean face and rejected faces (see ``templates``), read
+        """Every person's faces and rejected faces (see ``templates``), read
         again only when the database changed, by this process or another."""
         key = self._store.decision_key
         if self._templates is None or self._templates[0] != key:
@@ -326,10 +326,8 @@ class Gallery:
     def set_open_set(self, fpir: float, offset: float, how: dict[str, object]) -> None:
         """Store the open-set target ``fpir`` and the ``offset`` the database's own faces
         ask for, with ``how`` they were chosen; a threshold stored before is dropped."""
-        self._store.set_meta_items({"fpir": repr(float(fpir)),
-                                   "fpir_offset": repr(float(offset)),
-                                   "calibration": json.dumps(how)})
-        self._store.delete_meta(["threshold"])
+        self._store.replace_meta({"fpir": repr(float(fpir)), "fpir_offset": repr(float(offset)),
+                                  "calibration": json.dumps(how)}, forget=["threshold"])
 
     @_serialized
     def set_threshold(self, value: float, how: dict[str, object]) -> None:

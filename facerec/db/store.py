@@ -166,10 +166,12 @@ class FaceStore:
             for key, value in items.items():
                 _set_meta(conn, key, value)
 
-    def delete_meta(self, keys: Iterable[str]) -> None:
-        """Forget settings, in one transaction."""
+    def replace_meta(self, items: dict[str, str], forget: Iterable[str]) -> None:
+        """Set ``items`` and forget the settings ``forget``, in one transaction."""
         with self.transaction() as conn:
-            conn.executemany("DELETE FROM meta WHERE key = ?", [(key,) for key in keys])
+            for key, value in items.items():
+                _set_meta(conn, key, value)
+            conn.executemany("DELETE FROM meta WHERE key = ?", [(key,) for key in forget])
 
     @property
     def generation(self) -> int:
@@ -500,7 +502,7 @@ class FaceStore:
         return self.generation, self.count(), self.get_meta("people_version") or "0"
 
     def templates(self) -> PeopleTemplates:
-        """Every person's faces, mean face and rejected faces, read in one snapshot."""
+        """Every person's faces and rejected faces, read in one snapshot."""
         with translated(self.path):
             self.conn.execute("BEGIN")
             try:
