@@ -3,6 +3,7 @@ embedded, the largest, and the user is told how many were left out."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 
 import cv2
@@ -11,6 +12,7 @@ import pytest
 
 from facerec import FaceAnalyzer, load_image
 from facerec.analyzer import MAX_FACES, largest
+from facerec.cli.faces import positive_count
 from facerec.types import Detection
 
 
@@ -80,3 +82,10 @@ def test_largest_keeps_the_given_order():
 def test_max_faces_below_one_is_refused(model_paths):
     with pytest.raises(ValueError, match="at least 1"):
         FaceAnalyzer("cpu", max_faces=0)
+
+
+def test_the_max_faces_option_takes_a_count_of_at_least_one():
+    assert positive_count("250") == 250
+    for text in ("0", "-3", "many"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            positive_count(text)
