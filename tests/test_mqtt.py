@@ -21,7 +21,8 @@ from facerec.cli import main
 from facerec.live import mqtt as mqtt_module
 from facerec.live.capture import FrameSource
 from facerec.live.mqtt import MqttLink, MqttSettings, person_id
-from facerec.live.watch import Camera, Watcher, run_cameras
+from facerec.live.retained import IDLE_STATE, replacement
+from facerec.live.watch import Camera, View, Watcher, run_cameras
 
 ODD_NAME = 'Rose "{{ states(\'lock.front\') }}" Leslie'
 """A name holding quotes and a Home Assistant template: it must stay a plain value."""
@@ -310,3 +311,75 @@ def test_a_removed_persons_snapshot_leaves_the_broker(tmp_path, monkeypatch):
         kept = retained(broker.port)
         link.close()
     assert "facerec/hall/snapshot" not in kept  # ...and cleared when the next one starts
+
+
+def test_what_other_runs_left_names_no_one_removed(tmp_path, monkeypatch):
+    """A run killed while Bob was in view of the door leaves the door online, Bob in view,
+    his presence and sensor and a snapshot retained. Bob removed, a later run watching
+    only the hall puts every one of them right, and Ann's on the door once she is removed
+    while it runs."""
+    need_mosquitto()
+    monkeypatch.setattr(mqtt_module, "PEOPLE_EVERY", 0.0)
+    people = ["Ann", "Bob"]
+    image = np.full((240, 320, 3), 128, np.uint8)
+    ids = {name: person_id(name) for name in people}
+    with running_broker(tmp_path) as broker:
+        settings = MqttSettings.from_url(broker.url, snapshots=True)
+        killed = MqttLink(settings, lambda: list(people))
+        killed.start()
+        door = killed.camera("door")
+        door.event({"event": "person_appeared", "person": "Bob", "box": [100, 60, 200, 180]},
+                   image)
+        door.view(View(people=("Bob",)))
+        time.sleep(0.5)
+        killed.client.disconnect()  # no goodbye: what a kill leaves
+        killed.client.loop_stop()
+        before = retained(broker.port)
+        assert before["facerec/door/availability"] == b"online"
+        assert b"Bob" in before["facerec/door/state"]
+        assert "facerec/door/snapshot" in before
+
+        people[:] = ["Ann"]  # Bob removed while nothing watched
+        link = MqttLink(MqttSettings.from_url(broker.url), lambda: list(people))
+        link.start()
+        hall = link.camera("hall")
+        time.sleep(1.0)
+        after = retained(broker.port)
+        people[:] = []  # Ann removed while the hall is watched
+        hall.tick()
+        time.sleep(1.0)
+        last = retained(broker.port)
+        link.close()
+
+    door_config = "homeassistant/binary_sensor/facerec_door/{}/config"
+    assert after["facerec/door/availability"] == b"offline"
+    assert json.loads(after["facerec/door/state"]) == {"people": [], "unknown": 0, "faces": 0}
+    assert "facerec/door/snapshot" not in after
+    assert door_config.format(ids["Bob"]) not in after
+    assert f"facerec/door/people/{ids['Bob']}" not in after
+    assert after[f"facerec/door/people/{ids['Ann']}"] == b"OFF"
+    assert door_config.format(ids["Ann"]) in after
+    assert not [t for t, p in after.items() if ids["Bob"] in t or b"Bob" in p]
+    assert not [t for t, p in last.items() if ids["Ann"] in t or b"Ann" in p]
+
+
+def test_the_retained_rule():
+    def fix(topic: str, payload: bytes, running=("hall",), snapshots=True):
+        return replacement(topic, payload, "facerec", "homeassistant", running, {"ann_1"},
+                           snapshots)
+
+    assert fix("homeassistant/binary_sensor/facerec_door/bob_2/config", b"{}") == b""
+    assert fix("homeassistant/binary_sensor/facerec_hall/ann_1/config", b"{}") is None
+    assert fix("homeassistant/binary_sensor/other_door/bob_2/config", b"{}") is None
+    assert fix("facerec/hall/people/bob_2", b"ON") == b""
+    assert fix("facerec/hall/people/ann_1", b"ON") is None
+    assert fix("facerec/door/people/ann_1", b"ON") == b"OFF"
+    assert fix("facerec/door/availability", b"online") == b"offline"
+    assert fix("facerec/hall/availability", b"online") is None
+    assert fix("facerec/door/state", b'{"people": ["Bob"]}') == IDLE_STATE
+    assert fix("facerec/hall/state", b'{"people": ["Ann"]}') is None
+    assert fix("facerec/door/snapshot", b"\xff\xd8") == b""
+    assert fix("facerec/hall/snapshot", b"\xff\xd8") is None
+    assert fix("facerec/hall/snapshot", b"\xff\xd8", snapshots=False) == b""
+    assert fix("facerec/door/state", b"") is None  # already cleared
+    assert fix("facerec/status", b"online") is None

@@ -25,8 +25,11 @@ template, so no name can change what Home Assistant evaluates.
 The people are read again every ``PEOPLE_EVERY`` seconds: someone enrolled while watching
 gets their sensor; someone removed has their retained discovery config and state cleared
 (an empty retained message each), so Home Assistant drops the entity and the broker keeps
-nothing naming them. Configs an earlier run left for people since removed are found (our
-discovery topics are subscribed to on connect) and cleared the same way.
+nothing naming them. What an earlier run left, a killed one included, and what cameras
+not in this run keep is found too (the retained topics under both prefixes are subscribed
+to on connect and again whenever the people change) and put right by the rule of
+``facerec.live.retained``: nothing names someone removed, and a camera not watching reads
+offline, with nobody in view and no snapshot.
 
 The broker may go away: the client reconnects with backoff in its own thread while the
 live loop goes on; events wait in a queue of at most ``max_queue`` messages (beyond it
@@ -55,6 +58,7 @@ import numpy as np
 from .. import __version__
 from ..errors import FacerecError
 from ..face_crops import face_jpeg
+from .retained import replacement
 from .watch import View
 
 log = logging.getLogger(__name__)
@@ -263,7 +267,7 @@ class MqttLink:
         with self._lock:
             for camera in self.cameras.values():
                 camera.announce()
-                camera.watch_configs()
+        self._watch_retained()
         if self._started:
             log.warning("connected to the MQTT broker again")
         self._answered.set()
@@ -273,19 +277,29 @@ class MqttLink:
         if self._started and not self._closing:
             log.warning("lost the MQTT broker (%s); reconnecting", reason)
 
+    def _watch_retained(self) -> None:
+        """Subscribe (again) to the retained topics any run of ours leaves; the broker
+        sends what it holds, and ``_on_message`` puts right what is stale."""
+        prefix, discovery = self.settings.prefix, self.settings.discovery_prefix
+        topics = [f"{prefix}/+/{leaf}" for leaf in ("people/+", "state", "snapshot",
+                                                     "availability")]
+        if discovery is not None:
+            topics.append(f"{discovery}/binary_sensor/+/+/config")
+        self.client.subscribe([(topic, 1) for topic in topics])
+
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        """A retained presence config of one of our cameras: cleared when its person is
-        not enrolled any more."""
-        if not message.payload:
+        """A retained message sent on subscribing: replaced when it names someone no
+        longer enrolled or shows a camera not in this run as watching. Messages that
+        match the subscriptions live (this run's own) are left alone."""
+        if not message.retain:
             return
-        node, object_id = message.topic.split("/")[-3:-1]
-        camera = self.cameras.get(node.removeprefix("facerec_"))
-        if camera is None:
-            return
-        with self._lock:
-            current = {person_id(name) for name in self._people}
-        if object_id not in current:
-            camera.forget(object_id)
+        with self._lock:  # a camera registers under the lock, after any fix published
+            payload = replacement(
+                message.topic, message.payload, self.settings.prefix,
+                self.settings.discovery_prefix, set(self.cameras),
+                {person_id(name) for name in self._people}, self.settings.snapshots)
+            if payload is not None:
+                self.publish(message.topic, payload, retain=True, queue=False)
 
     def publish(self, topic: str, payload: str | bytes, retain: bool = False,
                 queue: bool = True) -> None:
@@ -308,7 +322,6 @@ class MqttLink:
             self.cameras[name] = camera
         if self.client.is_connected():
             camera.announce()
-            camera.watch_configs()
         return camera
 
     @property
@@ -332,6 +345,8 @@ class MqttLink:
             cameras = list(self.cameras.values())
         for camera in cameras:
             camera.people_changed(gone)
+        if gone and self.client.is_connected():
+            self._watch_retained()  # what other cameras keep of them
         return people
 
 
@@ -393,14 +408,6 @@ class MqttCamera:
         self._publish_state()
         self.link.publish(f"{self.topic}/availability",
                           "online" if self.running else "offline", retain=True, queue=False)
-
-    def watch_configs(self) -> None:
-        """Subscribe to this camera's per-person discovery configs, so that those left
-        for people no longer enrolled are found (``MqttLink._on_message``)."""
-        if self.settings.discovery_prefix is not None:
-            self.link.client.subscribe(
-                f"{self.settings.discovery_prefix}/binary_sensor/facerec_{self.name}/+/config",
-                qos=1)
 
     def people_changed(self, gone: set[str]) -> None:
         """Sensors for everyone enrolled now; the removed ones' cleared, and the snapshot
