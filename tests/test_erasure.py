@@ -141,3 +141,60 @@ def test_remove_help_says_what_is_erased():
     text = " ".join(run_cli("remove", "--help").stdout.split())
     for place in ("write-ahead log", "index file", "face crops", "skip memory", "backups"):
         assert place in text, text
+
+
+def test_removing_erases_the_photo_librarys_copies(tmp_path, samples, model_paths):
+    """The photo library keeps a removed person's other photos, their faces unknown, but
+    no copy of what was enrolled (the enrolled photo scanned too, the same pixels under
+    other bytes) in any of its files, and no sidecar names them."""
+    import numpy as np
+    from PIL import Image
+
+    from facerec.library import Library
+
+    known, photos, db = tmp_path / "known", tmp_path / "photos", tmp_path / "db"
+    (known / "obama").mkdir(parents=True)
+    (known / "biden").mkdir()
+    shutil.copy(samples / "obama.jpg", known / "obama" / "a.jpg")
+    shutil.copy(samples / "obama2.jpg", known / "obama" / "b.jpg")
+    shutil.copy(samples / "biden.jpg", known / "biden" / "c.jpg")
+    photos.mkdir()
+    shutil.copy(samples / "obama.jpg", photos / "p1.jpg")             # the same bytes
+    Image.open(samples / "obama2.jpg").save(photos / "p2.png")          # the same pixels
+    shutil.copy(samples / "obama3.jpg", photos / "p3.jpg")             # another photo
+    shutil.copy(samples / "biden.jpg", photos / "p4.jpg")
+    assert run_cli("enroll", known, "--db", db).returncode == 0
+    assert run_cli("scan", photos, "--db", db).returncode == 0
+    assert run_cli("export-xmp", "--db", db).returncode == 0
+    assert b"obama" in (photos / "p3.jpg.xmp").read_bytes()
+    removed = traces(db, "obama")
+    embeddings = np.stack([np.frombuffer(e, np.float32) for e in _embeddings(db, "obama")])
+    needles = {"digest": removed["digest"], "path": removed["path"], "name": [b"obama"]}
+
+    done = run_cli("remove", "obama", "--db", db)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "photo library: 2 copies erased, 3 XMP sidecars written without them" \
+        in done.stdout, done.stdout
+    assert files_holding(db, needles) == []
+    assert not any(b"obama" in p.read_bytes() for p in photos.glob("*.xmp"))
+    vectors = np.fromfile(db / "library.vectors", np.float32).reshape(-1, 128)
+    assert (vectors @ embeddings.T).max() < 0.999
+    with sqlite3.connect(db / "library.sqlite") as conn:
+        stored = [np.frombuffer(row[0], np.float32) for row in
+                  conn.execute("SELECT embedding FROM faces")]
+    conn.close()
+    assert (np.stack(stored) @ embeddings.T).max() < 0.999
+    assert not Path(f"{db}/library.sqlite-wal").exists() or \
+        Path(f"{db}/library.sqlite-wal").stat().st_size == 0
+    with Library.open(db, create=False) as library:
+        unknown = [Path(photo.path).name for photo in library.unknown()]
+        assert unknown == ["p3.jpg"]                  # their other photo, of nobody now
+        assert [Path(p.path).name for p in library.find(["biden"])] == ["p4.jpg"]
+
+
+def _embeddings(db: Path, person: str) -> list[bytes]:
+    with sqlite3.connect(f"file:{db / 'faces.sqlite'}?mode=ro", uri=True) as conn:
+        rows = conn.execute("SELECT f.embedding FROM faces f JOIN people p "
+                            "ON p.id = f.person_id WHERE p.name = ?", (person,)).fetchall()
+    conn.close()
+    return [bytes(row[0]) for row in rows]

@@ -68,10 +68,15 @@ def test_library_routes(shared_faces, tmp_path):
         (photos / "kit_with_rose.jpg").write_bytes(b"changed")  # no longer the scanned photo
         assert httpx.get(f"{url}/photos/{digest}/thumbnail", headers=key).status_code == 404
 
-        # removing a person over HTTP: their photos are asked for again at once, and the
-        # answer says which sidecars still name them
+        # removing a person over HTTP: their photos are asked for again at once, the
+        # sidecars naming them are written again without them, and while the server
+        # runs no file of the library holds the name (its write-ahead log emptied)
         removed = httpx.delete(f"{url}/people/kit_harington", headers=key)
-        assert removed.status_code == 200 and removed.json()["sidecars_naming_them"] == 2
+        assert removed.status_code == 200, removed.text
+        assert removed.json()["sidecars_naming_them"] == 0
+        assert removed.json()["erased"]["sidecars_rewritten"] == 2
+        assert not [p.name for p in photos.glob("*.xmp") if b"kit_harington" in p.read_bytes()]
+        assert not [p.name for p in db.glob("library*") if b"kit_harington" in p.read_bytes()]
         assert httpx.get(f"{url}/people/kit_harington/photos", headers=key).status_code == 404
         unknown = httpx.get(f"{url}/photos", params={"unknown": "true"}, headers=key).json()
         assert set(names(unknown)) == {"obama_and_biden.jpg", "johnsnow_test1.jpg",

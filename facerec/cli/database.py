@@ -98,8 +98,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "from every copy the database folder keeps: the SQLite rows "
                     "(overwritten, not just freed) and its write-ahead log (emptied), the "
                     "index file (rewritten, or dropped to be rebuilt), their face crops "
-                    "(thumbnails/), the skip memory of their photos, and reindex backups "
-                    "(faces.sqlite.*.bak); a file that cannot be changed is named with "
+                    "(thumbnails/), the skip memory of their photos, reindex backups "
+                    "(faces.sqlite.*.bak), the photo library's copies of their enrolled "
+                    "faces (its other photos of them stay, their faces of nobody) and "
+                    "the XMP sidecars export-xmp wrote (written again without them); a file that cannot be changed is named with "
                     "what to do. A running server forgets its own copies when told over "
                     "HTTP (DELETE /v1/people/NAME). Out of reach: blocks a file system or "
                     "disk keeps after a file is rewritten (use full-disk encryption).")
@@ -319,17 +321,14 @@ def run_people(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
+    from ..library.erasure import erase_from_library
+
     with open_gallery(args) as gallery:
         erased = gallery.remove(args.name)
+        erase_from_library(gallery, erased)
     print(f"removed {args.name} ({len(erased.faces)} faces)")
     for line in erased.lines():
-        print(f"  {line}")
-    from ..library.export import sidecars_naming
-
-    named = sidecars_naming(db_path(args), {face.person for face in erased.faces})
-    if named:
-        print(f"  XMP sidecars: {named} written by export-xmp still name them; run "
-              f"`facerec export-xmp --db {shown(db_path(args))}` to write them again")
+        print(shown(f"  {line}"))
     return 1 if erased.not_erased else 0
 
 

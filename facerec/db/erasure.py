@@ -13,6 +13,9 @@ each one:
 * Backups that ``facerec reindex`` keeps (``faces.sqlite.<model>.bak``, or a copy left
   by a killed reindex): the same photos are erased from them too; one that cannot be
   written is named in the result with how to remove it.
+* The photo library (``library.sqlite``, ``library.vectors``) keeps no copy of an erased
+  face, nor a sidecar record naming someone removed (``facerec.library.erasure``, run by
+  the workflows that remove: the library's rules live above storage).
 
 What stays out of reach is said plainly: copies a file system or disk keeps of freed
 blocks (use full-disk encryption), and other processes' memory until their next search.
@@ -59,6 +62,8 @@ class ErasureDict(TypedDict):
     backups: list[str]
     not_erased: list[str]
     unknown_faces: int
+    library_faces: int
+    sidecars_rewritten: int
 
 
 @dataclass
@@ -77,6 +82,8 @@ class Erasure:
         backups: backup files the faces were erased from.
         not_erased: files still holding them, each with what to do.
         unknown_faces: remembered unknown faces forgotten (filled in by the service).
+        library_faces: copies of the faces erased from the photo library.
+        sidecars_rewritten: XMP sidecars written again without someone removed.
     """
 
     faces: list[FaceRecord] = field(default_factory=list)
@@ -87,6 +94,8 @@ class Erasure:
     backups: list[str] = field(default_factory=list)
     not_erased: list[str] = field(default_factory=list)
     unknown_faces: int = 0
+    library_faces: int = 0
+    sidecars_rewritten: int = 0
 
     @property
     def embeddings(self) -> np.ndarray:
@@ -99,7 +108,9 @@ class Erasure:
         return {"faces": len(self.faces), "index": self.index,
                 "log_truncated": self.log_truncated, "thumbnails": self.thumbnails,
                 "skip_memory": self.skips, "backups": self.backups,
-                "not_erased": self.not_erased, "unknown_faces": self.unknown_faces}
+                "not_erased": self.not_erased, "unknown_faces": self.unknown_faces,
+                "library_faces": self.library_faces,
+                "sidecars_rewritten": self.sidecars_rewritten}
 
     def lines(self) -> list[str]:
         """What was erased, for people: one line per place."""
@@ -108,6 +119,9 @@ class Erasure:
                 f"index: {self.index}", f"face crops: {self.thumbnails} deleted",
                 f"skip memory: {self.skips} entries forgotten"]
         said += [f"backup {name}: erased too" for name in self.backups]
+        if self.library_faces or self.sidecars_rewritten:
+            said.append(f"photo library: {self.library_faces} copies erased, "
+                        f"{self.sidecars_rewritten} XMP sidecars written without them")
         said += [f"NOT ERASED: {note}" for note in self.not_erased]
         return said
 

@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import DatabaseError
 from ..types import Detection
 from .rows import vectors
-from .sqlite import connect, translated, write_transaction
+from .sqlite import connect, translated, truncate_log, write_transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -313,6 +313,32 @@ class LibraryStore:
             _drop_orphans(conn, left)
         return dropped
 
+    def forget_photos(self, photo_ids: Iterable[int]) -> int:
+        """Forget photos: their files, faces and what was written into their sidecars
+        (a scan reads a file still there again, as a new photo). Returns the faces
+        forgotten."""
+        wanted = {int(i) for i in photo_ids}
+        with self.transaction() as conn:
+            faces = 0
+            for photo_id in wanted:
+                for (path,) in conn.execute("SELECT path FROM files WHERE photo_id = ?",
+                                            (photo_id,)).fetchall():
+                    _unlink(conn, path)
+                    conn.execute("DELETE FROM sidecars WHERE path = ?", (path,))
+                faces += conn.execute("SELECT COUNT(*) FROM faces WHERE photo_id = ?",
+                                      (photo_id,)).fetchone()[0]
+            _drop_orphans(conn, wanted)
+        return int(faces)
+
+    def photos_of_faces(self, face_ids: Iterable[int]) -> set[int]:
+        """Ids of the photos the given faces are in."""
+        return {row[0] for row in self._chunked(
+            "SELECT DISTINCT photo_id FROM faces WHERE id IN ({})", [int(i) for i in face_ids])}
+
+    def truncate_log(self) -> bool:
+        """Empty the write-ahead log into the database (see ``sqlite.truncate_log``)."""
+        return truncate_log(self.conn, self.path, self.writable)
+
     # faces and their vectors --------------------------------------------------------------
     def embeddings_after(self, last: int, size: int = 100_000
                          ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -420,6 +446,12 @@ class LibraryStore:
         """photo path -> the regions last written into its sidecar, as JSON values."""
         return {path: json.loads(regions) for path, regions in
                 self._rows("SELECT path, regions FROM sidecars")}
+
+    def photo_size(self, path: str) -> tuple[int, int] | None:
+        """(width, height) of the photo the file at ``path`` shows, if the library has it."""
+        rows = self._rows("SELECT p.width, p.height FROM files f JOIN photos p "
+                          "ON p.id = f.photo_id WHERE f.path = ?", (path,))
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
 
     def record_sidecar(self, path: str, regions: list) -> None:
         """Remember the regions written into the sidecar of the photo at ``path``."""

@@ -80,6 +80,21 @@ def write_transaction(conn: sqlite3.Connection, path: Path, writable: bool
             raise
 
 
+def truncate_log(conn: sqlite3.Connection, path: Path, writable: bool) -> bool:
+    """Copy the write-ahead log of ``conn`` (the database at ``path``) into the database
+    and empty it, so no older version of a page (a deleted row's) stays there; False when
+    a reader in another process kept it, or the database is read-only."""
+    if not writable:
+        return False
+    with translated(path):
+        conn.execute("PRAGMA busy_timeout=2000")
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.execute("PRAGMA busy_timeout=60000")
+    return busy == 0
+
+
 def connect(path: Path, create: bool) -> tuple[sqlite3.Connection, bool]:
     """Open ``path``; returns the connection and whether it is writable.
 

@@ -42,6 +42,7 @@ from .sqlite import (
     quick_check,
     repair_hint,
     translated,
+    truncate_log,
     write_transaction,
 )
 
@@ -457,15 +458,7 @@ class FaceStore:
     def truncate_log(self) -> bool:
         """Copy the write-ahead log into the database and empty it, so no older version
         of a page stays there; False when a reader in another process kept it."""
-        if not self.writable:
-            return False
-        with translated(self.path):
-            self.conn.execute("PRAGMA busy_timeout=2000")
-            try:
-                busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            finally:
-                self.conn.execute("PRAGMA busy_timeout=60000")
-        return busy == 0
+        return truncate_log(self.conn, self.path, self.writable)
 
     def rename_person(self, old: str, new: str) -> None:
         new = validate_name(new)

@@ -243,7 +243,9 @@ def remove_missing(gallery: Gallery, root: Path) -> int:
     prefix = str(root.absolute()) + os.sep
     gone = [s for s in gallery.sources() if s.startswith(prefix) and not Path(s).exists()]
     if gone:  # the user deleted these photos: their faces are erased everywhere
-        gallery.remove_sources(gone)
+        from ..library.erasure import erase_from_library
+
+        erase_from_library(gallery, gallery.remove_sources(gone))
     return len(gone)
 
 

@@ -54,6 +54,25 @@ def export_sidecars(photos: Iterable[LibraryPhoto],
     return report
 
 
+def write_without(photo: str, written: list[FaceRegion], size: tuple[int, int],
+                  people: set[str]) -> list[FaceRegion]:
+    """Write the sidecar of ``photo`` again without the regions of ``people`` among the
+    regions ``written`` into it before (the others stay as they are); returns the regions
+    of facerec it holds now. A sidecar deleted since is left deleted.
+
+    Raises:
+        FacerecError, ValueError, OSError: the sidecar cannot be read, merged or written.
+    """
+    kept = [region for region in written if region.name not in people]
+    target = sidecar_path(photo)
+    existing = _existing(target)
+    if existing is not None:
+        data = sidecar(kept, size, existing, written)
+        if data != existing:
+            atomic_write(target, data, shared=True)
+    return kept
+
+
 def sidecars_naming(folder: Path, people: set[str]) -> int:
     """How many sidecars ``export-xmp`` wrote for the library in ``folder`` name one of
     ``people`` (0 without a library)."""

@@ -235,6 +235,22 @@ class Library:
         """(files, photos, faces) in the library."""
         return self.store.counts()
 
+    def copies_of(self, embeddings: np.ndarray, similarity: float) -> list[int]:
+        """Ids of the library faces at ``similarity`` or nearer to any of ``embeddings``
+        (N, D) of the library's model (none before the first scan)."""
+        model = self.model
+        if model is None or not len(embeddings):
+            return []
+        ids, _, _ = self._vectors_of(model).nearest(embeddings, similarity, self.store)
+        return ids.tolist()
+
+    def sync_vectors(self) -> None:
+        """Bring the vector file up to date with the faces (the rows of deleted ones
+        zeroed), as opening the library writable does."""
+        model = self.model
+        if model is not None and self.store.writable:
+            self._vectors_of(model).sync(self.store)
+
     # inside -------------------------------------------------------------------------------
     def _unchanged(self, path: str) -> bool:
         """Whether the file at ``path`` has the size and mtime it had when scanned."""

@@ -298,10 +298,11 @@ def _data_routes(service: RecognitionService) -> APIRouter:
     async def remove(name: str) -> dict[str, object]:
         """Delete a person and all their faces, erased before the answer from the
         database and its write-ahead log, the index file, face crops, the skip memory,
-        reindex backups and the server's memory of unknown faces (``erased`` says
-        where; ``not_erased`` names any file that still holds them).
-        ``sidecars_naming_them`` counts the XMP sidecars export-xmp wrote that still name
-        them: export-xmp writes them again without the name."""
+        reindex backups, the photo library's copies and the server's memory of unknown
+        faces; the XMP sidecars export-xmp wrote are written again without them
+        (``erased`` says where; ``not_erased`` names any file that still holds them).
+        ``sidecars_naming_them`` counts the sidecars that could not be written and still
+        name them."""
         erased = await service.remove(name)
         people = {face.person for face in erased.faces}
         return {"name": normalize_name(name), "removed_faces": len(erased.faces),

@@ -204,8 +204,8 @@ class Removed(Closed):
     removed_faces: int
     erased: Erased  # type: ignore[valid-type]
     sidecars_naming_them: int = Field(description=(
-        "XMP sidecars written by export-xmp that still name the person; run export-xmp "
-        "to write them again without the name"))
+        "XMP sidecars written by export-xmp that still name the person because they "
+        "could not be written again (each is in erased.not_erased)"))
 
 
 class RemovedFace(Closed):

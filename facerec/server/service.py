@@ -28,6 +28,7 @@ from ..errors import ImageError, PersonNotFound
 from ..face_crops import face_jpeg
 from ..image import image_size, load_image
 from ..library import Library, Together
+from ..library.erasure import erase_from_library
 from ..names import validate_name
 from ..photos import Received as Upload
 from ..recognizer import Recognizer
@@ -323,6 +324,7 @@ class RecognitionService:
 
     def _forgetting(self, remove: Callable[[T], Erasure], what: T) -> Erasure:
         erased = remove(what)
+        erase_from_library(self.gallery, erased, self._library)
         threshold = self.recognizer.threshold().value
         erased.unknown_faces = self.unknown.forget_like(erased.embeddings, threshold)
         return erased
