@@ -88,7 +88,11 @@ class SlowSource(FrameSource):
 
 def test_closing_a_stream_never_releases_it_under_a_read(stream_url):
     source = SlowSource(stream_url, reconnects=0)
+    deadline = time.monotonic() + 10
+    while source._capture is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # a live source opens in its reader thread
     slow = source._capture
+    assert slow is not None
     time.sleep(0.3)
     source.close()  # the reader is in a read that outlasts close()'s wait
     assert not slow.released_mid_read

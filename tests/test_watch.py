@@ -163,3 +163,52 @@ def test_sigterm_stops_watch_as_ctrl_c_does(scene, tmp_path, analyzer, shared_fa
     ok, _ = capture.read()
     capture.release()
     assert ok and 0 < written < 1500
+
+
+@pytest.fixture
+def stalled_camera():
+    """A network camera on loopback that answers with its headers and then sends
+    nothing, holding the connection open."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            connection.recv(4096)
+            connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace;"
+                               b"boundary=frame\r\n\r\n")
+            held.append(connection)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/video.mjpg"
+    server.close()
+    for connection in held:
+        connection.close()
+
+
+def test_a_stalled_camera_stops_alone(scene, tmp_path, stalled_camera, capsys, monkeypatch):
+    """A camera that sends headers and then nothing, listed first, holds up no other:
+    the door's video is watched in full, the stalled one is reported and the exit code
+    says a camera stopped early."""
+    from facerec.cli import main
+    from facerec.live import capture
+
+    monkeypatch.setattr(capture, "OPEN_TIMEOUT", 3.0)
+    monkeypatch.setattr(capture, "READ_TIMEOUT", 3.0)
+    _, db, video = scene
+    events = tmp_path / "events.jsonl"
+    code = main(["watch", "--source", f"stalled={stalled_camera}", "--source",
+                 f"door={video}", "--headless", "--db", str(db), "--events", str(events)])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "door: 45 frames" in err and "stalled: cannot open" in err, err
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    assert {r["camera"] for r in records} == {"door"}
+    assert any(r["event"] == "person_appeared" and r["person"] == "obama" for r in records)

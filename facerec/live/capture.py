@@ -1,8 +1,11 @@
 """Frame sources: cameras, video files and network streams, opened by OpenCV.
 
-Live sources (a camera index or a stream URL) are read by a background thread that keeps
-only the newest frame, so a slow consumer drops frames instead of queueing them; a file
-is read frame by frame at the consumer's pace, so nothing in it is skipped. A file damaged
+Live sources (a camera index or a stream URL) are opened and read by a background thread
+that keeps only the newest frame, so a slow consumer drops frames instead of queueing them,
+and a camera that is slow to open, or stalls, holds up no other; a network stream gets
+``OPEN_TIMEOUT`` seconds to open and ``READ_TIMEOUT`` seconds per frame, after which it
+counts as dropped (reopened, then given up). A file is read frame by frame at the
+consumer's pace, so nothing in it is skipped. A file damaged
 in the middle is read on past the damage: frames that cannot be decoded are counted
 (``undecodable``), and reading stops at the file's last frame or after
 ``MAX_BAD_RUN`` undecodable frames in a row.
@@ -28,6 +31,14 @@ log = logging.getLogger(__name__)
 
 MAX_BAD_RUN = 250
 """Undecodable frames in a row after which a file is taken to end there."""
+
+OPEN_TIMEOUT = 10.0
+"""Seconds a network stream may take to open (a camera that sends its headers and then
+nothing would otherwise hold the open for FFmpeg's 30 s)."""
+
+READ_TIMEOUT = 10.0
+"""Seconds a network stream may go without delivering a frame before it counts as
+dropped."""
 
 CLOSE_WAIT = 2.0
 """Seconds ``close()`` waits for a live reader to stop; a reader still blocked in a read
@@ -71,9 +82,11 @@ class FrameSource:
         self.dropped = 0
         self.undecodable = 0
         """Frames of a file that could not be decoded and were passed over."""
-        self._capture = self._open()
-        self._frames = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
+        self._capture: cv2.VideoCapture | None = None if self.live else self._open()
+        self._frames = 0 if self._capture is None else \
+            int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.fps = 30.0 if self._capture is None else \
+            self._capture.get(cv2.CAP_PROP_FPS) or 30.0
         self._latest: Frame | None = None
         self._ended = False
         self._error: str | None = None
@@ -86,13 +99,19 @@ class FrameSource:
             self._thread.start()
 
     def _open(self) -> cv2.VideoCapture:
-        capture = cv2.VideoCapture(self.source)
+        if isinstance(self.source, str) and "://" in self.source:
+            capture = cv2.VideoCapture(self.source, cv2.CAP_FFMPEG, [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(OPEN_TIMEOUT * 1000),
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(READ_TIMEOUT * 1000)])
+        else:
+            capture = cv2.VideoCapture(self.source)
         if not capture.isOpened():
             kind = "camera" if isinstance(self.source, int) else "video or stream"
             raise SourceError(f"cannot open {kind} {self.source!r}")
         return capture
 
     def _read(self, index: int) -> Frame | None:
+        assert self._capture is not None
         ok, bgr = self._capture.read()
         if not ok or bgr is None:
             return None
@@ -101,7 +120,8 @@ class FrameSource:
 
     def _pump(self) -> None:
         try:
-            self._pump_frames()
+            if self._opened():
+                self._pump_frames()
         finally:
             with self._lock:
                 self._ended = True
@@ -109,6 +129,21 @@ class FrameSource:
             if self.ready is not None:
                 self.ready.set()
             self._release()
+
+    def _opened(self) -> bool:
+        """Open the live source in the reader thread; False when it cannot be opened
+        (the reason kept for the consumer) or was closed meanwhile."""
+        try:
+            capture = self._open()
+        except SourceError as exc:
+            self._error = str(exc)
+            return False
+        with self._device:
+            self._capture = capture
+            if self._ended:
+                return False  # closed while opening: released on the way out
+            self.fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+        return True
 
     def _pump_frames(self) -> None:
         index, retries = 0, 0
@@ -141,6 +176,7 @@ class FrameSource:
         with self._device:
             if self._ended:
                 return False
+            assert self._capture is not None
             self._capture.release()
             try:
                 self._capture = self._open()
@@ -151,7 +187,7 @@ class FrameSource:
 
     def _release(self) -> None:
         with self._device:
-            if not self._released:
+            if not self._released and self._capture is not None:
                 self._released = True
                 self._capture.release()
 
@@ -215,7 +251,7 @@ class FrameSource:
         if self._thread is not None:
             self._thread.join(timeout=CLOSE_WAIT)
             if self._thread.is_alive():
-                log.warning("%r is still in a read; it is released when that read returns",
-                            self.source)
+                log.warning("%r is still opening or in a read; it is released when that "
+                            "returns", self.source)
                 return
         self._release()
