@@ -35,10 +35,12 @@ if [ -n "$extras" ]; then
     fi
   fi
 fi
-.venv/bin/facerec models fetch
 if [ -n "$extras" ]; then
-  # The parity tests of w600k-mbf need its weights. They are for non-commercial research
-  # only: fetched here for testing, never by the plain install.
-  .venv/bin/facerec models fetch w600k-mbf --accept-license
+  # Every model the tests use. The parity tests of w600k-mbf need its weights, which are
+  # for non-commercial research only: fetched here for testing, never by the plain install.
+  .venv/bin/facerec models fetch yunet-2023mar sface-2021dec dlib-resnet-v1 w600k-mbf \
+    --accept-license
+else
+  .venv/bin/facerec models fetch
 fi
 .venv/bin/facerec samples

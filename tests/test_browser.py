@@ -216,9 +216,12 @@ def test_the_library_in_the_page_person_photos_and_search(model_paths, shared_fa
         _wait(driver, lambda d: d.execute_script(
             "return [...document.querySelectorAll('#person-photos img')]"
             ".every(i => i.complete && i.naturalWidth > 0)"))
+        more = driver.find_element(By.ID, "person-photos-more")
+        assert not more.is_displayed()  # every photo is shown: no "More photos"
 
         driver.get(f"{running.url}/#/photos")
         _wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#photos-people input")) == 5)
+        assert not driver.find_element(By.ID, "photos-more").is_displayed()  # no search yet
         for name in ("kit_harington", "rose_leslie"):
             driver.find_element(By.CSS_SELECTOR, f"#photos-people input[value='{name}']").click()
         driver.find_element(By.CSS_SELECTOR, "input[name='together'][value='all']").click()

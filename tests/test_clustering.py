@@ -54,14 +54,14 @@ def test_cluster_and_name_a_group_of_real_faces(shared_faces, model_paths, tmp_p
     faces = record["faces"]
     assert len(faces) == 9 and (out / "embeddings.npy").is_file()
     people = np.array([face["photo"].split("/")[-2] for face in faces])
-    groups = np.array([face["group"] for face in faces])
+    groups = np.array([-1 if face["group"] is None else face["group"] for face in faces])
     scores = score_clustering(groups, people)
     assert scores.pairwise_precision == 1.0 and scores.pairwise_recall >= 0.75
     obama = int(groups[people == "obama"][0])
-    assert obama >= 0 and np.all(groups[people == "obama"] == obama)
-    assert (out / f"group-{obama + 1:03d}.png").is_file()
+    assert obama >= 1 and np.all(groups[people == "obama"] == obama)
+    assert (out / f"group-{obama:03d}.png").is_file()  # numbered as groups.json numbers it
 
-    assert main(["name-group", str(out), str(obama + 1), "Barack Obama", "--db", str(db)]) == 0
+    assert main(["name-group", str(out), str(obama), "Barack Obama", "--db", str(db)]) == 0
     with Recognizer(Gallery(db, create=False)) as recognizer:
         assert recognizer.gallery.people() == [("Barack Obama", 2)]
         names = {m.person for m in recognizer.identify(shared_faces / "probes" / "obama1.jpg")}
@@ -93,3 +93,23 @@ def test_clusters_over_http(model_paths, samples, tmp_path):
             assert seen.json()["faces"][0]["person"] == "unknown"
         remembered = httpx.post(f"{running.url}/v1/clusters", timeout=120).json()
         assert remembered["faces"] == 2 and len(remembered["groups"]) == 1
+
+
+def test_groups_json_numbers_groups_as_the_sheets_do_and_reads_older_files(tmp_path):
+    from facerec.clustering.groups import GroupedFace, Grouping, read_groups, write_groups
+
+    def face(group: int) -> GroupedFace:
+        return GroupedFace("p.jpg", "0" * 64, (0, 0, 10, 10), ((1, 1),) * 5, 0.9, group)
+
+    grouping = Grouping("sface-2021dec", "components", 0.5, [face(0), face(1), face(-1)],
+                        np.eye(3, dtype=np.float32))
+    sheets = write_groups(grouping, tmp_path, lambda photo, d: np.zeros((8, 8, 3), np.uint8))
+    record = json.loads((tmp_path / "groups.json").read_text())
+    assert [f["group"] for f in record["faces"]] == [1, 2, None]
+    assert [s.name for s in sheets] == ["group-001.png", "group-002.png"]
+    assert [f.group for f in read_groups(tmp_path).faces] == [0, 1, -1]
+    del record["first_group"]  # as written before groups were numbered from 1
+    for f, group in zip(record["faces"], (0, 1, -1)):
+        f["group"] = group
+    (tmp_path / "groups.json").write_text(json.dumps(record))
+    assert [f.group for f in read_groups(tmp_path).faces] == [0, 1, -1]

@@ -265,7 +265,7 @@ def test_unknown_faces_grouped_from_the_library_and_a_group_named(shared_faces, 
     assert main(["scan", str(folder), "--db", db]) == 0
     assert main(["cluster", "--library", "--out", str(groups), "--db", db]) == 0
     record = json.loads((groups / "groups.json").read_text())
-    first = {face["photo"] for face in record["faces"] if face["group"] == 0}
+    first = {face["photo"] for face in record["faces"] if face["group"] == 1}
     owners = {os.path.basename(os.path.dirname(photo)) for photo in first}
     assert len(first) >= 5 and len(owners) == 1, owners
     assert main(["name-group", str(groups), "1", "Someone", "--db", db]) == 0
@@ -275,7 +275,7 @@ def test_unknown_faces_grouped_from_the_library_and_a_group_named(shared_faces, 
     assert first <= found and {os.path.basename(os.path.dirname(p)) for p in found} == owners
     assert main(["cluster", "--library", "--out", str(tmp_path / "again"), "--db", db]) == 0
     left = json.loads((tmp_path / "again" / "groups.json").read_text())["faces"]
-    named = {(f["photo"], tuple(f["box"])) for f in record["faces"] if f["group"] == 0}
+    named = {(f["photo"], tuple(f["box"])) for f in record["faces"] if f["group"] == 1}
     assert len(left) < len(record["faces"])
     assert not {(f["photo"], tuple(f["box"])) for f in left} & named  # no longer unknown
 

@@ -1,7 +1,8 @@
 """Every face of a set of photos, grouped by person, written to a folder, and named later.
 
 A groups folder holds ``groups.json`` (the settings, and every face with its photo, the
-photo's sha256, box, landmarks, score and group; -1 is ungrouped), ``embeddings.npy``
+photo's sha256, box, landmarks, score and group, numbered from 1 as the contact sheets and
+``name-group`` number them; null is ungrouped), ``embeddings.npy``
 (row ``i`` is face ``i``, float32, no pickle) and a contact sheet per group
 (``group-001.png``, the group's best faces). ``name_group`` enrolls one group's faces as a
 person: each face is stored with its photo as its source, where it was found, so
@@ -26,6 +27,9 @@ from .graph import neighbour_graph
 
 ALGORITHMS: dict[str, Callable] = {"chinese-whispers": chinese_whispers,
                                    "components": connected_components}
+FIRST_GROUP = 1
+"""The number ``groups.json`` gives the first group (files written before it said so
+numbered them from 0)."""
 SHEET_FACES = 16
 SHEET_TILE = 112
 
@@ -81,15 +85,22 @@ def write_groups(grouping: Grouping, out: Path,
     np.save(out / "embeddings.npy", grouping.embeddings.astype(np.float32))
     record = {"model": grouping.model, "algorithm": grouping.algorithm,
               "threshold": grouping.threshold,
-              "faces": [asdict(face) for face in grouping.faces],
+              "first_group": FIRST_GROUP,
+              "faces": [{**asdict(face), "group": _shown(face.group)}
+                        for face in grouping.faces],
               "skipped": [skip.to_dict() for skip in grouping.skipped]}
     (out / "groups.json").write_text(json.dumps(record, indent=1))
     sheets = []
     for group in grouping.groups:
-        path = out / f"group-{group + 1:03d}.png"
+        path = out / f"group-{group + FIRST_GROUP:03d}.png"
         contact_sheet([grouping.faces[i] for i in grouping.members(group)], crop).save(path)
         sheets.append(path)
     return sheets
+
+
+def _shown(group: int) -> int | None:
+    """A group as ``groups.json`` numbers it (None: ungrouped)."""
+    return None if group == UNGROUPED else group + FIRST_GROUP
 
 
 def contact_sheet(faces: Sequence[GroupedFace], crop: Callable[[str, Detection], np.ndarray]
@@ -118,8 +129,11 @@ def read_groups(folder: Path) -> Grouping:
     try:
         record = json.loads((folder / "groups.json").read_text())
         embeddings = np.load(folder / "embeddings.npy", allow_pickle=False)
+        first = int(record.get("first_group", 0))
         faces = [GroupedFace(f["photo"], f["sha256"], tuple(f["box"]),
-                             tuple(tuple(p) for p in f["landmarks"]), f["score"], f["group"])
+                             tuple(tuple(p) for p in f["landmarks"]), f["score"],
+                             UNGROUPED if f["group"] in (None, UNGROUPED)
+                             else int(f["group"]) - first)
                  for f in record["faces"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise FacerecError(f"{folder} holds no readable groups ({exc}); make them with "
