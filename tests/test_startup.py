@@ -60,3 +60,27 @@ def test_openmp_threads_spin_briefly_unless_the_user_says_otherwise():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**environment, "GOMP_SPINCOUNT": "100000"}, check=True)
     assert done.stdout.strip() == "100000"
+
+
+def test_the_librarys_questions_import_no_torch(samples, tmp_path):
+    """``find``, ``photos`` and ``who`` (a photo the library holds) never run a network,
+    so they never pay for importing torch."""
+    from facerec.cli import main
+
+    db, photos = str(tmp_path / "db"), tmp_path / "photos"
+    photos.mkdir()
+    for name in ("obama2.jpg", "biden.jpg"):
+        (photos / name).write_bytes((samples / name).read_bytes())
+    assert main(["enroll", "--db", db, "--name", "obama", str(samples / "obama.jpg")]) == 0
+    assert main(["scan", "--db", db, str(photos)]) == 0
+    code = f"""
+import sys
+from facerec.cli import main
+assert main(["find", "obama", "--db", {db!r}]) == 0
+assert main(["photos", "--unknown", "--db", {db!r}]) == 0
+assert main(["who", {str(photos / "obama2.jpg")!r}, "--db", {db!r}]) == 0
+print(sorted(m for m in sys.modules if m.split(".")[0] == "torch")[:3])
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

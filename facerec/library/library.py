@@ -34,7 +34,6 @@ from ..xmp import FaceRegion
 from .export import export_sidecars
 from .decisions import Decider
 from .matching import MARGIN, CatchUp, LibraryMatcher
-from .scan import LibraryScan
 
 if TYPE_CHECKING:
     from ..analyzer import FaceAnalyzer
@@ -128,6 +127,8 @@ class Library:
         """Scan folders (recursively) and files into the library (see ``scan``); one scan
         of a library runs at a time. A link to a file outside the folders and files
         given is named and skipped unless ``follow_links``."""
+        from .scan import LibraryScan  # the networks' side: questions never import it
+
         model = self.analyzer.model_id
         self._claim_model(model)
         self.gallery.claim_model(model)
