@@ -1,7 +1,9 @@
 """facerec: face detection, alignment, embedding and recognition in PyTorch.
 
 Public names are imported on first use, so ``import facerec`` (and the command line's
-start-up) does not pay for torch, OpenCV or FAISS until they are needed.
+start-up) does not pay for torch, OpenCV or FAISS until they are needed. Importing it
+changes no process-wide setting; the performance levers the commands use are opt-in
+(``facerec.levers``).
 """
 
 from __future__ import annotations
@@ -11,16 +13,6 @@ import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-
-OPENMP_SPIN = "3000"
-"""How long PyTorch's CPU threads spin waiting for work before they sleep (libgomp's
-``GOMP_SPINCOUNT``; its default is 300,000). Spinning that long costs nothing on an idle
-machine, but while another process holds a core, the thread spinning keeps the one with
-work from running: with one core of two kept busy, photos took 2.8x as long (OpenCV's
-1.7x). At 3,000 an idle machine's speed is the same and a busy one costs 1.7-2.3x
-(OpenCV's 1.4-2.0x in the same runs; docs/benchmarks.md). Set only when the environment
-does not, and only effective when facerec is imported before torch."""
-os.environ.setdefault("GOMP_SPINCOUNT", OPENMP_SPIN)
 
 _ERRORS = ("CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError",
            "EncodingsError", "FacerecError", "ImageError", "InvalidName", "LibraryNotFound",

@@ -5,9 +5,10 @@ of PyTorch's parallel regions waits at its barrier for the thread that shares a 
 with it, and two threads get less done than one would: with one core of two kept busy by
 another process, mixed photos took 69.6 ms each with two threads throughout and 54.7 ms
 with the threads fitted (OpenCV 48.2 and 47.1 ms in the same two runs; quiet, the
-figures do not move; docs/benchmarks.md). ``fit_threads`` is called before each detection;
-at most every ``WINDOW`` seconds it reads how much of the process's cores other processes
-used since its last look (Linux's ``/proc/stat``, less this process's own CPU time) and
+figures do not move; docs/benchmarks.md). Off until ``enable_fitting`` (the commands and
+the service turn it on, see ``facerec.levers``); then ``fit_threads`` is called before
+each detection; at most every ``WINDOW`` seconds it reads how much of the process's cores
+other processes used since its last look (Linux's ``/proc/stat``, less this process's own CPU time) and
 gives PyTorch the cores left free, never more than it had at first. Elsewhere (no
 ``/proc/stat``) it does nothing.
 
@@ -21,8 +22,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-
-import torch
 
 WINDOW = 0.5
 """Seconds between two readings: long enough for the kernel's tick (10 ms) to count."""
@@ -89,11 +88,21 @@ def _cores() -> frozenset[int]:
 
 
 _local = threading.local()
+_enabled = False
+
+
+def enable_fitting(on: bool = True) -> None:
+    """Let ``fit_threads`` change PyTorch's thread count (off at import)."""
+    global _enabled
+    _enabled = on
 
 
 def fit_threads() -> None:
     """Give the calling thread's PyTorch CPU work the cores other processes left free
-    over the last ``WINDOW`` seconds (see the module docstring); cheap to call often."""
+    over the last ``WINDOW`` seconds (see the module docstring), once ``enable_fitting``
+    was called; cheap to call often."""
+    if not _enabled:
+        return
     if not hasattr(_local, "fit"):
         _local.fit = _first_look()
         return
@@ -105,6 +114,8 @@ def fit_threads() -> None:
         _local.fit = None
         return
     threads = fit.update(now)
+    import torch  # loaded by then: the networks are what call this
+
     if threads != torch.get_num_threads():
         torch.set_num_threads(threads)
 
@@ -112,6 +123,8 @@ def fit_threads() -> None:
 def _first_look() -> ThreadFit | None:
     """The calling thread's first reading; None where there is nothing to read or to fit
     (PyTorch set to one thread)."""
+    import torch
+
     cores = _cores()
     first = read(cores)
     ceiling = torch.get_num_threads()

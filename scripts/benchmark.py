@@ -16,6 +16,10 @@ dimensions are made symbolic in memory, nothing else is changed.
 
 from __future__ import annotations
 
+from facerec.levers import enable_levers
+
+enable_levers()  # timed as the commands run: before torch is imported
+
 import argparse
 import platform
 import statistics

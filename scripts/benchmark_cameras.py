@@ -22,6 +22,10 @@ was taken from the source to the moment the message arrived.
 
 from __future__ import annotations
 
+from facerec.levers import enable_levers
+
+enable_levers()  # timed as the commands run: before torch is imported
+
 import argparse
 import json
 import os

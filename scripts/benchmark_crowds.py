@@ -13,6 +13,10 @@ faces analysed.
 
 from __future__ import annotations
 
+from facerec.levers import enable_levers
+
+enable_levers()  # timed as the commands run: before torch is imported
+
 import argparse
 import statistics
 import time

@@ -12,6 +12,10 @@ the share of known probes named correctly when the threshold lets through 1% of 
 
 from __future__ import annotations
 
+from facerec.levers import enable_levers
+
+enable_levers()  # timed as the commands run: before torch is imported
+
 import argparse
 import csv
 import sys

@@ -13,6 +13,10 @@ compile time is printed apart and not counted in the loop's figures.
 
 from __future__ import annotations
 
+from facerec.levers import enable_levers
+
+enable_levers()  # timed as the commands run: before torch is imported
+
 import argparse
 import io
 import sys

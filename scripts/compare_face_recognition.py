@@ -12,6 +12,10 @@ the two descriptors of the same face are.
 
 from __future__ import annotations
 
+from facerec.levers import enable_levers
+
+enable_levers()  # timed as the commands run: before torch is imported
+
 import argparse
 import sys
 import time

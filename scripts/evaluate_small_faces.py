@@ -16,6 +16,10 @@ photo by photo.
 
 from __future__ import annotations
 
+from facerec.levers import enable_levers
+
+enable_levers()  # timed as the commands run: before torch is imported
+
 import argparse
 import sys
 import time

@@ -14,8 +14,8 @@ LAYERS = [
     {"errors", "types", "escaping", "names", "results", "paths", "files", "safe_arrays",
      "subject", "registry", "fetch", "device", "compiled", "align", "annotate",
      "encodings_file", "weights", "models", "nets", "image", "samples", "turning", "xmp",
-     "face_crops", "box_ops", "reduced", "threads", "memory", "jpeg", "open_set", "quality",
-     "impostor_tails"},
+     "face_crops", "box_ops", "reduced", "threads", "levers", "memory", "jpeg", "open_set",
+     "quality", "impostor_tails"},
     # the networks: photo to faces
     {"detector", "embedder", "analyzer", "photos", "verification", "explain",
      "explain_pictures"},

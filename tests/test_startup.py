@@ -51,15 +51,23 @@ def test_nms_answers_as_torchvision_does(seed):
     assert batched_nms(empty, torch.zeros(0), torch.zeros(0, dtype=torch.int64), 0.3).numel() == 0
 
 
-def test_openmp_threads_spin_briefly_unless_the_user_says_otherwise():
-    code = "import os, facerec, torch; print(os.environ['GOMP_SPINCOUNT'])"
+def test_importing_facerec_changes_no_process_setting_until_the_levers_are_on():
+    """A program importing facerec keeps its environment and thread count; with the
+    levers on (as the commands and the service turn them), OpenMP's threads spin briefly
+    unless the user says otherwise, and the thread count follows the free cores."""
+    check = ("import os, torch; from facerec import threads; "
+             "print(os.environ.get('GOMP_SPINCOUNT'), threads._enabled)")
+    plain = "import facerec, facerec.analyzer; " + check
+    levers = "from facerec.levers import enable_levers; enable_levers(); " + check
     environment = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=environment, check=True)
-    assert done.stdout.strip() == "3000"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**environment, "GOMP_SPINCOUNT": "100000"}, check=True)
-    assert done.stdout.strip() == "100000"
+
+    def run(code: str, **extra: str) -> str:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**environment, **extra}, check=True).stdout.strip()
+
+    assert run(plain) == "None False"
+    assert run(levers) == "3000 True"
+    assert run(levers, GOMP_SPINCOUNT="100000") == "100000 True"
 
 
 def test_the_librarys_questions_import_no_torch(samples, tmp_path):

@@ -53,6 +53,8 @@ FIT_BESIDE_BUSY_CORES = textwrap.dedent("""
     import numpy as np
     import torch
     from facerec import FaceAnalyzer, load_image
+    from facerec.threads import enable_fitting
+    enable_fitting()  # as the commands and the service do (facerec.levers)
     os.sched_setaffinity(0, {int(c) for c in sys.argv[2].split(",")})
     torch.set_num_threads(2)
     detector = FaceAnalyzer("cpu").detector

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from ..errors import FacerecError
 from ..escaping import shown
+from ..levers import enable_levers
 from ..memory import keep_freed_blocks
 from . import (
     batch,
@@ -64,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log = logging.getLogger("facerec")
     package_log.addHandler(handler)
     package_log.setLevel(level)
+    enable_levers()
     if args.command != "serve":  # the service gives memory back instead (facerec.memory)
         keep_freed_blocks()
     try:
