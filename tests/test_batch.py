@@ -18,6 +18,8 @@ from facerec.batch.enroll import enroll_records, identify_records  # noqa: E402
 from facerec.batch.records import read_records, shards  # noqa: E402
 from facerec.cli import main  # noqa: E402
 
+pytestmark = pytest.mark.slow  # real services, browsers or kill loops: the full run
+
 
 @pytest.fixture(scope="module")
 def photos(shared_faces, tmp_path_factory):

@@ -9,6 +9,8 @@ from browser import headless_chromium, loaded_from
 httpx = pytest.importorskip("httpx", reason="httpx is a test dependency")
 from server import running_server  # noqa: E402
 
+pytestmark = pytest.mark.slow  # real services, browsers or kill loops: the full run
+
 
 @pytest.fixture(scope="module")
 def server(model_paths, tmp_path_factory):

@@ -15,6 +15,7 @@ import pytest
 from cli import SCRIPT, assert_no_traceback, run_cli
 
 
+@pytest.mark.slow
 def test_gallery_then_probes(shared_faces, tmp_path):
     db = tmp_path / "db"
     done = run_cli("enroll", shared_faces / "gallery", "--db", db)
@@ -35,6 +36,7 @@ def test_gallery_then_probes(shared_faces, tmp_path):
     assert len(list(out.iterdir())) == len(found)
 
 
+@pytest.mark.slow
 def test_table_csv_people_and_errors(shared_faces, tmp_path):
     db = tmp_path / "db"
     missing = run_cli("identify", shared_faces / "probes", "--db", db)

@@ -43,6 +43,7 @@ def test_detect_json_and_bad_inputs(samples, tmp_path):
     assert_no_traceback(done)
 
 
+@pytest.mark.slow
 def test_embed_npz_and_csv(samples, tmp_path):
     out = tmp_path / "faces.npz"
     done = run_cli("embed", samples, "--out", out, "--device", "cpu")

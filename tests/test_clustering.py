@@ -69,6 +69,7 @@ def test_cluster_and_name_a_group_of_real_faces(shared_faces, model_paths, tmp_p
     assert main(["name-group", str(out), "99", "x", "--db", str(db)]) == 2
 
 
+@pytest.mark.slow
 def test_clusters_over_http(model_paths, samples, tmp_path):
     """POST /v1/clusters groups uploaded photos' faces, and without photos the unknown
     faces identify has seen."""

@@ -112,6 +112,7 @@ def test_a_repair_killed_midway_leaves_no_database_that_looks_sound(damaged, tmp
     assert not any(p.name.startswith(".repair") for p in repaired.iterdir())
 
 
+@pytest.mark.slow
 def test_a_read_only_database_can_be_read(tmp_path, analyzer, samples):
     """On a read-only mount (made in a user namespace), people and identify work, and a
     write says the database is read-only."""
@@ -140,6 +141,7 @@ def test_a_read_only_database_can_be_read(tmp_path, analyzer, samples):
         assert_no_traceback(done)
 
 
+@pytest.mark.slow
 def test_a_damaged_library_is_found_by_check_and_set_aside_by_repair(shared_faces, tmp_path,
                                                                       model_paths):
     """`check` covers the photo library too, and the damage message sends the user to a

@@ -166,6 +166,7 @@ def test_mislabeled_photo_is_flagged(db, tmp_path, samples):
     assert "but closer to 'biden'" in report.suspicious[0].reason
 
 
+@pytest.mark.slow
 def test_calibration_on_lfw(tmp_path, analyzer, shared_faces):
     root = tmp_path / "lfw"
     people = sorted(p for p in (shared_faces / "lfw").iterdir()

@@ -65,6 +65,7 @@ def assert_deepstack_error(response: httpx.Response, status: int) -> str:
     return body["error"]
 
 
+@pytest.mark.slow
 def test_the_client_registers_lists_and_recognises(client, registered, shared_faces):
     assert sorted(client.get_registered_faces()) == registered
     with (shared_faces / "probes.csv").open() as table:

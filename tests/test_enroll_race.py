@@ -12,6 +12,8 @@ from test_server import enroll
 httpx = pytest.importorskip("httpx", reason="httpx is a test dependency")
 from server import running_server
 
+pytestmark = pytest.mark.slow  # real services, browsers or kill loops: the full run
+
 ROUNDS = 3
 PER_NAME = 6
 

@@ -48,6 +48,7 @@ def backup_of(db: Path) -> None:
     target.close()
 
 
+@pytest.mark.slow
 def test_removing_over_http_erases_every_copy(tmp_path, samples, model_paths):
     db = tmp_path / "db"
     with running_server(db) as server:
@@ -89,6 +90,7 @@ def test_removing_over_http_erases_every_copy(tmp_path, samples, model_paths):
     assert files_holding(db, needles) == []          # and after a clean stop
 
 
+@pytest.mark.slow
 def test_removing_one_face_over_http_erases_its_copies(tmp_path, samples, model_paths):
     db = tmp_path / "db"
     with running_server(db) as server:
@@ -107,6 +109,7 @@ def test_removing_one_face_over_http_erases_its_copies(tmp_path, samples, model_
         assert httpx.get(server.url + "/v1/people/obama").json()["faces"] == faces[1:]
 
 
+@pytest.mark.slow
 def test_removing_on_the_command_line_erases_every_copy(tmp_path, samples, model_paths):
     known, db = tmp_path / "known", tmp_path / "db"
     for person, photos in (("obama", ("obama.jpg", "obama2.jpg")), ("biden", ("biden.jpg",))):
@@ -143,6 +146,7 @@ def test_remove_help_says_what_is_erased():
         assert place in text, text
 
 
+@pytest.mark.slow
 def test_removing_erases_the_photo_librarys_copies(tmp_path, samples, model_paths):
     """The photo library keeps a removed person's other photos, their faces unknown, but
     no copy of what was enrolled (the enrolled photo scanned too, the same pixels under

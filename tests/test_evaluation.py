@@ -75,6 +75,7 @@ def test_pairs_sampled_when_too_many_keep_every_genuine_pair():
     assert len(sampled.similarity) < len(full.similarity)
 
 
+@pytest.mark.slow
 def test_evaluate_writes_a_self_contained_report(shared_faces, model_paths, tmp_path):
     out = tmp_path / "report"
     assert main(["evaluate", str(shared_faces / "gallery"), "--out", str(out),

@@ -38,6 +38,7 @@ def iou(a, b) -> float:
     return inter / union
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("convert", [as_heic, as_avif], ids=["heic", "avif"])
 def test_a_phone_format_gives_the_faces_of_its_jpeg(analyzer, samples, tmp_path, convert):
     suffix = ".heic" if convert is as_heic else ".avif"
@@ -58,6 +59,7 @@ def test_heic_bytes_received_without_a_name_are_read(analyzer, samples, tmp_path
     assert len(faces.faces) == 1 and faces.size == Image.open(samples / "biden.jpg").size
 
 
+@pytest.mark.slow
 def test_enroll_a_folder_of_phone_photos_and_identify_one(samples, tmp_path, capsys):
     known = tmp_path / "known"
     (known / "obama").mkdir(parents=True)

@@ -111,6 +111,7 @@ def _nearest(known: np.ndarray, names: list[str], encoding: np.ndarray,
     return names[best] if distances[best] <= tolerance else "unknown"
 
 
+@pytest.mark.slow
 def test_face_recognition_encodings_identify_the_same_people(
         face_recognition, shared_faces, dlib_path, model_paths, tmp_path):
     """Encodings made by face_recognition itself are imported through the command line;

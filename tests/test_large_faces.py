@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import cv2
+import pytest
 
 from facerec import load_image
 from facerec.detector import FaceDetector
@@ -18,6 +19,7 @@ def central(faces: list[Face], side: int) -> Face:
                + (f.detection.box[1] + f.detection.box[3] - side) ** 2)
 
 
+@pytest.mark.slow
 def test_close_portraits_embed_as_their_faces_do_at_an_ordinary_size(analyzer, shared_faces):
     portraits = sorted((shared_faces / "lfw").glob("*/*.jpg"))[::180][:50]
     worst = 1.0

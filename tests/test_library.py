@@ -349,6 +349,7 @@ def test_a_photo_torn_while_scanned_is_read_again_once_put_back(shared_faces, tm
     assert again.skipped == [] and again.analysed + again.moved == 1
 
 
+@pytest.mark.slow
 def test_a_scan_stays_inside_its_folders_unless_told(shared_faces, tmp_path):
     """A link in a scanned folder to a photo elsewhere is named and not read (it could be
     any file the user can read, then served as a thumbnail); --follow-links reads it."""

@@ -21,6 +21,7 @@ def names(page: dict) -> list[str]:
     return [os.path.basename(photo["path"]) for photo in page["photos"]]
 
 
+@pytest.mark.slow
 def test_library_routes(shared_faces, tmp_path):
     photos, db = tmp_path / "photos", tmp_path / "db"
     shutil.copytree(shared_faces / "probes", photos)

@@ -44,6 +44,7 @@ def faults_per_photo(folder, how: str) -> float:
     return float(done.stderr.split()[-1])
 
 
+@pytest.mark.slow
 def test_the_commands_keep_freed_blocks_for_the_next_photo(samples, model_paths, tmp_path):
     # Given back, the same photos faulted in 5,000-20,000 pages each in most runs (about
     # 540 in some: glibc's own threshold moves with what was freed before); kept, 540-970

@@ -24,6 +24,8 @@ from facerec.live.mqtt import MqttLink, MqttSettings, person_id
 from facerec.live.retained import IDLE_STATE, replacement
 from facerec.live.watch import Camera, View, Watcher, run_cameras
 
+pytestmark = pytest.mark.slow  # real services, browsers or kill loops: the full run
+
 ODD_NAME = 'Rose "{{ states(\'lock.front\') }}" Leslie'
 """A name holding quotes and a Home Assistant template: it must stay a plain value."""
 

@@ -84,6 +84,7 @@ def test_an_older_database_is_normalised_once_and_says_what_merged(tmp_path, cap
     assert len(caplog.records) == 1 and "now one person" in caplog.text
 
 
+@pytest.mark.slow
 def test_cli_enrolls_one_person_whatever_the_form_and_refuses_case_twins(tmp_path, samples,
                                                                          model_paths):
     db = tmp_path / "db"
@@ -103,6 +104,7 @@ def test_cli_enrolls_one_person_whatever_the_form_and_refuses_case_twins(tmp_pat
         assert dict(gallery.people()) == {NFC: 2, "biden": 1}
 
 
+@pytest.mark.slow
 def test_http_names_are_normalised_and_bad_encodings_refused(tmp_path, samples, model_paths):
     httpx = pytest.importorskip("httpx", reason="httpx is a test dependency")
     from server import running_server

@@ -62,6 +62,7 @@ def test_any_decoder_error_is_the_files_reason(tmp_path, monkeypatch):
         load_image(bomb.read_bytes())
 
 
+@pytest.mark.slow
 def test_enroll_and_identify_skip_what_they_cannot_read_and_go_on(known, tmp_path,
                                                                    model_paths):
     db, report = tmp_path / "db", tmp_path / "report.csv"
@@ -126,6 +127,7 @@ def test_numbers_stay_numbers(number):
     assert spreadsheet_safe(number) == number
 
 
+@pytest.mark.slow
 def test_every_csv_facerec_writes_is_neutralised(tmp_path, samples, model_paths):
     """Person folders and photos named as formulas, in a folder named as one (given as a
     relative path, so every path cell starts with it)."""

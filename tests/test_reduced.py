@@ -10,6 +10,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image, PngImagePlugin
 
 from facerec.image import load_image
@@ -124,6 +125,7 @@ def test_a_phone_photo_on_its_side_is_found_in_its_own_pixels(analyzer, samples)
     assert 0 <= x1 < x2 <= sideways.shape[1] and 0 <= y1 < y2 <= sideways.shape[0]
 
 
+@pytest.mark.slow
 def test_identify_reads_a_phone_photo_reduced_and_annotates_it_in_full(analyzer, samples,
                                                                        tmp_path):
     from cli import run_cli

@@ -44,6 +44,7 @@ def test_reindex_moves_every_face_to_the_new_model(enrolled, mbf_path, samples):
     assert "sface" in backup.name
 
 
+@pytest.mark.slow
 def test_a_missing_photo_stops_the_switch_unless_dropped(enrolled, mbf_path):
     db, known = enrolled
     (known / "biden.jpg").unlink()
@@ -60,6 +61,7 @@ def test_a_missing_photo_stops_the_switch_unless_dropped(enrolled, mbf_path):
         assert gallery.model == "w600k-mbf" and gallery.people() == [("obama", 2)]
 
 
+@pytest.mark.slow
 def test_a_killed_reindex_leaves_a_whole_database(enrolled, mbf_path):
     db, _ = enrolled
     for delay in (1.0, 2.5, 4.0):

@@ -238,6 +238,7 @@ def test_refuses_to_listen_beyond_loopback_without_a_key(tmp_path):
     assert_no_traceback(done)
 
 
+@pytest.mark.slow
 def test_concurrent_enrollments_lose_nothing_and_survive_a_kill(tmp_path, samples,
                                                                  model_paths):
     """16 photos of 4 people posted at once; the server is then SIGKILLed, restarted, and
@@ -265,6 +266,7 @@ def test_concurrent_enrollments_lose_nothing_and_survive_a_kill(tmp_path, sample
             face["status"] == "unsure" and face["candidates"][0]["person"] in obamas)
 
 
+@pytest.mark.slow
 def test_concurrent_requests_share_forward_passes(server, samples):
     before = httpx.get(server.url + "/v1/health").json()
     photo = (samples / "obama3.jpg").read_bytes()
@@ -276,6 +278,7 @@ def test_concurrent_requests_share_forward_passes(server, samples):
     assert images == 24 and batches < images, (images, batches)
 
 
+@pytest.mark.slow
 def test_a_full_queue_answers_503_quickly(tmp_path, samples, model_paths):
     photo = (samples / "obama.jpg").read_bytes()
     with running_server(tmp_path / "db", "--max-queue", 1, "--max-batch", 1) as running:

@@ -14,6 +14,8 @@ from cli import assert_no_traceback, run_cli
 from PIL import Image
 from server import running_server
 
+pytestmark = pytest.mark.slow  # real services, browsers or kill loops: the full run
+
 KEY = "a-long-enough-test-key-0123456789"
 
 

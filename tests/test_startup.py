@@ -16,6 +16,7 @@ from facerec.box_ops import batched_nms, nms
 HEAVY = ("torchvision", "onnx")
 
 
+@pytest.mark.slow
 def test_identify_imports_neither_torchvision_nor_onnx(samples, tmp_path):
     db = tmp_path / "db"
     code = f"""
@@ -51,6 +52,7 @@ def test_nms_answers_as_torchvision_does(seed):
     assert batched_nms(empty, torch.zeros(0), torch.zeros(0, dtype=torch.int64), 0.3).numel() == 0
 
 
+@pytest.mark.slow
 def test_importing_facerec_changes_no_process_setting_until_the_levers_are_on():
     """A program importing facerec keeps its environment and thread count; with the
     levers on (as the commands and the service turn them), OpenMP's threads spin briefly

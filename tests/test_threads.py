@@ -68,6 +68,7 @@ FIT_BESIDE_BUSY_CORES = textwrap.dedent("""
 
 @pytest.mark.skipif(not Path("/proc/stat").is_file() or not hasattr(os, "sched_setaffinity"),
                     reason="reads Linux's /proc/stat and pins processes to cores")
+@pytest.mark.slow
 def test_detection_drops_to_one_thread_beside_busy_processes(samples, model_paths):
     cores = sorted(os.sched_getaffinity(0))[:2]
     if len(cores) < 2:

@@ -10,6 +10,8 @@ import pytest
 from cli import assert_no_traceback, run_cli
 from video import face_patch, write_video
 
+pytestmark = pytest.mark.slow  # real services, browsers or kill loops: the full run
+
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory, analyzer, shared_faces):
