@@ -49,9 +49,14 @@ def test_table_csv_people_and_errors(shared_faces, tmp_path):
     assert run_cli("enroll", shared_faces / "gallery", "--db", db).returncode == 0
     table = run_cli("identify", shared_faces / "probes" / "obama1.jpg", "--db", db)
     assert "obama" in table.stdout and table.returncode == 0
+    said = json.loads(run_cli("identify", shared_faces / "probes" / "obama1.jpg", "--db", db,
+                              "--json").stdout)
+    assert f"identify names faces by: open-set threshold {said['threshold']:.3f}" \
+        in table.stderr, table.stderr  # the rule that decided is shown
     rows = list(csv.DictReader(run_cli("identify", shared_faces / "probes" / "obama1.jpg",
                                        "--db", db, "--csv").stdout.splitlines()))
     assert rows[0]["person"] == "obama" and float(rows[0]["similarity"]) > 0.5
+    assert float(rows[0]["threshold"]) == pytest.approx(said["threshold"], abs=1e-4)
     people = json.loads(run_cli("people", "--db", db, "--json").stdout)
     assert {p["name"] for p in people} == {"obama", "biden", "kit_harington", "rose_leslie",
                                            "alex_lacamoire"}

@@ -252,7 +252,10 @@ def run_identify(args: argparse.Namespace) -> int:
         writer = csv_writer(sys.stdout) if args.csv else None
         if writer:
             writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "person", "status",
-                             "similarity", "candidates", "reason"])
+                             "similarity", "candidates", "reason", "threshold"])
+        elif not args.json:
+            print(f"facerec: identify names faces by: {threshold.describe()}",
+                  file=sys.stderr)
         side = recognizer.analyzer.detector.config.max_side
         for path in paths:
             try:
@@ -279,7 +282,7 @@ def print_matches(path: Path, answer: Identification, args: argparse.Namespace,
             others = ";".join(f"{c.person}:{c.similarity:.4f}" for c in m.candidates)
             writer.writerow([str(path), index, *[f"{v:.1f}" for v in m.detection.box],
                              m.person, m.status, f"{m.similarity:.4f}", others,
-                             m.reason or ""])
+                             m.reason or "", f"{answer.threshold.value:.4f}"])
     else:
         print(f"{shown(path)}: {len(matches)} face{'s' if len(matches) != 1 else ''}")
         for m in matches:
