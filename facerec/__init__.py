@@ -9,7 +9,6 @@ changes no process-wide setting; the performance levers the commands use are opt
 from __future__ import annotations
 
 import importlib
-import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"

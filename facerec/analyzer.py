@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 import torch
@@ -26,7 +25,7 @@ from .types import Detection, Face
 
 log = logging.getLogger(__name__)
 
-PhotoInput = Union[ImageInput, ReducedPhoto]
+PhotoInput = ImageInput | ReducedPhoto
 """What the analyze methods take: any image input, or a photo decoded reduced."""
 
 MAX_FACES = 100

@@ -23,7 +23,7 @@ import os
 import warnings
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -34,7 +34,7 @@ from .errors import ImageError
 from .jpeg import clean_jpeg_pixels
 from .paths import UnreadableFile, read_file_and_state
 
-ImageInput = Union[str, Path, bytes, Image.Image, np.ndarray, torch.Tensor]
+ImageInput = str | Path | bytes | Image.Image | np.ndarray | torch.Tensor
 ChannelOrder = Literal["RGB", "BGR"]
 
 MAX_PIXELS = 120_000_000

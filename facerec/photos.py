@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, Union
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import torch
@@ -49,7 +49,7 @@ class Received:
     data: bytes
 
 
-PhotoSource = Union[Path, Received]
+PhotoSource = Path | Received
 
 
 @dataclass(frozen=True)

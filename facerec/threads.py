@@ -8,9 +8,9 @@ with the threads fitted (OpenCV 48.2 and 47.1 ms in the same two runs; quiet, th
 figures do not move; docs/benchmarks.md). Off until ``enable_fitting`` (the commands and
 the service turn it on, see ``facerec.levers``); then ``fit_threads`` is called before
 each detection; at most every ``WINDOW`` seconds it reads how much of the process's cores
-other processes used since its last look (Linux's ``/proc/stat``, less this process's own CPU time) and
-gives PyTorch the cores left free, never more than it had at first. Elsewhere (no
-``/proc/stat``) it does nothing.
+other processes used since its last look (Linux's ``/proc/stat``, less this process's own
+CPU time) and gives PyTorch the cores left free, never more than it had at first.
+Elsewhere (no ``/proc/stat``) it does nothing.
 
 OpenMP's thread counts belong to the calling thread, so each thread that runs the
 networks keeps its own reading.

@@ -110,8 +110,9 @@ def main() -> int:
     print(f"rank-1           {correct[is_known].mean():.2%}")
     print(f"DIR at FPIR 1%   {dir_rate:.2%} (threshold {threshold:.4f}, FPIR {fpir:.2%})")
     said = np.array(answered)
+    wrong = (said[is_known] != truth_a[is_known]) & (said[is_known] != "unknown")
     print(f"as answered      named right {np.mean(said[is_known] == truth_a[is_known]):.2%}, "
-          f"wrong names {np.mean((said[is_known] != truth_a[is_known]) & (said[is_known] != 'unknown')):.2%}, "
+          f"wrong names {np.mean(wrong):.2%}, "
           f"strangers named {np.mean(said[~is_known] != 'unknown'):.2%} ({rule.describe()})")
     return 0
 

@@ -40,8 +40,8 @@ from lfw_faces import DEFAULT_FACES, LfwFaces, lfw_faces  # noqa: E402
 from measure_impostors import measured_tails  # noqa: E402
 
 from facerec.db.templates import SCORE, SCORES, PeopleTemplates  # noqa: E402
-from facerec.evaluation.strangers import templates_of  # noqa: E402
 from facerec.evaluation.dataset import FaceSet  # noqa: E402
+from facerec.evaluation.strangers import templates_of  # noqa: E402
 from facerec.matching import Rule, identification_threshold, margin_of, match_faces  # noqa: E402
 from facerec.open_set import DEFAULT_FPIR, ImpostorTails  # noqa: E402
 from facerec.registry import get_model  # noqa: E402

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 import httpx
-
 from benchmark_photos import SHARED, phone_photos
 from benchmark_serve import start_server
+
 from facerec import FaceDB
 from facerec.samples import default_dir
 

@@ -10,7 +10,7 @@ import pytest
 from test_server import enroll
 
 httpx = pytest.importorskip("httpx", reason="httpx is a test dependency")
-from server import running_server
+from server import running_server  # noqa: E402
 
 pytestmark = pytest.mark.slow  # real services, browsers or kill loops: the full run
 

@@ -13,8 +13,8 @@ import pytest
 from cli import assert_no_traceback, run_cli
 
 httpx = pytest.importorskip("httpx", reason="httpx is a test dependency")
-from server import running_server
-from test_server import enroll, identify
+from server import running_server  # noqa: E402
+from test_server import enroll, identify  # noqa: E402
 
 
 def traces(db: Path, person: str) -> dict[str, list[bytes]]:

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from facerec.db.gallery import Gallery
-from facerec.enrollment import Enrollment, enrollment
 from facerec import ImageError
 from facerec import photos as photos_module
+from facerec.db.gallery import Gallery
+from facerec.enrollment import Enrollment, enrollment
 from facerec.photos import PhotoFaces, Received, analyze_photos, read_photos
 from facerec.results import Skip
 

@@ -13,7 +13,7 @@ from cli import assert_no_traceback, run_cli
 from PIL import Image
 
 httpx = pytest.importorskip("httpx", reason="httpx is a test dependency")
-from server import running_server
+from server import running_server  # noqa: E402
 
 KEY = "a-long-enough-test-key-0123456789"
 

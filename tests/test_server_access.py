@@ -10,7 +10,7 @@ import pytest
 from test_server import assert_error, enroll
 
 httpx = pytest.importorskip("httpx", reason="httpx is a test dependency")
-from server import running_server
+from server import running_server  # noqa: E402
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
 
@@ -136,6 +136,6 @@ def raw_exchange(server, request: bytes, timeout: float = 10.0) -> bytes:
         try:
             while chunk := sock.recv(65536):
                 received += chunk
-        except socket.timeout:
+        except TimeoutError:
             pytest.fail(f"the server kept the connection open after: {received[:300]!r}")
     return received

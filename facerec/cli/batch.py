@@ -9,8 +9,8 @@ from pathlib import Path
 
 from ..errors import FacerecError
 from ..escaping import csv_writer, shown
-from .decision import add_decision_options
 from .database import add_db_option, db_path
+from .decision import add_decision_options
 from .outputs import writing
 
 

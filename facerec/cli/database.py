@@ -101,7 +101,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "(thumbnails/), the skip memory of their photos, reindex backups "
                     "(faces.sqlite.*.bak), the photo library's copies of their enrolled "
                     "faces (its other photos of them stay, their faces of nobody) and "
-                    "the XMP sidecars export-xmp wrote (written again without them); a file that cannot be changed is named with "
+                    "the XMP sidecars export-xmp wrote (written again without them); a file "
+                    "that cannot be changed is named with "
                     "what to do. A running server forgets its own copies when told over "
                     "HTTP (DELETE /v1/people/NAME). Out of reach: blocks a file system or "
                     "disk keeps after a file is rewritten (use full-disk encryption).")

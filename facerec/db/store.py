@@ -35,7 +35,6 @@ from ..errors import (
 from ..names import normalize_name, validate_name
 from .people import allow_name_keys, case_twin, normalize_stored_names, refuse_case_twin
 from .rows import FACE_COLUMNS, SCHEMA, FaceRecord, NewFace, face_record, vectors
-from .templates import PeopleTemplates, add_rejection, has_rejections, read_templates
 from .sqlite import (
     QUICK_CHECK_LIMIT,
     connect,
@@ -45,6 +44,7 @@ from .sqlite import (
     truncate_log,
     write_transaction,
 )
+from .templates import PeopleTemplates, add_rejection, has_rejections, read_templates
 
 _CHUNK = 500
 log = logging.getLogger(__name__)

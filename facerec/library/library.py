@@ -31,8 +31,8 @@ from ..registry import FLIP_SUFFIX, get_model
 from ..results import ExportReport, LibraryPhoto, ScanReport, Skip, Threshold
 from ..types import Detection
 from ..xmp import FaceRegion
-from .export import export_sidecars
 from .decisions import Decider
+from .export import export_sidecars
 from .matching import MARGIN, CatchUp, LibraryMatcher
 
 if TYPE_CHECKING:

@@ -45,8 +45,8 @@ DESCRIPTIONS: dict[str, str] = {
                         'or turned to trust (see reason)',
     "MatchDict.reason": "why the face is unsure or unknown",
     "MatchDict.similarity": "the similarity of the person named (else of the best "
-                            "candidate): the mean over their two nearest enrolled faces; -1 if nobody "
-                            "is enrolled",
+                            "candidate): the mean over their two nearest enrolled faces; -1 "
+                            "if nobody is enrolled",
     "candidates": "the top-k people, best first",
     "threshold_source": 'where the threshold came from: "given" in the request, '
                         '"calibrated" (stored by hand for the database), "open-set" (set '
