@@ -82,11 +82,12 @@ class FrameSource:
         self.dropped = 0
         self.undecodable = 0
         """Frames of a file that could not be decoded and were passed over."""
-        self._capture: cv2.VideoCapture | None = None if self.live else self._open()
-        self._frames = 0 if self._capture is None else \
-            int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        self.fps = 30.0 if self._capture is None else \
-            self._capture.get(cv2.CAP_PROP_FPS) or 30.0
+        self._capture: cv2.VideoCapture | None = None  # a live one opens in its reader
+        self._frames, self.fps = 0, 30.0
+        if not self.live:
+            self._capture = self._open()
+            self._frames = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
         self._latest: Frame | None = None
         self._ended = False
         self._error: str | None = None
