@@ -20,11 +20,11 @@ _ERRORS = ("CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError"
            "ReadOnlyDatabase", "SourceError", "Unavailable", "WorkerLost")
 
 _EXPORTS = {
-    "FaceAnalyzer": "analyzer", "cosine_similarity": "analyzer",
-    "DetectorConfig": "detector", "select_device": "device",
-    "load_image": "image", "Detection": "types", "Face": "types",
-    "Recognizer": "recognizer", "FaceDB": "recognizer", "Gallery": "db.gallery",
-    "verify": "verification", "Library": "library",
+    "FaceAnalyzer": "faces.analyzer", "cosine_similarity": "faces.analyzer",
+    "DetectorConfig": "faces.detector", "select_device": "models.device",
+    "load_image": "photos.image", "Detection": "types", "Face": "types",
+    "Recognizer": "recognition.recognizer", "FaceDB": "recognition.recognizer",
+    "Gallery": "storage.gallery", "verify": "recognition.verification", "Library": "library",
     "Match": "results", "Candidate": "results", "Verification": "results",
     "EnrollReport": "results", "Skip": "results", "Threshold": "results",
     "LibraryPhoto": "results", "ScanReport": "results",
@@ -42,11 +42,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .analyzer import FaceAnalyzer, cosine_similarity
-    from .db.gallery import Gallery
-    from .detector import DetectorConfig
-    from .device import select_device
-    from .errors import (
+    from facerec.errors import (
         CalibrationError,
         DatabaseDamaged,
         DatabaseError,
@@ -67,10 +63,14 @@ if TYPE_CHECKING:
         Unavailable,
         WorkerLost,
     )
-    from .image import load_image
-    from .library import Library
-    from .recognizer import FaceDB, Recognizer
-    from .results import (
+    from facerec.faces.analyzer import FaceAnalyzer, cosine_similarity
+    from facerec.faces.detector import DetectorConfig
+    from facerec.library import Library
+    from facerec.models.device import select_device
+    from facerec.photos.image import load_image
+    from facerec.recognition.recognizer import FaceDB, Recognizer
+    from facerec.recognition.verification import verify
+    from facerec.results import (
         Candidate,
         EnrollReport,
         LibraryPhoto,
@@ -80,8 +80,8 @@ if TYPE_CHECKING:
         Threshold,
         Verification,
     )
-    from .types import Detection, Face
-    from .verification import verify
+    from facerec.storage.gallery import Gallery
+    from facerec.types import Detection, Face
 
 
 def __getattr__(name: str) -> Any:

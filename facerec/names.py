@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from .errors import InvalidName, PersonExists
-from .escaping import shown
+from facerec.errors import InvalidName, PersonExists
+from facerec.escaping import shown
 
 UNKNOWN = "unknown"
 """What identification answers for a face of nobody enrolled; no person may be called so."""

@@ -1,7 +1,7 @@
 """The open-set decision: a threshold that keeps strangers strangers at any gallery size.
 
 A person's score for a face is the mean similarity to their two nearest enrolled faces
-(``facerec.matching``). A stranger's face is compared with every enrolled person and is
+(``facerec.recognition.matching``). A stranger's face is compared with every enrolled person and is
 named when one of them passes the threshold. If one comparison with a person of ``k``
 faces passes a threshold ``t`` with probability ``p_k(t)`` (the model's *impostor tail*
 for ``k`` faces, measured once on millions of pairs of different people by

@@ -13,8 +13,8 @@ from typing import Literal
 
 from typing_extensions import NotRequired, TypedDict
 
-from .names import UNKNOWN
-from .types import Detection, DetectionDict, closed
+from facerec.names import UNKNOWN
+from facerec.types import Detection, DetectionDict, closed
 
 ThresholdSource = Literal["given", "calibrated", "open-set", "model"]
 MatchStatus = Literal["known", "unsure", "unknown"]
@@ -144,7 +144,7 @@ class Match:
 
     Attributes:
         detection: where the face is.
-        person: the name decided (``facerec.matching``), else ``"unknown"``.
+        person: the name decided (``facerec.recognition.matching``), else ``"unknown"``.
         similarity: the similarity of the person named, or of the best candidate; -1
             when the database is empty.
         candidates: the top-k people, best first, known or not.
@@ -205,7 +205,7 @@ class Verification:
         similarity: cosine similarity of the two faces' embeddings.
         threshold: the threshold used, and where it came from.
         model: the embedding model's id.
-        faces: the face compared in each photo (its main face, ``facerec.subject``).
+        faces: the face compared in each photo (its main face, ``facerec.faces.main_face``).
     """
 
     same_person: bool

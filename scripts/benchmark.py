@@ -35,8 +35,8 @@ import onnxruntime as ort
 import torch
 
 from facerec import FaceAnalyzer, load_image
-from facerec.registry import get_model
-from facerec.weights import weights_path
+from facerec.models.registry import get_model
+from facerec.models.weights import weights_path
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "faces"
@@ -82,7 +82,7 @@ def ort_session(path: Path, symbolic: dict[int, str]) -> ort.InferenceSession:
 
 
 def real_photos() -> list[Path]:
-    from facerec.samples import default_dir
+    from facerec.photos.samples import default_dir
     photos = sorted(default_dir().glob("*.jpg"))
     if (SHARED / "photos").is_dir():
         photos += sorted((SHARED / "photos").glob("*.jpg"))

@@ -30,9 +30,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from facerec.db.gallery import Gallery
-from facerec.db.live_index import build
-from facerec.db.store import NewFace
+from facerec.storage.gallery import Gallery
+from facerec.storage.live_index import build
+from facerec.storage.store import NewFace
 from facerec.types import Detection
 
 DIM = 128

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facerec.db.gallery import Gallery
-from facerec.db.store import NewFace
+from facerec.storage.gallery import Gallery
+from facerec.storage.store import NewFace
 from facerec.types import Detection
 
 BOX = Detection((10.0, 10.0, 60.0, 70.0), ((20.0, 30.0),) * 5, 0.9)

@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facerec import FaceAnalyzer, FaceDB, Match
-from facerec.image import load_image
+from facerec.photos.image import load_image
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH = 32

@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from facerec import FaceAnalyzer, Library, Recognizer
-from facerec.db.gallery import Gallery
-from facerec.db.library_store import FileState, ScannedFace, ScannedPhoto
-from facerec.db.rows import NewFace
+from facerec.storage.gallery import Gallery
+from facerec.storage.library_store import FileState, ScannedFace, ScannedPhoto
+from facerec.storage.rows import NewFace
 from facerec.types import Detection
 
 REPO = Path(__file__).resolve().parent.parent

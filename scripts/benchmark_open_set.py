@@ -3,7 +3,7 @@ people with 1 and 3 photos each, for every embedder: the open-set protocol on LF
 
 For each draw, people are enrolled with their first photos (in a seeded random order);
 their other photos are the *probes*, and every photo of a person not enrolled is a
-*stranger*. Each face is decided by facerec's own rule (``facerec.matching``: mean-face
+*stranger*. Each face is decided by facerec's own rule (``facerec.recognition.matching``: mean-face
 scores, the open-set threshold for 1% of strangers named, unsure within a decade of the
 impostor tail, quality checked). Beside it:
 
@@ -39,12 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lfw_faces import DEFAULT_FACES, LfwFaces, lfw_faces  # noqa: E402
 from measure_impostors import measured_tails  # noqa: E402
 
-from facerec.db.templates import SCORE, SCORES, PeopleTemplates  # noqa: E402
 from facerec.evaluation.dataset import FaceSet  # noqa: E402
 from facerec.evaluation.strangers import templates_of  # noqa: E402
-from facerec.matching import Rule, identification_threshold, margin_of, match_faces  # noqa: E402
+from facerec.models.registry import get_model  # noqa: E402
 from facerec.open_set import DEFAULT_FPIR, ImpostorTails  # noqa: E402
-from facerec.registry import get_model  # noqa: E402
+from facerec.recognition.matching import Rule, identification_threshold, margin_of, match_faces  # noqa: E402
+from facerec.storage.templates import SCORE, SCORES, PeopleTemplates  # noqa: E402
 from facerec.types import Detection  # noqa: E402
 
 SETTINGS = ((10, 1), (10, 3), (100, 1), (100, 3), (1000, 1), (1000, 3))

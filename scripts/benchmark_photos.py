@@ -4,7 +4,7 @@ Two sets of real photos: ``mixed`` (every sample and ``../shared/faces`` photo t
 LFW, filled up to ``--photos`` with LFW portraits spread over the alphabet), and
 ``phone`` (the same non-LFW photos enlarged to 4032 x 3024, a phone camera's size, saved
 as JPEG quality 92 in a temporary folder). facerec reads them as its commands do
-(``facerec.photos.analyze_photos``: each file read once, hashed, decoded, detected and
+(``facerec.faces.reading.analyze_photos``: each file read once, hashed, decoded, detected and
 embedded in batches); OpenCV's pipeline is the dozen lines a user would write:
 ``cv2.imread``, the photo scaled to at most 1280 px for ``FaceDetectorYN``, every face
 cropped from the full photo with ``alignCrop`` and embedded with ``FaceRecognizerSF``.
@@ -15,7 +15,7 @@ again beside another process that keeps one core busy (what a laptop or a server
 doing), and gives each contender's slowdown.
 
 Both run with freed memory kept for the next photo, as the ``facerec`` commands run
-(``facerec.memory``).
+(``facerec.levers.allocator``).
 
 ``--stages`` also times decoding, detection and embedding apart (each stage on the previous
 stage's output, the fastest of the rounds).
@@ -45,10 +45,10 @@ import numpy as np
 import torch
 
 from facerec import FaceAnalyzer
-from facerec.memory import keep_freed_blocks
-from facerec.photos import analyze_photos
+from facerec.faces.reading import analyze_photos
+from facerec.levers.allocator import keep_freed_blocks
+from facerec.models.weights import weights_path
 from facerec.results import Skip
-from facerec.weights import weights_path
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "faces"
@@ -70,7 +70,7 @@ def unique(paths: list[Path]) -> list[Path]:
 
 
 def non_lfw_photos(faces: Path) -> list[Path]:
-    from facerec.samples import default_dir
+    from facerec.photos.samples import default_dir
     found = sorted(p for p in default_dir().glob("*") if p.suffix.lower() in (".jpg", ".png"))
     for folder in ("photos", "gallery", "probes"):
         found += sorted(p for p in (faces / folder).rglob("*")
@@ -162,8 +162,8 @@ def stage_times(analyzer: FaceAnalyzer, photos: list[Path], rounds: int, shrink:
                 ) -> dict[str, tuple[float, float]]:
     """Per stage (decode, detect, embed), the fastest of ``rounds`` ms per photo of
     facerec's and OpenCV's, each stage timed on the previous stage's output."""
-    from facerec.photos import read_photos
-    from facerec.reduced import detection_pixels
+    from facerec.faces.reading import read_photos
+    from facerec.photos.downscaled import detection_pixels
 
     detector, recognizer = opencv_networks(analyzer)
     side = analyzer.detector.config.max_side
@@ -253,7 +253,7 @@ def main() -> int:
         sys.exit(f"{args.faces} is missing: the photos come from ../shared/faces")
     if args.threads:
         torch.set_num_threads(args.threads)
-    keep_freed_blocks()  # as the commands run (facerec.memory); OpenCV shares the process
+    keep_freed_blocks()  # as the commands run (facerec.levers.allocator); OpenCV shares the process
     analyzer = FaceAnalyzer(download=True)
     shrink = SHRINK[args.opencv_shrink]
     contenders = {"facerec": facerec_pipeline(analyzer),

@@ -27,7 +27,7 @@ import time
 import faiss
 import numpy as np
 
-from facerec.db.index import FaceIndex
+from facerec.storage.index import FaceIndex
 
 DIM = 128
 FACES_PER_IDENTITY = 5

@@ -34,7 +34,7 @@ import httpx
 from PIL import Image
 
 from facerec import FaceAnalyzer, FaceDB
-from facerec.samples import default_dir
+from facerec.photos.samples import default_dir
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (640, 480)

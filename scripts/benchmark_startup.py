@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from facerec.samples import default_dir
+from facerec.photos.samples import default_dir
 
 SCRIPT = Path(sys.executable).parent / "facerec"
 

@@ -25,7 +25,7 @@ from benchmark_photos import SHARED, phone_photos
 from benchmark_serve import start_server
 
 from facerec import FaceDB
-from facerec.samples import default_dir
+from facerec.photos.samples import default_dir
 
 
 def identify(url: str, photo: bytes) -> tuple[float, list[str]]:

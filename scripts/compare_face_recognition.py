@@ -28,8 +28,8 @@ from evaluate_lfw import central_face, read_pairs
 from tqdm import tqdm
 
 from facerec import FaceAnalyzer, load_image
-from facerec.import_encodings import FACE_RECOGNITION_TOLERANCE, similarity_for_tolerance
-from facerec.registry import DLIB_RESNET
+from facerec.enrollment.from_encodings import FACE_RECOGNITION_TOLERANCE, similarity_for_tolerance
+from facerec.models.registry import DLIB_RESNET
 
 
 def their_descriptor(face_recognition, image: np.ndarray) -> np.ndarray | None:

@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from video import face_patch, write_video  # noqa: E402
 
 from facerec import FaceAnalyzer  # noqa: E402
-from facerec.samples import default_dir  # noqa: E402
+from facerec.photos.samples import default_dir  # noqa: E402
 
 FPS = 15
 

@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lfw_faces import DEFAULT_FACES, LfwFaces, lfw_faces  # noqa: E402
 
 from facerec import FaceAnalyzer, load_image  # noqa: E402
-from facerec.quality import turn_of  # noqa: E402
-from facerec.registry import get_model  # noqa: E402
-from facerec.subject import main_face  # noqa: E402
+from facerec.faces.main_face import main_face  # noqa: E402
+from facerec.faces.quality import turn_of  # noqa: E402
+from facerec.models.registry import get_model  # noqa: E402
 
 SIZES = (10, 12, 14, 16, 20, 24, 32, 40, 64)
 RATES = (1e-3, 1e-4)

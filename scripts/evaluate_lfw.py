@@ -7,7 +7,7 @@ the centre; an image with no face detected counts as a wrong answer on every pai
     python scripts/evaluate_lfw.py [--faces ../shared/faces] [--device cpu] [--flip] [--opencv]
     python scripts/evaluate_lfw.py --enlarge 3024   # phone-size photos of the same faces
 
-``--enlarge SIDE`` checks the reduced decode of large photos (``facerec.reduced``): each
+``--enlarge SIDE`` checks the reduced decode of large photos (``facerec.photos.downscaled``): each
 DevTest image enlarged to SIDE pixels, saved as JPEG, then read as facerec reads photo
 files and, for comparison, decoded in full (accuracy at the registry's threshold).
 """
@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facerec import FaceAnalyzer, ImageError, load_image
-from facerec.photos import Received, analyze_photos
+from facerec.faces.reading import Received, analyze_photos
 from facerec.results import Skip
 from facerec.types import Face
 
@@ -103,7 +103,7 @@ def central_face(faces: list[Face], shape: tuple[int, ...]) -> Face:
 def embed_images_opencv(analyzer: FaceAnalyzer, faces: Path,
                         names: list[str]) -> dict[str, np.ndarray | None]:
     """The same protocol through cv2.FaceDetectorYN, alignCrop and FaceRecognizerSF."""
-    from facerec.weights import weights_path
+    from facerec.models.weights import weights_path
 
     detector = cv2.FaceDetectorYN.create(str(weights_path(analyzer.detector_spec)), "",
                                          (320, 320), analyzer.detector.config.score_threshold)

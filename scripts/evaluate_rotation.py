@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from facerec import FaceAnalyzer, load_image
-from facerec.turning import turn
+from facerec.photos.sideways import turn
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "faces"
 SAME = 0.6

@@ -30,7 +30,7 @@ import numpy as np
 from evaluate_rotation import no_face_views
 
 from facerec import DetectorConfig, FaceAnalyzer, load_image
-from facerec.turning import turn
+from facerec.photos.sideways import turn
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "faces"
 MODES = ("never", "auto", "always")

@@ -21,8 +21,8 @@ from evaluate_lfw import accuracy, best_threshold, central_face, read_pairs
 from tqdm import tqdm
 
 from facerec import FaceAnalyzer, load_image
-from facerec.align import align_faces
-from facerec.registry import get_model
+from facerec.faces.align import align_faces
+from facerec.models.registry import get_model
 
 BATCH = 64
 

@@ -9,7 +9,7 @@ by each rate of pairs is read, down to 1e-5; below that LFW's own label errors d
 decades. The same is measured for the rule's per-person score with k = 2..10 enrolled
 faces: the mean similarity of a face to the two nearest of the first k faces of every
 other person who has k or more (131 LFW people have 10). The printed ``ImpostorTails`` is
-what the model's registry entry carries (``facerec/impostor_tails.py``).
+what the model's registry entry carries (``facerec/models/impostor_tails.py``).
 
     python scripts/measure_impostors.py --model sface-2021dec [--faces ../shared/faces] [--top 20]
 """
@@ -25,8 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lfw_faces import DEFAULT_FACES, lfw_faces  # noqa: E402
 
-from facerec.db.templates import SCORE, SCORES  # noqa: E402
 from facerec.open_set import TAIL_RATES, ImpostorTail, ImpostorTails  # noqa: E402
+from facerec.storage.templates import SCORE, SCORES  # noqa: E402
 
 BINS = 20_000
 """Histogram bins over similarities -1..1 (1e-4 wide)."""
@@ -110,7 +110,7 @@ def measured_tail(counts: np.ndarray) -> ImpostorTail:
 
 
 def tail_literal(tail: ImpostorTail, indent: str, width: int = 92) -> str:
-    """``tail`` as the Python that ``facerec/impostor_tails.py`` holds."""
+    """``tail`` as the Python that ``facerec/models/impostor_tails.py`` holds."""
     lines, line = [], indent + "    "
     for rate, sim in tail.points:
         item = f"({rate:.0e}, {sim:.4f}), "

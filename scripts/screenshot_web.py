@@ -24,7 +24,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from facerec.samples import default_dir
+from facerec.photos.samples import default_dir
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "images"

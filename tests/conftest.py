@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from facerec import weights
-from facerec.registry import DLIB_RESNET, SFACE, W600K_MBF, YUNET
-from facerec.samples import default_dir, missing
+from facerec.models import weights
+from facerec.models.registry import DLIB_RESNET, SFACE, W600K_MBF, YUNET
+from facerec.photos.samples import default_dir, missing
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_FACES = Path(os.environ.get("FACEREC_SHARED_FACES", REPO.parent / "shared" / "faces"))

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from facerec.align import ARCFACE_TEMPLATE, align_faces, similarity_transforms, warp_crops
+from facerec.faces.align import ARCFACE_TEMPLATE, align_faces, similarity_transforms, warp_crops
 
 
 def transform_points(points: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
@@ -43,8 +43,8 @@ def test_align_faces_crops_only_the_covered_region():
 
 
 def test_the_registry_template_is_the_one_the_aligner_uses():
-    from facerec.registry import ARCFACE_TEMPLATE as REGISTRY_TEMPLATE
-    from facerec.registry import MODELS
+    from facerec.models.registry import ARCFACE_TEMPLATE as REGISTRY_TEMPLATE
+    from facerec.models.registry import MODELS
 
     torch.testing.assert_close(torch.tensor(REGISTRY_TEMPLATE, dtype=torch.float64),
                                ARCFACE_TEMPLATE)

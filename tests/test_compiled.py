@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from facerec.compiled import CompiledNetwork
+from facerec.models.compiled import CompiledNetwork
 
 
 class RunsOutOfMemory(nn.Module):

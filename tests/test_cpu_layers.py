@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from facerec import load_image
-from facerec.nets.pointwise import PointwiseConv2d, is_pointwise, onednn_pointwise
-from facerec.nets.yunet import max_pool_2x2
+from facerec.models.nets.pointwise import PointwiseConv2d, is_pointwise, onednn_pointwise
+from facerec.models.nets.yunet import max_pool_2x2
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from facerec import FaceAnalyzer, load_image
-from facerec.analyzer import MAX_FACES, largest
 from facerec.cli.faces import positive_count
+from facerec.faces.analyzer import MAX_FACES, largest
 from facerec.types import Detection
 
 
@@ -42,7 +42,7 @@ def crowd(samples, rows: int, columns: int, large_rows: int = 0) -> np.ndarray:
 def test_a_crowd_gets_at_most_max_faces_faces_and_a_warning(analyzer, samples, caplog):
     photo = crowd(samples, rows=10, columns=14)  # 140 faces
     assert len(analyzer.detect(photo)) > MAX_FACES
-    with caplog.at_level(logging.WARNING, logger="facerec.analyzer"):
+    with caplog.at_level(logging.WARNING, logger="facerec.faces.analyzer"):
         faces = analyzer.analyze(photo)
     assert len(faces) == MAX_FACES
     scores = [face.detection.score for face in faces]
@@ -65,7 +65,7 @@ def test_the_largest_faces_are_the_ones_kept(model_paths, samples):
 
 
 def test_an_ordinary_photo_is_not_bounded(analyzer, samples, caplog):
-    with caplog.at_level(logging.WARNING, logger="facerec.analyzer"):
+    with caplog.at_level(logging.WARNING, logger="facerec.faces.analyzer"):
         assert len(analyzer.analyze(samples / "obama.jpg")) == 1
     assert not caplog.records
 

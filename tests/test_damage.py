@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from cli import SCRIPT, assert_no_traceback, run_cli
 
-from facerec.db.gallery import Gallery
-from facerec.db.store import NewFace
+from facerec.storage.gallery import Gallery
+from facerec.storage.store import NewFace
 from facerec.types import Detection
 
 DETECTION = Detection((10.0, 10.0, 60.0, 70.0), ((20.0, 30.0),) * 5, 0.9)
@@ -85,8 +85,8 @@ def test_a_repair_killed_midway_leaves_no_database_that_looks_sound(damaged, tmp
     script = textwrap.dedent(f"""
         import os, signal
         from pathlib import Path
-        from facerec.db import repair
-        from facerec.db.gallery import Gallery
+        from facerec.storage import repair
+        from facerec.storage.gallery import Gallery
         calls = 0
         original = Gallery.add_faces
         def add_then_die(self, *args, **kwargs):

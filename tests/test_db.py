@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from facerec import DatabaseError, FaceDB
-from facerec.errors import CalibrationError
+from facerec.errors import CalibrationError, ModelError
 from facerec.names import UNKNOWN
 from facerec.results import Threshold
 
@@ -138,8 +138,11 @@ def test_refuses_to_mix_models(tmp_path, analyzer, known):
     conn.execute("UPDATE meta SET value = 'another-model' WHERE key = 'model'")
     conn.commit()
     conn.close()
-    with FaceDB(path, analyzer) as db, pytest.raises(DatabaseError, match="cannot be mixed"):
-        db.enroll(known)
+    with pytest.raises(DatabaseError, match="another-model embeddings, not sface-2021dec; "
+                       "they cannot be mixed"):
+        FaceDB(path, analyzer)
+    with FaceDB(path) as db, pytest.raises(ModelError, match="unknown model"):
+        db.enroll(known)  # built for the database's model, which the registry lacks
 
 
 def test_missing_database_and_not_a_database(tmp_path, analyzer):
@@ -181,7 +184,7 @@ def test_calibration_on_lfw(tmp_path, analyzer, shared_faces):
         assert 0.1 < result.threshold < 0.6 and result.true_accept_rate > 0.9
         assert result.genuine_mean > result.impostor_mean + 0.3
     embeddings = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
-    from facerec.calibration import calibrate
+    from facerec.recognition.calibration import calibrate
     with pytest.raises(CalibrationError, match="at least two people"):
         calibrate(embeddings, np.array(["a", "b", "c", "d"]), 1e-3)
 
@@ -199,7 +202,7 @@ def test_readers_see_the_last_commit_while_a_write_is_open(tmp_path, analyzer, k
 
 
 def test_one_threshold_rule_everywhere(db, known, samples):
-    from facerec.verification import verify
+    from facerec.recognition.verification import verify
 
     db.enroll(known)
     model = db.analyzer.threshold
@@ -234,3 +237,30 @@ def test_a_photo_of_one_person_is_not_taken_by_another(db, known, tmp_path):
     assert duplicate.stored == 0 and len(duplicate.duplicates) == 1 and not duplicate.skipped
     moved = db.enroll(name="obama", paths=[photo], move=True)
     assert moved.replaced == 1 and db.gallery.people() == [("obama", 3)]
+
+
+def test_a_database_opens_with_the_networks_of_its_model(tmp_path, analyzer, dlib_path):
+    """The model a database holds decides its networks: ``Recognizer.open`` builds them
+    when given none, and refuses networks of another model at once, not at the first
+    match."""
+    from facerec import Gallery, Recognizer
+
+    with Gallery(tmp_path / "db") as gallery:
+        gallery.claim_model("dlib-resnet-v1+flip")
+    with Recognizer.open(tmp_path / "db", create=False) as recognizer:
+        assert recognizer.analyzer.model_id == "dlib-resnet-v1+flip"
+        assert recognizer.analyzer.embedder.flip
+    with pytest.raises(DatabaseError, match="dlib-resnet-v1\\+flip embeddings, not sface"):
+        Recognizer.open(tmp_path / "db", analyzer, create=False)
+
+
+def test_model_ids_read_back_as_written():
+    from facerec.errors import ModelError
+    from facerec.models.model_id import ModelId
+
+    for text in ("sface-2021dec", "sface-2021dec+flip", "w600k-mbf+flip"):
+        assert str(ModelId.parse(text)) == text
+    assert ModelId.parse("dlib-resnet-v1+flip") == ModelId("dlib-resnet-v1", flip=True)
+    assert ModelId.parse("w600k-mbf").spec.embedding_size == 512
+    with pytest.raises(ModelError, match="unknown model"):
+        ModelId.parse("someone-elses-model+flip").spec

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facerec.db.templates import PeopleTemplates
-from facerec.matching import Rule, decide, identification_threshold, match_faces
 from facerec.names import UNKNOWN
 from facerec.open_set import ImpostorTail, ImpostorTails
+from facerec.recognition.matching import Rule, decide, identification_threshold, match_faces
 from facerec.results import Threshold
+from facerec.storage.templates import PeopleTemplates
 from facerec.types import Detection
 
 TAILS = ImpostorTails((ImpostorTail(pairs=10**7, per_decade=0.05, points=(

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from facerec import FaceAnalyzer, ModelError, load_image
-from facerec.models import build_network
-from facerec.nets.dlib_format import read_layers
-from facerec.nets.dlib_resnet import add_padded
-from facerec.registry import DLIB_RESNET
+from facerec.models.build import build_network
+from facerec.models.nets.dlib_format import read_layers
+from facerec.models.nets.dlib_resnet import add_padded
+from facerec.models.registry import DLIB_RESNET
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import torch
 
 from facerec import NoFaceError
 from facerec.cli import main
-from facerec.explain import explain, stage_activations
-from facerec.models import build_network
+from facerec.explain.explanation import explain, stage_activations
+from facerec.models.build import build_network
 
 
 def test_explain_sees_the_face_stage_by_stage(analyzer, samples):

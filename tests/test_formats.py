@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from facerec.cli import main
-from facerec.photos import Received, analyze_photos
+from facerec.faces.reading import Received, analyze_photos
 
 pillow_heif = pytest.importorskip("pillow_heif", reason="pillow-heif writes the HEIC files "
                                                         "these tests read (a test dependency)")
@@ -84,7 +84,7 @@ def test_a_heic_renamed_jpg_is_read_by_its_bytes(analyzer, samples, tmp_path):
 
 def test_a_heic_gets_the_size_limits_of_a_jpeg(samples, tmp_path):
     from facerec.errors import ImageError
-    from facerec.image import load_image
+    from facerec.photos.image import load_image
 
     heic = as_heic(samples / "obama.jpg", tmp_path / "big.heic")
     with pytest.raises(ImageError, match="image too large"):

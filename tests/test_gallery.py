@@ -14,9 +14,9 @@ import time
 import numpy as np
 import pytest
 
-from facerec.db.gallery import Gallery
-from facerec.db.store import NewFace
 from facerec.errors import DatabaseError, InvalidName, PersonNotFound
+from facerec.storage.gallery import Gallery
+from facerec.storage.store import NewFace
 from facerec.types import Detection
 
 DIM = 32
@@ -112,8 +112,8 @@ def test_missing_people_are_named(gallery):
 
 WRITER = textwrap.dedent("""
     import sys, numpy as np
-    from facerec.db.gallery import Gallery
-    from facerec.db.store import NewFace
+    from facerec.storage.gallery import Gallery
+    from facerec.storage.store import NewFace
     from facerec.types import Detection
     det = Detection((1.0, 1.0, 9.0, 9.0), ((2.0, 2.0),) * 5, 0.9)
     rng = np.random.default_rng(int(sys.argv[2]))
@@ -151,7 +151,7 @@ def test_a_kill_during_in_place_updates_leaves_a_consistent_database(tmp_path):
 
 
 def test_an_outgrown_index_is_rebuilt_in_the_background_and_swapped_in(tmp_path, monkeypatch):
-    from facerec.db import index as index_module
+    from facerec.storage import index as index_module
 
     monkeypatch.setattr(index_module, "EXACT_LIMIT", 20)
     with Gallery(tmp_path / "db") as gallery:
@@ -177,7 +177,7 @@ def test_a_failed_background_rebuild_is_not_retried_on_every_search(tmp_path, mo
     """An approximate index cannot be built over 30-value embeddings (its quantiser
     splits vectors into 32 parts): the rebuild fails for real. Searches go on with the
     exact index, the failure is said once, and no second rebuild starts before the wait."""
-    from facerec.db import index as index_module
+    from facerec.storage import index as index_module
 
     monkeypatch.setattr(index_module, "EXACT_LIMIT", 20)
     vectors = np.random.default_rng(5).standard_normal((71, 30)).astype(np.float32)
@@ -205,9 +205,9 @@ def test_a_rebuild_under_way_when_a_person_is_erased_never_saves_their_faces(tmp
 
     import faiss
 
-    from facerec.db import index as index_module
-    from facerec.db import live_index
-    from facerec.db.index import FaceIndex
+    from facerec.storage import index as index_module
+    from facerec.storage import live_index
+    from facerec.storage.index import FaceIndex
 
     monkeypatch.setattr(index_module, "EXACT_LIMIT", 20)
     snapshot_read, finish = threading.Event(), threading.Event()

@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageOps
 
 from facerec import ImageError, load_image
-from facerec.image import image_size
+from facerec.photos.image import image_size
 
 
 def rgb_pattern(width: int = 64, height: int = 48) -> np.ndarray:

@@ -16,9 +16,9 @@ import pytest
 
 from facerec import EncodingsError, FaceAnalyzer, Recognizer
 from facerec.cli import main
-from facerec.db.gallery import Gallery
-from facerec.encodings_file import read_encodings
-from facerec.import_encodings import similarity_for_tolerance
+from facerec.enrollment.from_encodings import similarity_for_tolerance
+from facerec.formats.encodings_file import read_encodings
+from facerec.storage.gallery import Gallery
 
 RNG = np.random.default_rng(0)
 

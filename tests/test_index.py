@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from facerec.db import index as index_module
-from facerec.db.index import FaceIndex
+from facerec.storage import index as index_module
+from facerec.storage.index import FaceIndex
 
 
 def unit(rows: int, dim: int = 16, seed: int = 0) -> np.ndarray:

@@ -12,8 +12,8 @@ import simplejpeg
 from PIL import Image, ImageFile
 
 from facerec import ImageError
-from facerec import jpeg as fast_jpeg
-from facerec.image import MAX_PIXELS, _from_pil, _open_bytes, decode_image
+from facerec.photos import jpeg as fast_jpeg
+from facerec.photos.image import MAX_PIXELS, _from_pil, _open_bytes, decode_image
 
 
 def photo_like(width: int, height: int, seed: int = 0) -> np.ndarray:

@@ -10,7 +10,7 @@ import cv2
 import pytest
 
 from facerec import load_image
-from facerec.detector import FaceDetector
+from facerec.faces.detector import FaceDetector
 from facerec.types import Face
 
 

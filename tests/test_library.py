@@ -20,7 +20,7 @@ from cli import SCRIPT, run_cli
 
 from facerec import Library, PersonNotFound, Recognizer
 from facerec.cli import main
-from facerec.image import _iso_date, date_taken
+from facerec.photos.image import _iso_date, date_taken
 
 
 def expected_people(shared_faces) -> dict[str, set[str]]:
@@ -83,13 +83,14 @@ def test_people_enrolled_removed_renamed_after_the_scan_are_rematched_from_store
     code = ("import sys, json; from facerec import Library\n"
             f"lib = Library.open({str(tmp_path / 'db')!r}, create=False)\n"
             "print(json.dumps(sorted(p.path for p in lib.find(['kit_harington']))))\n"
-            "print(json.dumps([m for m in ('facerec.analyzer', 'facerec.detector', 'torch')"
+            "print(json.dumps([m for m in"
+            " ('facerec.faces.analyzer', 'facerec.faces.detector', 'torch')"
             " if m in sys.modules]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     found, loaded = (json.loads(line) for line in done.stdout.splitlines())
     assert [os.path.basename(p) for p in found] == ["johnsnow_test1.jpg", "kit_with_rose.jpg"]
-    assert "facerec.analyzer" not in loaded and "facerec.detector" not in loaded
+    assert "facerec.faces.analyzer" not in loaded and "facerec.faces.detector" not in loaded
 
     with Library.open(tmp_path / "db") as library:
         library.gallery.rename("rose_leslie", "Rose Leslie")
@@ -369,3 +370,13 @@ def test_a_scan_stays_inside_its_folders_unless_told(shared_faces, tmp_path):
     followed = run_cli("scan", folder, "--db", db, "--json", "--follow-links")
     again = json.loads(followed.stdout.splitlines()[0])
     assert again["skipped"] == [] and again["analysed"] == 1
+
+
+@pytest.mark.parametrize("command", ["find", "photos"])
+def test_listings_say_what_newest_first_means(command, capsys):
+    """Photos without a date taken are placed by their file's time: the help says so."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "newest first: by the date each photo was taken" in said
+    assert "else by its file's modification time" in said

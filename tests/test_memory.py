@@ -1,4 +1,4 @@
-"""The process's heap (``facerec.memory``): the commands keep freed blocks for the next
+"""The process's heap (``facerec.levers.allocator``): the commands keep freed blocks for the next
 photo instead of faulting the same memory in again, counted in real minor page faults."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import textwrap
 import cv2
 import pytest
 
-from facerec.image import load_image
-from facerec.memory import keep_freed_blocks
+from facerec.levers.allocator import keep_freed_blocks
+from facerec.photos.image import load_image
 
 FAULTS_PER_PHOTO = textwrap.dedent("""
     import resource, sys
@@ -23,7 +23,7 @@ FAULTS_PER_PHOTO = textwrap.dedent("""
             main(["detect", "--device", "cpu", *photos])
     else:
         from facerec import FaceAnalyzer, load_image
-        from facerec.memory import keep_freed_blocks
+        from facerec.levers.allocator import keep_freed_blocks
         keep_freed_blocks()
         analyzer = FaceAnalyzer("cpu")
         def run():

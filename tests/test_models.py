@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from facerec import DeviceError, ModelError, select_device, weights
-from facerec.models import build_network
-from facerec.nets import SFace
-from facerec.registry import MODELS, SFACE, YUNET
+from facerec import DeviceError, ModelError, select_device
+from facerec.models import weights
+from facerec.models.build import build_network
+from facerec.models.nets import SFace
+from facerec.models.registry import MODELS, SFACE, YUNET
 
 
 def test_registry_entries_describe_the_real_files(model_paths, mbf_path, dlib_path):
@@ -119,7 +120,7 @@ def test_a_non_commercial_model_is_fetched_only_on_acceptance(tmp_path, monkeypa
     from cli import run_cli
 
     from facerec import FaceAnalyzer
-    from facerec.registry import W600K_MBF
+    from facerec.models.registry import W600K_MBF
 
     monkeypatch.setenv("FACEREC_MODELS_DIR", str(tmp_path))
     monkeypatch.delenv(weights.ACCEPT_ENV, raising=False)
@@ -139,8 +140,8 @@ def test_a_non_commercial_model_is_fetched_only_on_acceptance(tmp_path, monkeypa
 
 def test_w600k_mbf_tells_people_apart(mbf_path, model_paths, samples):
     from facerec import FaceAnalyzer
-    from facerec.registry import W600K_MBF
-    from facerec.verification import verify
+    from facerec.models.registry import W600K_MBF
+    from facerec.recognition.verification import verify
 
     analyzer = FaceAnalyzer("cpu", embedder=W600K_MBF.name)
     assert analyzer.model_id == W600K_MBF.name and analyzer.embedder.dim == 512

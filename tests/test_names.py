@@ -12,9 +12,9 @@ import pytest
 from cli import assert_no_traceback, run_cli
 from test_gallery import faces, unit
 
-from facerec.db.gallery import Gallery
 from facerec.errors import PersonExists
 from facerec.names import name_key, validate_name
+from facerec.storage.gallery import Gallery
 
 NFC = unicodedata.normalize("NFC", "José")
 NFD = unicodedata.normalize("NFD", "José")

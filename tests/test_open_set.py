@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from facerec.models.registry import MODELS
 from facerec.open_set import ImpostorTail, ImpostorTails
-from facerec.registry import MODELS
 
 TAIL = ImpostorTail(pairs=10**7, per_decade=0.05,
                     points=((1e-1, 0.2), (1e-2, 0.3), (1e-3, 0.36), (1e-4, 0.41)))

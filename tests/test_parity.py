@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from facerec import DetectorConfig, FaceAnalyzer, ModelError, load_image
-from facerec.models import build_network
-from facerec.registry import SFACE, W600K_MBF, YUNET
+from facerec.models.build import build_network
+from facerec.models.registry import SFACE, W600K_MBF, YUNET
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test dependency")
 

@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from facerec import ImageError
-from facerec import photos as photos_module
-from facerec.db.gallery import Gallery
 from facerec.enrollment import Enrollment, enrollment
-from facerec.photos import PhotoFaces, Received, analyze_photos, read_photos
+from facerec.faces import reading as photos_module
+from facerec.faces.reading import PhotoFaces, Received, analyze_photos, read_photos
 from facerec.results import Skip
+from facerec.storage.gallery import Gallery
 
 
 def test_each_photo_gives_its_faces_or_a_skip_in_order(tmp_path, analyzer, samples):

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from facerec.image import load_image
-from facerec.photos import Received, analyze_photos
-from facerec.reduced import ReducedPhoto, decode_for_detection
+from facerec.faces.reading import Received, analyze_photos
+from facerec.photos.downscaled import ReducedPhoto, decode_for_detection
+from facerec.photos.image import load_image
 
 SIDE = 1280
 

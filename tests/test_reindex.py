@@ -12,8 +12,8 @@ import pytest
 from cli import SCRIPT, assert_no_traceback, run_cli
 
 from facerec import FaceAnalyzer
-from facerec.db.gallery import Gallery
-from facerec.recognizer import Recognizer
+from facerec.recognition.recognizer import Recognizer
+from facerec.storage.gallery import Gallery
 
 
 @pytest.fixture

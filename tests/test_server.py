@@ -110,7 +110,7 @@ def phone_size(photo: Path, longer: int = 2600) -> Image.Image:
 
 
 def test_a_phone_photo_is_read_as_the_cli_reads_it(server, samples, tmp_path):
-    # decoded reduced for detection (facerec.reduced): the same boxes as the command's
+    # decoded reduced for detection (facerec.photos.downscaled): the same boxes as the command's
     photo = tmp_path / "phone.jpg"
     photo.write_bytes(jpeg(phone_size(samples / "obama3.jpg"), quality=85))
     answer = identify(server.url, photo.read_bytes())
@@ -337,7 +337,7 @@ def test_a_heic_upload_is_read(server, samples):
 
 def test_a_photo_on_its_side_is_enrolled_upright(server, samples):
     from facerec import load_image
-    from facerec.turning import turn
+    from facerec.photos.sideways import turn
 
     sideways = io.BytesIO()
     Image.fromarray(turn(load_image(samples / "biden.jpg"), 90)).save(sideways, "JPEG")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facerec.detector import _shrunk
-from facerec.image import load_image
+from facerec.faces.detector import _shrunk
+from facerec.photos.image import load_image
 
 
 def test_faces_on_a_shrunk_photo_are_those_found_on_area_averaging(analyzer, samples):

@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from facerec.box_ops import batched_nms, nms
+from facerec.faces.nms import batched_nms, nms
 
 HEAVY = ("torchvision", "onnx")
 
@@ -59,7 +59,7 @@ def test_importing_facerec_changes_no_process_setting_until_the_levers_are_on():
     unless the user says otherwise, and the thread count follows the free cores."""
     check = ("import os, torch; from facerec import threads; "
              "print(os.environ.get('GOMP_SPINCOUNT'), threads._enabled)")
-    plain = "import facerec, facerec.analyzer; " + check
+    plain = "import facerec, facerec.faces.analyzer; " + check
     levers = "from facerec.levers import enable_levers; enable_levers(); " + check
     environment = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
 

@@ -17,7 +17,7 @@ from cli import run_cli
 from facerec import FaceDB
 from facerec.enrollment import Incoming, file_digest, source_key
 from facerec.enrollment.enrollment import Enrollment
-from facerec.image import load_image
+from facerec.photos.image import load_image
 
 
 def lfw_people(shared_faces, least: int) -> list:

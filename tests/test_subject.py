@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facerec.subject import main_face
+from facerec.faces.main_face import main_face
 from facerec.types import Detection, Face
 
 

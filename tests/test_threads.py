@@ -1,5 +1,5 @@
 """PyTorch's CPU threads fitted to the cores other processes leave free
-(``facerec.threads``): the rule, the reading of ``/proc/stat``, and a detector beside
+(``facerec.levers.threads``): the rule, the reading of ``/proc/stat``, and a detector beside
 real busy processes."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from facerec.threads import Reading, ThreadFit, read, threads_for
+from facerec.levers.threads import Reading, ThreadFit, read, threads_for
 
 
 def test_threads_are_the_cores_left_free_within_the_ceiling():
@@ -53,7 +53,7 @@ FIT_BESIDE_BUSY_CORES = textwrap.dedent("""
     import numpy as np
     import torch
     from facerec import FaceAnalyzer, load_image
-    from facerec.threads import enable_fitting
+    from facerec.levers.threads import enable_fitting
     enable_fitting()  # as the commands and the service do (facerec.levers)
     os.sched_setaffinity(0, {int(c) for c in sys.argv[2].split(",")})
     torch.set_num_threads(2)

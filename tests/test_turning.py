@@ -8,10 +8,10 @@ import pytest
 from PIL import Image
 
 from facerec import load_image
-from facerec.db.gallery import Gallery
 from facerec.enrollment import Enrollment
-from facerec.recognizer import Recognizer
-from facerec.turning import turn, turned_back
+from facerec.photos.sideways import turn, turned_back
+from facerec.recognition.recognizer import Recognizer
+from facerec.storage.gallery import Gallery
 from facerec.types import Detection
 
 

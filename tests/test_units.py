@@ -10,10 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from facerec.calibration import calibrate
 from facerec.errors import CalibrationError, FacerecError, QueueFull, Unavailable, WorkerLost
 from facerec.live.tracker import IouTracker
 from facerec.names import UNKNOWN
+from facerec.recognition.calibration import calibrate
 from facerec.results import Candidate, Match
 from facerec.server.batcher import MicroBatcher
 from facerec.server.config import check_api_key

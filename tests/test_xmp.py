@@ -12,7 +12,7 @@ import pytest
 
 from facerec import Library
 from facerec.cli import main
-from facerec.xmp import FaceRegion, sidecar
+from facerec.formats.xmp import FaceRegion, sidecar
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import expand_inputs
-from .records import SCHEMA, done_photos, error_row, face_row
+from facerec.batch.records import SCHEMA, done_photos, error_row, face_row
+from facerec.photos.paths import expand_inputs
 
 BATCH = 8
 """Photos per Ray Data batch handed to an actor."""
@@ -34,15 +34,15 @@ class EmbedFaces:
     """
 
     def __init__(self, embedder: str, done: set[str]) -> None:
-        from ..analyzer import FaceAnalyzer
+        from facerec.faces.analyzer import FaceAnalyzer
 
         self.analyzer = FaceAnalyzer(embedder=embedder, download=True)
         self.model = self.analyzer.model_id
         self.done = done
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        from ..photos import Received, analyze_photos
-        from ..results import Skip
+        from facerec.faces.reading import Received, analyze_photos
+        from facerec.results import Skip
 
         rows: list[dict[str, object]] = []
         todo = []

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from ..db.gallery import Gallery
-from ..enrollment import Enrollment, Incoming, source_key
-from ..errors import DatabaseError, InvalidName
-from ..matching import gallery_rule, match_faces
-from ..names import validate_name
-from ..results import Match, Skip, Threshold
-from ..subject import main_face
-from ..types import Face
-from .records import FaceRecords, read_records
+from facerec.batch.records import FaceRecords, read_records
+from facerec.enrollment import Enrollment, Incoming, source_key
+from facerec.errors import DatabaseError, InvalidName
+from facerec.faces.main_face import main_face
+from facerec.names import validate_name
+from facerec.recognition.matching import gallery_rule, match_faces
+from facerec.results import Match, Skip, Threshold
+from facerec.storage.gallery import Gallery
+from facerec.types import Face
 
 BATCH = 10_000
 
@@ -85,7 +85,7 @@ def identify_records(gallery: Gallery, folder: Path, top_k: int = 1,
                      threshold: float | None = None, fpir: float | None = None
                      ) -> tuple[list[tuple[str, int, Match]], Threshold]:
     """Every face of the records decided against the database by the open-set rule
-    (``facerec.matching``; no network runs): (photo, face index, match) rows, and the
+    (``facerec.recognition.matching``; no network runs): (photo, face index, match) rows, and the
     threshold used."""
     records = FaceRecords.of(read_records(folder))
     model = gallery.model

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..types import Detection
+from facerec.types import Detection
 
 log = logging.getLogger(__name__)
 

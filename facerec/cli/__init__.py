@@ -4,6 +4,8 @@ Exit codes: 0 success; 1 the command ran but some inputs failed (each named on s
 or, for ``verify``, the faces are of different people; 2 the command could not run
 (bad arguments, missing models, unreadable database); 130 interrupted; 143 stopped by
 SIGTERM (``watch``, cleanly, as by Ctrl-C).
+
+May import: every other folder.
 """
 
 from __future__ import annotations
@@ -13,11 +15,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ..errors import FacerecError
-from ..escaping import shown
-from ..levers import enable_levers
-from ..memory import keep_freed_blocks
-from . import (
+from facerec.cli import (
     batch,
     cluster,
     correct,
@@ -31,7 +29,11 @@ from . import (
     serve,
     watch,
 )
-from .outputs import write_failure
+from facerec.cli.outputs import write_failure
+from facerec.errors import FacerecError
+from facerec.escaping import shown
+from facerec.levers import enable_levers
+from facerec.levers.allocator import keep_freed_blocks
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
@@ -66,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log.addHandler(handler)
     package_log.setLevel(level)
     enable_levers()
-    if args.command != "serve":  # the service gives memory back instead (facerec.memory)
+    if args.command != "serve":  # the service gives memory back instead (facerec.levers.allocator)
         keep_freed_blocks()
     try:
         return int(args.run(args))

@@ -7,11 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import FacerecError
-from ..escaping import csv_writer, shown
-from .database import add_db_option, db_path
-from .decision import add_decision_options
-from .outputs import writing
+from facerec.cli.database import add_db_option, db_path
+from facerec.cli.decision import add_decision_options
+from facerec.cli.outputs import writing
+from facerec.errors import FacerecError
+from facerec.escaping import csv_writer, shown
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -49,7 +49,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_embed(args: argparse.Namespace) -> int:
     try:
-        from ..batch.embed import embed_to_parquet
+        from facerec.batch.embed import embed_to_parquet
     except ImportError as exc:
         raise FacerecError(f"facerec batch embed needs Ray ({exc}); "
                            "pip install 'facerec[cluster]'") from None
@@ -57,7 +57,7 @@ def run_embed(args: argparse.Namespace) -> int:
         raise FacerecError("--workers must be at least 1")
     run = embed_to_parquet(args.sources, args.out, args.workers, args.gpus_per_worker,
                            args.embedder, args.address)
-    from ..batch.records import read_records
+    from facerec.batch.records import read_records
 
     table = read_records(run.folder, ["face", "error"])
     faces = sum(1 for f in table.column("face").to_pylist() if f >= 0)
@@ -68,8 +68,8 @@ def run_embed(args: argparse.Namespace) -> int:
 
 
 def run_enroll(args: argparse.Namespace) -> int:
-    from ..batch.enroll import enroll_records
-    from ..db.gallery import Gallery
+    from facerec.batch.enroll import enroll_records
+    from facerec.storage.gallery import Gallery
 
     with Gallery(db_path(args)) as gallery:
         report = enroll_records(gallery, args.records)
@@ -81,8 +81,8 @@ def run_enroll(args: argparse.Namespace) -> int:
 
 
 def run_identify(args: argparse.Namespace) -> int:
-    from ..batch.enroll import identify_records
-    from ..db.gallery import Gallery
+    from facerec.batch.enroll import identify_records
+    from facerec.storage.gallery import Gallery
 
     with Gallery(db_path(args), create=False) as gallery:
         rows, used = identify_records(gallery, args.records, threshold=args.threshold,

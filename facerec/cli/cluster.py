@@ -7,10 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import FacerecError
-from ..escaping import shown
-from .database import add_db_option, db_path
-from .faces import add_pipeline_options, expand_or_report, make_analyzer, require_some
+from facerec.cli.database import add_db_option, db_path
+from facerec.cli.faces import add_pipeline_options, expand_or_report, make_analyzer, require_some
+from facerec.errors import FacerecError
+from facerec.escaping import shown
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -49,8 +49,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_cluster(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..clustering.groups import write_groups
-    from ..clustering.photos import cluster_photos, cluster_unknown
+    from facerec.clustering.groups import write_groups
+    from facerec.clustering.photos import cluster_photos, cluster_unknown
 
     if args.library == bool(args.inputs):
         raise FacerecError("give photos to group, or --library for the library's unknown "
@@ -66,7 +66,7 @@ def run_cluster(args: argparse.Namespace) -> int:
         raise FacerecError(f"{analyzer.embedder_spec.name} has no clustering threshold; "
                            "give one with --threshold")
     if args.library:
-        from ..library import Library
+        from facerec.library import Library
 
         with Library.open(db_path(args), create=False) as library:
             grouping = cluster_unknown(library, threshold, args.algorithm, args.neighbours)
@@ -91,9 +91,9 @@ def run_cluster(args: argparse.Namespace) -> int:
 
 
 def run_name_group(args: argparse.Namespace) -> int:
-    from ..clustering.groups import read_groups
-    from ..clustering.naming import name_group
-    from ..db.gallery import Gallery
+    from facerec.clustering.groups import read_groups
+    from facerec.clustering.naming import name_group
+    from facerec.storage.gallery import Gallery
 
     grouping = read_groups(args.groups)
     with Gallery(db_path(args)) as gallery:

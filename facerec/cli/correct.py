@@ -7,8 +7,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from .database import add_db_option, open_recognizer
-from .faces import add_pipeline_options
+from facerec.cli.database import add_db_option, open_recognizer
+from facerec.cli.faces import add_pipeline_options
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -33,11 +33,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_correct(args: argparse.Namespace) -> int:
-    from ..corrections import correct
-    from ..enrollment import source_key
-    from ..escaping import shown
-    from ..image import read_image_file
-    from ..reduced import decode_for_detection, photo_size
+    from facerec.enrollment import source_key
+    from facerec.escaping import shown
+    from facerec.photos.downscaled import decode_for_detection, photo_size
+    from facerec.photos.image import read_image_file
+    from facerec.recognition.corrections import correct
 
     data = read_image_file(args.photo)
     said, person = ("not", args.not_name) if args.not_name is not None else ("is", args.is_name)

@@ -9,17 +9,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import FacerecError, ImageError
-from ..escaping import SafeCsvWriter, csv_writer, shown
-from ..open_set import DEFAULT_FPIR
-from .decision import add_decision_options, share
-from .faces import add_pipeline_options, expand_or_report, make_analyzer, report_failure
-from .outputs import prepare_folder, prepare_report, writing
+from facerec.cli.decision import add_decision_options, share
+from facerec.cli.faces import add_pipeline_options, expand_or_report, make_analyzer, report_failure
+from facerec.cli.outputs import prepare_folder, prepare_report, writing
+from facerec.errors import FacerecError, ImageError
+from facerec.escaping import SafeCsvWriter, csv_writer, shown
+from facerec.open_set import DEFAULT_FPIR
 
 if TYPE_CHECKING:
-    from ..db.gallery import Gallery
-    from ..recognizer import Recognizer
-    from ..results import EnrollReport, Identification
+    from facerec.recognition.recognizer import Recognizer
+    from facerec.results import EnrollReport, Identification
+    from facerec.storage.gallery import Gallery
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -28,14 +28,14 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
 
 
 def db_path(args: argparse.Namespace) -> Path:
-    from ..db.gallery import default_db_path
+    from facerec.storage.gallery import default_db_path
 
     return args.db or default_db_path()
 
 
 def open_recognizer(args: argparse.Namespace, create: bool) -> Recognizer:
     """The database of ``--db`` with the networks the command's options ask for."""
-    from ..recognizer import Recognizer
+    from facerec.recognition.recognizer import Recognizer
 
     folder = db_path(args)
     return Recognizer.open(folder, make_analyzer(args, folder), create=create)
@@ -43,7 +43,7 @@ def open_recognizer(args: argparse.Namespace, create: bool) -> Recognizer:
 
 def open_gallery(args: argparse.Namespace) -> Gallery:
     """The existing database of ``--db``, without networks."""
-    from ..db.gallery import Gallery
+    from facerec.storage.gallery import Gallery
 
     return Gallery(db_path(args), create=False)
 
@@ -235,10 +235,10 @@ def write_skip_report(path: Path, report: EnrollReport) -> None:
 
 
 def run_identify(args: argparse.Namespace) -> int:
-    from ..annotate import draw_matches
-    from ..image import read_image_file
-    from ..reduced import decode_for_detection, full_pixels
-    from ..results import Identification
+    from facerec.formats.annotate import draw_matches
+    from facerec.photos.downscaled import decode_for_detection, full_pixels
+    from facerec.photos.image import read_image_file
+    from facerec.results import Identification
 
     failures: list[str] = []
     paths = expand_or_report(args.inputs, failures)
@@ -325,7 +325,7 @@ def run_people(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from ..library.erasure import erase_from_library
+    from facerec.library.erasure import erase_from_library
 
     with open_gallery(args) as gallery:
         erased = gallery.remove(args.name)
@@ -351,7 +351,7 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    from ..calibration import (
+    from facerec.recognition.calibration import (
         CHECK_RATE,
         MIN_OWN_EVENTS,
         calibrate_gallery,
@@ -403,8 +403,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from ..db import repair
-    from ..db.gallery import Gallery
+    from facerec.storage import repair
+    from facerec.storage.gallery import Gallery
 
     folder = db_path(args)
     problems = repair.check(folder)
@@ -433,7 +433,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def rule_in_force(gallery: Gallery) -> str:
     """The decision rule a database's answers follow now, in words."""
-    from ..matching import gallery_rule
+    from facerec.recognition.matching import gallery_rule
 
     rule, templates = gallery_rule(gallery)
     rejected = sum(gallery.rejection_counts().values())
@@ -442,7 +442,7 @@ def rule_in_force(gallery: Gallery) -> str:
 
 
 def run_repair(args: argparse.Namespace) -> int:
-    from ..db import repair
+    from facerec.storage import repair
 
     if args.library:
         aside = repair.set_library_aside(db_path(args))
@@ -460,7 +460,7 @@ def run_repair(args: argparse.Namespace) -> int:
 
 
 def run_reindex(args: argparse.Namespace) -> int:
-    from ..reindex import reindex
+    from facerec.enrollment.reindex import reindex
 
     if not args.embedder:
         raise FacerecError("give the model to move to with --embedder NAME")

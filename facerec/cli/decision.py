@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..open_set import DEFAULT_FPIR
+from facerec.open_set import DEFAULT_FPIR
 
 
 def share(text: str) -> float:

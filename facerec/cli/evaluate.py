@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..escaping import shown
-from .faces import add_pipeline_options, make_analyzer
+from facerec.cli.faces import add_pipeline_options, make_analyzer
+from facerec.escaping import shown
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -38,9 +38,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..evaluation.dataset import embed_photos, labelled_photos, split_people
-    from ..evaluation.evaluate import evaluate
-    from ..evaluation.report import write_report
+    from facerec.evaluation.dataset import embed_photos, labelled_photos, split_people
+    from facerec.evaluation.evaluate import evaluate
+    from facerec.evaluation.report import write_report
 
     if not (0 < args.far < 1 and 0 < args.validation_share < 1 and 0 <= args.strangers < 1):
         print("facerec: error: --far and --validation-share must be between 0 and 1, "
@@ -81,7 +81,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _second_analyzer(args: argparse.Namespace):
-    from ..analyzer import FaceAnalyzer
+    from facerec.faces.analyzer import FaceAnalyzer
 
     first = make_analyzer(args)
     if args.compare == "flip":
@@ -102,9 +102,10 @@ def _summary(result) -> None:
                      for fpir, d in i["dir_at_fpir"].items())
     rec = v["recommended"]
     print(f"{result.model}: TAR at {tars}; EER {v['eer']:.2%}; accuracy "
-          f"{v['accuracy_at_default']:.2%} at the model's threshold, "
-          f"{v['accuracy_at_chosen']:.2%} at {v['chosen_threshold']:.3f} (chosen on "
-          f"validation); rank-1 {i['rank1']:.2%}; DIR at {dirs}")
+          f"{v['accuracy_at_default']:.2%} at the model's threshold "
+          f"{result.default_threshold:.3f}, {v['accuracy_at_chosen']:.2%} at "
+          f"{v['chosen_threshold']:.3f} (the most accurate on the validation people); "
+          f"rank-1 {i['rank1']:.2%}; DIR at {dirs}")
     _strangers_summary(result.figures["open_set"])
     if rec["reliable"]:
         print(f"  a pair threshold for FAR {result.target_far:g}: {rec['threshold']:.4f} "

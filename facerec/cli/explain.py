@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .faces import add_pipeline_options, make_analyzer
+from facerec.cli.faces import add_pipeline_options, make_analyzer
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -22,8 +22,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from ..explain import explain
-    from ..explain_pictures import write_pictures
+    from facerec.explain.explanation import explain
+    from facerec.explain.pictures import write_pictures
 
     explained = explain(make_analyzer(args), args.photo)
     written = write_pictures(explained, args.out)

@@ -11,15 +11,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import FacerecError, ImageError
-from ..escaping import csv_writer, shown
-from ..paths import expand_inputs
-from ..registry import FLIP_SUFFIX
-from .outputs import prepare_report, writing
+from facerec.cli.outputs import prepare_report, writing
+from facerec.errors import FacerecError, ImageError
+from facerec.escaping import csv_writer, shown
+from facerec.models.model_id import ModelId
+from facerec.photos.paths import expand_inputs
 
 if TYPE_CHECKING:  # the networks load only when a command runs them
-    from ..analyzer import FaceAnalyzer
-    from ..types import Face
+    from facerec.faces.analyzer import FaceAnalyzer
+    from facerec.types import Face
 
 EMBEDDER_ENV = "FACEREC_EMBEDDER"
 
@@ -60,29 +60,29 @@ def positive_count(text: str) -> int:
 def make_analyzer(args: argparse.Namespace, database: Path | None = None) -> FaceAnalyzer:
     """The networks the options ask for; with ``database``, its model unless the options
     or ``$FACEREC_EMBEDDER`` name one."""
-    from ..analyzer import MAX_FACES, FaceAnalyzer
-    from ..db.gallery import stored_model
-    from ..detector import DetectorConfig
+    from facerec.faces.analyzer import MAX_FACES, FaceAnalyzer
+    from facerec.faces.detector import DetectorConfig
+    from facerec.storage.gallery import stored_model
 
     config = DetectorConfig(small_faces=args.small_faces)
     if args.min_score is not None:
         config = replace(config, score_threshold=args.min_score)
-    recorded = stored_model(database) if database is not None else None
+    stored = stored_model(database) if database is not None else None
+    recorded = ModelId.parse(stored) if stored else None
     embedder = chosen_embedder(args, recorded)
     return FaceAnalyzer(args.device, detector_config=config, download=True,
                         compile_detector=args.compile, embedder=embedder,
-                        flip=recorded == f"{embedder}{FLIP_SUFFIX}",
+                        flip=recorded == ModelId(embedder, flip=True),
                         max_faces=args.max_faces or MAX_FACES)
 
 
-def chosen_embedder(args: argparse.Namespace, recorded: str | None = None) -> str:
+def chosen_embedder(args: argparse.Namespace, recorded: ModelId | None = None) -> str:
     """``--embedder``, else ``$FACEREC_EMBEDDER``, else the model a database ``recorded``,
     else the registry's default."""
-    from ..registry import DEFAULT_EMBEDDER
+    from facerec.models.registry import DEFAULT_EMBEDDER
 
-    from_database = recorded.removesuffix(FLIP_SUFFIX) if recorded else None
-    return (args.embedder or os.environ.get(EMBEDDER_ENV) or from_database
-            or DEFAULT_EMBEDDER)
+    return (args.embedder or os.environ.get(EMBEDDER_ENV)
+            or (recorded.embedder if recorded else None) or DEFAULT_EMBEDDER)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -118,8 +118,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def analyzed_photos(analyzer: FaceAnalyzer, paths: list[Path],
                     failures: list[str]) -> Iterator[tuple[Path, list[Face]]]:
     """Every readable photo with its faces, in batches; unreadable ones go to ``failures``."""
-    from ..photos import analyze_photos
-    from ..results import Skip
+    from facerec.faces.reading import analyze_photos
+    from facerec.results import Skip
 
     for path, outcome in analyze_photos(analyzer, ((path, path) for path in paths)):
         if isinstance(outcome, Skip):
@@ -222,8 +222,8 @@ def write_csv(out: Path, rows: list[tuple[Path, int, Face]], model_id: str,
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from ..recognizer import Recognizer
-    from ..verification import verify
+    from facerec.recognition.recognizer import Recognizer
+    from facerec.recognition.verification import verify
 
     analyzer = make_analyzer(args, args.db)
     if args.db is not None:

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..escaping import shown
-from .database import add_db_option, db_path
+from facerec.cli.database import add_db_option, db_path
+from facerec.escaping import shown
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -31,10 +31,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_import_encodings(args: argparse.Namespace) -> int:
-    from ..db.gallery import Gallery
-    from ..encodings_file import read_encodings
-    from ..import_encodings import FACE_RECOGNITION_TOLERANCE, import_encodings
-    from ..registry import DLIB_RESNET
+    from facerec.enrollment.from_encodings import FACE_RECOGNITION_TOLERANCE, import_encodings
+    from facerec.formats.encodings_file import read_encodings
+    from facerec.models.registry import DLIB_RESNET
+    from facerec.storage.gallery import Gallery
 
     if args.tolerance is not None and not 0 < args.tolerance < 2:
         print("facerec: error: --tolerance is a distance between 0 and 2 (0.6 in "

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import FacerecError
-from ..escaping import csv_writer, shown
-from .database import add_db_option, db_path, print_matches
-from .faces import add_pipeline_options, make_analyzer
+from facerec.cli.database import add_db_option, db_path, print_matches
+from facerec.cli.faces import add_pipeline_options, make_analyzer
+from facerec.errors import FacerecError
+from facerec.escaping import csv_writer, shown
 
 if TYPE_CHECKING:
-    from ..library import Library
-    from ..results import LibraryPhoto, ScanReport
+    from facerec.library import Library
+    from facerec.results import LibraryPhoto, ScanReport
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -46,7 +46,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     find = commands.add_parser(
         "find", help="photos of these people, from the library",
         description="Photos of any of the people named (or, with --all, of all of them "
-                    "together), newest first, with every face and who it is.")
+                    "together), with every face and who it is, newest first: by the date "
+                    "each photo was taken (its EXIF date, shown after the path), else by "
+                    "its file's modification time.")
     find.add_argument("names", nargs="+", metavar="NAME")
     together = find.add_mutually_exclusive_group()
     together.add_argument("--all", dest="together", action="store_const", const="all",
@@ -56,7 +58,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     _add_listing_options(find)
     find.set_defaults(run=run_find)
 
-    photos = commands.add_parser("photos", help="photos of the library, by who is in them")
+    photos = commands.add_parser(
+        "photos", help="photos of the library, by who is in them",
+        description="Photos with a face of nobody enrolled (or unsure), newest first: by "
+                    "the date each photo was taken (its EXIF date, shown after the path), "
+                    "else by its file's modification time.")
     photos.add_argument("--unknown", action="store_true", required=True,
                         help="photos with a face of nobody enrolled")
     _add_listing_options(photos)
@@ -99,7 +105,7 @@ def _add_listing_options(parser: argparse.ArgumentParser) -> None:
 
 def open_library(args: argparse.Namespace, create: bool) -> Library:
     """The library of ``--db``; with ``create``, the networks the options ask for."""
-    from ..library import Library
+    from facerec.library import Library
 
     folder = db_path(args)
     if create:
@@ -163,8 +169,8 @@ def run_export_xmp(args: argparse.Namespace) -> int:
 
 
 def run_who(args: argparse.Namespace) -> int:
-    from ..library import Library
-    from ..results import Identification
+    from facerec.library import Library
+    from facerec.results import Identification
 
     if not args.photo.is_file():
         raise FacerecError(f"{args.photo}: no such file")
@@ -180,7 +186,7 @@ def run_who(args: argparse.Namespace) -> int:
             return 0
     print(shown(f"facerec: {args.photo} is not in the library as it is now; analysing it"),
           file=sys.stderr)
-    from .database import run_identify
+    from facerec.cli.database import run_identify
 
     args.inputs, args.annotate = [args.photo], None
     return run_identify(args)

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MODELS
+from facerec.models.registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MODELS
 
 DEFAULTS = (DEFAULT_DETECTOR, DEFAULT_EMBEDDER)
 
@@ -39,7 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def list_models(args: argparse.Namespace) -> int:
-    from .. import weights
+    from facerec.models import weights
 
     rows = []
     for spec in MODELS.values():
@@ -73,7 +73,7 @@ def list_models(args: argparse.Namespace) -> int:
 
 
 def fetch_models(args: argparse.Namespace) -> int:
-    from .. import weights
+    from facerec.models import weights
 
     names = args.names or [name for name, spec in MODELS.items() if weights.accepted(spec)]
     unknown = [n for n in names if n not in MODELS]
@@ -93,7 +93,7 @@ def fetch_models(args: argparse.Namespace) -> int:
 
 
 def import_models(args: argparse.Namespace) -> int:
-    from .. import weights
+    from facerec.models import weights
 
     for path in args.files:
         spec = weights.import_file(path)
@@ -102,7 +102,7 @@ def import_models(args: argparse.Namespace) -> int:
 
 
 def fetch_sample_photos(args: argparse.Namespace) -> int:
-    from ..samples import fetch_samples
+    from facerec.photos.samples import fetch_samples
 
     print(fetch_samples(args.dest))
     return 0

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import OutputError
+from facerec.errors import OutputError
 
 
 def prepare_report(path: Path, suffixes: Sequence[str] = ()) -> None:

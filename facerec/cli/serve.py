@@ -6,9 +6,9 @@ import argparse
 import os
 from pathlib import Path
 
-from ..errors import FacerecError
-from .database import add_db_option
-from .faces import add_pipeline_options, make_analyzer
+from facerec.cli.database import add_db_option
+from facerec.cli.faces import add_pipeline_options, make_analyzer
+from facerec.errors import FacerecError
 
 API_KEY_ENV = "FACEREC_API_KEY"
 
@@ -62,8 +62,8 @@ def read_api_key(path: Path | None) -> str | None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from ..db import default_db_path
-    from ..server import ServerConfig, serve
+    from facerec.server import ServerConfig, serve
+    from facerec.storage import default_db_path
 
     config = ServerConfig(
         db=args.db or default_db_path(), host=args.host, port=args.port,

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..errors import FacerecError
-from .database import add_db_option, open_recognizer
-from .faces import add_pipeline_options
-from .outputs import prepare_report
+from facerec.cli.database import add_db_option, open_recognizer
+from facerec.cli.faces import add_pipeline_options
+from facerec.cli.outputs import prepare_report
+from facerec.errors import FacerecError
 
 if TYPE_CHECKING:
-    from ..live.mqtt import MqttSettings
-    from ..live.watch import Camera
+    from facerec.live.mqtt import MqttSettings
+    from facerec.live.watch import Camera
 
 NAMED_SOURCE = re.compile(r"([A-Za-z0-9_-]{1,64})=(.+)")
 
@@ -112,7 +112,7 @@ def _name_of(source: str) -> str:
 
 def mqtt_settings(args: argparse.Namespace) -> MqttSettings:
     """The broker settings of the command's options and environment."""
-    from ..live.mqtt import PASSWORD_ENV, USERNAME_ENV, MqttSettings
+    from facerec.live.mqtt import PASSWORD_ENV, USERNAME_ENV, MqttSettings
 
     password = os.environ.get(PASSWORD_ENV) or None
     if args.mqtt_password_file is not None:
@@ -129,8 +129,8 @@ def mqtt_settings(args: argparse.Namespace) -> MqttSettings:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    from ..live.capture import FrameSource, parse_source
-    from ..live.watch import Camera, Sinks, Watcher, json_lines, run_cameras
+    from facerec.live.capture import FrameSource, parse_source
+    from facerec.live.watch import Camera, Sinks, Watcher, json_lines, run_cameras
 
     stop_on_sigterm()
 
@@ -148,7 +148,7 @@ def run_watch(args: argparse.Namespace) -> int:
             raise FacerecError(f"the database at {recognizer.path} has no one enrolled")
         link = None
         if settings is not None:
-            from ..live.mqtt import MqttLink
+            from facerec.live.mqtt import MqttLink
 
             link = MqttLink(settings, lambda: [n for n, _ in recognizer.gallery.people()])
             link.start()

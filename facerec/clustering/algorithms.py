@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import Graph
+from facerec.clustering.graph import Graph
 
 UNGROUPED = -1
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import FacerecError, ImageError
-from ..results import Skip
-from ..types import Detection
-from .algorithms import UNGROUPED, chinese_whispers, connected_components
-from .graph import neighbour_graph
+from facerec.clustering.algorithms import UNGROUPED, chinese_whispers, connected_components
+from facerec.clustering.graph import neighbour_graph
+from facerec.errors import FacerecError, ImageError
+from facerec.results import Skip
+from facerec.types import Detection
 
 ALGORITHMS: dict[str, Callable] = {"chinese-whispers": chinese_whispers,
                                    "components": connected_components}

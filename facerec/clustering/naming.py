@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..db.gallery import Gallery
-from ..enrollment import Enrollment, Incoming, file_digest
-from ..errors import FacerecError
-from ..names import validate_name
-from ..results import Skip
-from ..types import Face
-from .groups import Grouping
+from facerec.clustering.groups import Grouping
+from facerec.enrollment import Enrollment, Incoming, file_digest
+from facerec.errors import FacerecError
+from facerec.names import validate_name
+from facerec.results import Skip
+from facerec.storage.gallery import Gallery
+from facerec.types import Face
 
 
 @dataclass

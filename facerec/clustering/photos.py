@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analyzer import FaceAnalyzer
-from ..enrollment import source_key
-from ..library import Library
-from ..photos import analyze_photos
-from ..registry import FLIP_SUFFIX, get_model
-from ..results import Skip
-from .algorithms import UNGROUPED
-from .groups import GroupedFace, Grouping, group_faces
+from facerec.clustering.algorithms import UNGROUPED
+from facerec.clustering.groups import GroupedFace, Grouping, group_faces
+from facerec.enrollment import source_key
+from facerec.faces.analyzer import FaceAnalyzer
+from facerec.faces.reading import analyze_photos
+from facerec.library import Library
+from facerec.models.model_id import ModelId
+from facerec.results import Skip
 
 
 def cluster_unknown(library: Library, threshold: float, algorithm: str = "chinese-whispers",
@@ -24,7 +24,7 @@ def cluster_unknown(library: Library, threshold: float, algorithm: str = "chines
     photo is analysed again)."""
     faces = library.unknown_faces()
     model = library.model or ""
-    dim = get_model(model.removesuffix(FLIP_SUFFIX)).embedding_size if model else 0
+    dim = ModelId.parse(model).spec.embedding_size if model else 0
     embeddings = np.stack([face.embedding for face in faces]) if faces else \
         np.zeros((0, dim), np.float32)
     labels = group_faces(embeddings, threshold, algorithm, k)

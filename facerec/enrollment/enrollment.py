@@ -17,21 +17,28 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from ..db.gallery import Gallery
-from ..db.rows import NewFace
-from ..errors import FacerecError, PersonExists
-from ..names import name_key, validate_name
-from ..paths import NOT_UTF8, UnreadableFile, is_text
-from ..photos import analyze_photos
-from ..results import EnrollReport, Skip
-from ..types import Face
-from .chosen import AnalyzedPhoto, choose_face, face_quality
-from .mislabels import suspicious_faces
-from .plans import Incoming, Plan, file_digest, plan_folder, plan_named, source_key
-from .triage import owned, triage
+from facerec.enrollment.enrolled_face import AnalyzedPhoto, choose_face, face_quality
+from facerec.enrollment.mislabels import suspicious_faces
+from facerec.enrollment.plans import (
+    Incoming,
+    Plan,
+    file_digest,
+    plan_folder,
+    plan_named,
+    source_key,
+)
+from facerec.enrollment.triage import owned, triage
+from facerec.errors import FacerecError, PersonExists
+from facerec.faces.reading import analyze_photos
+from facerec.names import name_key, validate_name
+from facerec.photos.paths import NOT_UTF8, UnreadableFile, is_text
+from facerec.results import EnrollReport, Skip
+from facerec.storage.gallery import Gallery
+from facerec.storage.rows import NewFace
+from facerec.types import Face
 
 if TYPE_CHECKING:
-    from ..analyzer import FaceAnalyzer
+    from facerec.faces.analyzer import FaceAnalyzer
 
 ENROLL_BATCH = 16
 """Photos stored per transaction: an interrupted run keeps every batch it finished."""
@@ -50,7 +57,7 @@ class Enrollment:
         strict: skip a photo with several faces instead of enrolling its main one.
         move: a photo already enrolled for another person becomes the offered person's.
         keep_poor: enroll faces too small or turned to be recognised from
-            (``facerec.quality``) instead of skipping them with the reason.
+            (``facerec.faces.quality``) instead of skipping them with the reason.
     """
 
     def __init__(self, gallery: Gallery, analyzer: FaceAnalyzer | None, *,
@@ -243,7 +250,7 @@ def remove_missing(gallery: Gallery, root: Path) -> int:
     prefix = str(root.absolute()) + os.sep
     gone = [s for s in gallery.sources() if s.startswith(prefix) and not Path(s).exists()]
     if gone:  # the user deleted these photos: their faces are erased everywhere
-        from ..library.erasure import erase_from_library
+        from facerec.library.erasure import erase_from_library
 
         erase_from_library(gallery, gallery.remove_sources(gone))
     return len(gone)

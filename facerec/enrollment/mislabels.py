@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..db.gallery import Gallery
-from ..results import Skip
+from facerec.results import Skip
+from facerec.storage.gallery import Gallery
 
 MISLABEL_CHECK_LIMIT = 100_000
 """Above this many faces the check is not made (it compares every face with every person)."""

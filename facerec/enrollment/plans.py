@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paths import Refusal, read_file, scan_folder
+from facerec.photos.paths import Refusal, read_file, scan_folder
 
 Plan = tuple[list[tuple[str, Path]], list[Refusal]]
 """(person, photo) pairs in a stable order, and the entries refused, with why."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..results import EnrollReport, Skip
-from .plans import Incoming
+from facerec.enrollment.plans import Incoming
+from facerec.results import EnrollReport, Skip
 
 Sources = dict[str, tuple[str, str]]
 """source -> (sha256, person) of enrolled faces."""

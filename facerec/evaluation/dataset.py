@@ -2,7 +2,7 @@
 
 The split is by person with a fixed seed: nobody is in two sets, so a threshold chosen on
 the validation set is reported on people it never saw, and a rerun gives the same split.
-Each photo is taken to show one person; its main face (``facerec.subject``) is used.
+Each photo is taken to show one person; its main face (``facerec.faces.main_face``) is used.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analyzer import FaceAnalyzer
-from ..paths import scan_folder
-from ..photos import analyze_photos
-from ..results import Skip
-from ..subject import main_face
-from ..types import Detection
+from facerec.faces.analyzer import FaceAnalyzer
+from facerec.faces.main_face import main_face
+from facerec.faces.reading import analyze_photos
+from facerec.photos.paths import scan_folder
+from facerec.results import Skip
+from facerec.types import Detection
 
 
 def labelled_photos(root: Path) -> dict[str, list[Path]]:

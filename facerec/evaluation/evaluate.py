@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..types import Detection
-from .dataset import FaceSet
-from .metrics import (
+from facerec.evaluation.dataset import FaceSet
+from facerec.evaluation.metrics import (
     OpenSet,
     RocCurve,
     accept_rate,
@@ -23,8 +22,9 @@ from .metrics import (
     tar_at_far,
     threshold_for_far,
 )
-from .pairs import all_pairs
-from .strangers import open_set_figures
+from facerec.evaluation.pairs import all_pairs
+from facerec.evaluation.strangers import open_set_figures
+from facerec.types import Detection
 
 FARS = (1e-1, 1e-2, 1e-3, 1e-4)
 FPIRS = (1e-2, 1e-3)
@@ -33,7 +33,7 @@ MISTAKES = 8
 
 @dataclass(frozen=True)
 class Mistake:
-    """A pair judged wrong at the recommended threshold."""
+    """A pair judged wrong at the threshold the mistakes are shown at."""
 
     kind: str  # "false accept" or "false reject"
     similarity: float
@@ -58,14 +58,17 @@ class ModelEvaluation:
     identification: OpenSet | None = None
     genuine: np.ndarray = field(default_factory=lambda: np.zeros(0))
     impostor: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    recommended_threshold: float = 0.0
+    recommended_threshold: float | None = None
+    mistakes_threshold: float = 0.0
     mistakes: list[Mistake] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
+        recommended = self.recommended_threshold
         return {"model": self.model, "default_threshold": self.default_threshold,
                 "target_far": self.target_far,
-                "recommended_threshold": round(self.recommended_threshold, 4),
-                **self.figures, "mistakes": [m.to_dict() for m in self.mistakes]}
+                "recommended_threshold": None if recommended is None else round(recommended, 4),
+                **self.figures, "mistakes_threshold": round(self.mistakes_threshold, 4),
+                "mistakes": [m.to_dict() for m in self.mistakes]}
 
 
 def evaluate(model: str, default_threshold: float, validation: FaceSet, test: FaceSet,
@@ -73,13 +76,18 @@ def evaluate(model: str, default_threshold: float, validation: FaceSet, test: Fa
              ) -> ModelEvaluation:
     """Choose thresholds on ``validation`` and report ``test``.
 
-    Two thresholds come from the validation pairs: the one with the best accuracy, and
-    the *recommended* one, the lowest that keeps the false-accept rate at ``target_far``.
-    On the test set: TAR at FAR 1e-1..1e-4 (where there are enough impostor pairs), the
-    equal error rate, accuracy at the model's default and at the chosen threshold, the
-    FAR and TAR at the recommended one; and open-set identification, with each known
-    person's first photo enrolled and ``stranger_share`` of the people with two or more
-    photos held out as strangers (with everyone who has one photo).
+    Two thresholds come from the validation pairs, for two questions: the *chosen* one
+    is the most accurate on them (how well the model separates these people at its
+    best), the *recommended* one the lowest that keeps the false-accept rate at
+    ``target_far`` (a pair threshold to fix by hand), recommended only when the
+    validation people give enough impostor pairs to measure that rate (10 /
+    ``target_far``; None otherwise). On the test set: TAR at FAR 1e-1..1e-4 (where
+    there are enough impostor pairs), the equal error rate, accuracy at the model's
+    default and at the chosen threshold, the FAR and TAR at the recommended one; the
+    most confident mistakes at the recommended threshold, or at the chosen one when
+    there is none; and open-set identification, with each known person's first photo
+    enrolled and ``stranger_share`` of the people with two or more photos held out as
+    strangers (with everyone who has one photo).
     """
     result = ModelEvaluation(model, default_threshold, target_far)
     held = all_pairs(validation.embeddings, validation.labels, seed)
@@ -90,7 +98,10 @@ def evaluate(model: str, default_threshold: float, validation: FaceSet, test: Fa
         result.figures["error"] = "each set needs two people and a person with two photos"
         return result
     chosen = best_accuracy_threshold(held.genuine, held.impostor)
-    result.recommended_threshold = threshold_for_far(held.impostor, target_far)
+    reliable = len(held.impostor) >= 10 / target_far
+    recommended = threshold_for_far(held.impostor, target_far) if reliable else None
+    result.recommended_threshold = recommended
+    result.mistakes_threshold = chosen if recommended is None else recommended
     eer, eer_threshold = equal_error_rate(genuine, impostor)
     result.roc = roc_curve(genuine, impostor)
     result.figures["verification"] = {
@@ -101,10 +112,11 @@ def evaluate(model: str, default_threshold: float, validation: FaceSet, test: Fa
         "accuracy_at_default": accuracy(genuine, impostor, default_threshold),
         "chosen_threshold": chosen,
         "accuracy_at_chosen": accuracy(genuine, impostor, chosen),
-        "recommended": {"threshold": result.recommended_threshold,
-                        "far_on_test": accept_rate(impostor, result.recommended_threshold),
-                        "tar_on_test": accept_rate(genuine, result.recommended_threshold),
-                        "reliable": len(held.impostor) >= 10 / target_far},
+        "recommended": {"threshold": recommended, "reliable": reliable,
+                        "far_on_test": None if recommended is None
+                        else accept_rate(impostor, recommended),
+                        "tar_on_test": None if recommended is None
+                        else accept_rate(genuine, recommended)},
     }
     gallery, probes, strangers = split_open_set(test, stranger_share, seed)
     result.identification = open_set(test.embeddings[gallery], test.labels[gallery],
@@ -118,7 +130,7 @@ def evaluate(model: str, default_threshold: float, validation: FaceSet, test: Fa
     known = [i for i in probes if test.labels[i] in set(test.labels[gallery])]
     result.figures["open_set"] = open_set_figures(
         model, _subset(test, gallery), _subset(test, known), _subset(test, strangers))
-    result.mistakes = worst_mistakes(test, pairs, result.recommended_threshold)
+    result.mistakes = worst_mistakes(test, pairs, result.mistakes_threshold)
     return result
 
 

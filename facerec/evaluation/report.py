@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .evaluate import ModelEvaluation
+from facerec.evaluation.evaluate import ModelEvaluation
 
 CROP = 112
 
@@ -80,17 +80,27 @@ def plot_roc(results: Sequence[ModelEvaluation]) -> bytes:
 
 
 def plot_det(results: Sequence[ModelEvaluation]) -> bytes:
-    """False rejects against false accepts, both on log scales (lower is better)."""
+    """False rejects against false accepts, both on log scales (lower is better).
+
+    A rate of zero has no place on a log scale, and a small folder measures many: each is
+    drawn at half of one pair, the measurement's resolution, below the dotted lines that
+    mark one pair, so a model without a mistake is still a visible curve."""
     plt, fig, ax = _figure()
+    lowest = [1e-2, 1e-2]
     for r in results:
-        if r.roc is not None:
-            keep = (r.roc.far > 0) & (r.roc.tar < 1)
-            ax.plot(r.roc.far[keep], 1 - r.roc.tar[keep], label=r.model)
+        if r.roc is None or not (len(r.genuine) and len(r.impostor)):
+            continue
+        one_impostor, one_genuine = 1 / len(r.impostor), 1 / len(r.genuine)
+        line, = ax.plot(np.maximum(r.roc.far, one_impostor / 2),
+                        np.maximum(1 - r.roc.tar, one_genuine / 2), label=r.model)
+        ax.axvline(one_impostor, linestyle=":", color=line.get_color(), alpha=0.6)
+        ax.axhline(one_genuine, linestyle=":", color=line.get_color(), alpha=0.6)
+        lowest = [min(lowest[0], one_impostor / 4), min(lowest[1], one_genuine / 4)]
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlim(1e-5, 1)
-    ax.set_ylim(1e-4, 1)
-    ax.set_xlabel("false accept rate")
+    ax.set_xlim(lowest[0], 1)
+    ax.set_ylim(lowest[1], 1)
+    ax.set_xlabel("false accept rate (dotted: one pair; none drawn below it)")
     ax.set_ylabel("false reject rate")
     ax.set_title("DET (test people)")
     ax.grid(True, which="both", alpha=0.3)
@@ -114,7 +124,8 @@ def plot_cmc(results: Sequence[ModelEvaluation]) -> bytes:
 
 
 def plot_similarities(results: Sequence[ModelEvaluation]) -> bytes:
-    """Histograms of genuine and impostor similarities, with the recommended threshold."""
+    """Histograms of genuine and impostor similarities, with the threshold the mistakes
+    are shown at (the recommended one, else the one chosen on validation)."""
     plt, fig, ax = _figure()
     for index, r in enumerate(results):
         style = "-" if index == 0 else "--"
@@ -123,8 +134,8 @@ def plot_similarities(results: Sequence[ModelEvaluation]) -> bytes:
             if len(values):
                 ax.hist(values, bins=bins, density=True, histtype="step", linestyle=style,
                         label=f"{r.model}: {name}")
-        ax.axvline(r.recommended_threshold, linestyle=style, color="black", alpha=0.6)
-    ax.set_xlabel("cosine similarity (vertical lines: recommended thresholds)")
+        ax.axvline(r.mistakes_threshold, linestyle=style, color="black", alpha=0.6)
+    ax.set_xlabel("cosine similarity (vertical lines: the thresholds mistakes are shown at)")
     ax.set_ylabel("density")
     ax.set_title("Similarities of test pairs")
     ax.legend(fontsize="small")
@@ -176,17 +187,11 @@ def render_html(results: Sequence[ModelEvaluation], split: dict[str, object],
             f"<tr><td>DIR at FPIR {fpir}</td><td>"
             f"{'-' if d is None else _percent(d['dir'])}</td></tr>"
             for fpir, d in i["dir_at_fpir"].items())
-        rec = v["recommended"]
         o = r.figures["open_set"]
         trust = "" if o["trusted"] else (
             f"<p><b>Too few strangers to trust these figures</b>: a rate of "
             f"{o['fpir']:.0%} is measured with {10 / o['fpir']:,.0f} strangers or more; "
             f"this folder has {o['strangers']}.</p>")
-        advice = (f"Apply it only to fix a threshold by hand (identify otherwise sets its "
-                  f"own for the people enrolled): <code>facerec calibrate --db YOUR_DB "
-                  f"--set {rec['threshold']:.4f}</code>" if rec["reliable"] else
-                  "<b>Too few validation pairs to measure this rate: no threshold is "
-                  "recommended.</b>")
         sections.append(f"""
 <h2>{html.escape(r.model)}</h2>
 <table>
@@ -196,7 +201,8 @@ def render_html(results: Sequence[ModelEvaluation], split: dict[str, object],
 <tr><td>equal error rate</td><td>{_percent(v['eer'])}</td></tr>
 <tr><td>accuracy at the model's threshold {r.default_threshold:.3f}</td>
 <td>{_percent(v['accuracy_at_default'])}</td></tr>
-<tr><td>accuracy at the threshold chosen on validation {v['chosen_threshold']:.3f}</td>
+<tr><td>accuracy at {v['chosen_threshold']:.3f}, the threshold most accurate on the
+ validation people</td>
 <td>{_percent(v['accuracy_at_chosen'])}</td></tr>
 <tr><td>rank-1 ({i['known_probes']} known probes, {i['strangers']} strangers)</td>
 <td>{_percent(i['rank1'])}</td></tr>
@@ -213,11 +219,8 @@ def render_html(results: Sequence[ModelEvaluation], split: dict[str, object],
 <tr><td>unsure</td><td>{_percent(o['unsure'])}</td></tr>
 </table>
 {trust}
-<p>A pair threshold for a false-accept rate of {r.target_far:g}:
-<b>{rec['threshold']:.4f}</b> (on the test people: FAR {_percent(rec['far_on_test'])},
-TAR {_percent(rec['tar_on_test'])}). {advice}</p>
-{img(f'mistakes-{r.model}.png') if f'mistakes-{r.model}.png' in images else
- '<p>No mistakes at the recommended threshold.</p>'}
+{_pair_threshold(r)}
+{_mistakes(r, images, img)}
 """)
     plots = "".join(img(name) for name in ("roc.png", "det.png", "cmc.png",
                                             "similarities.png"))
@@ -228,11 +231,48 @@ TAR {_percent(rec['tar_on_test'])}). {advice}</p>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse}}td{{border-bottom:1px solid #ddd;padding:4px 12px}}
 img{{max-width:100%}}</style></head><body>
-<h1>facerec evaluation</h1>
-<p>{html.escape(json.dumps(split))}</p>
+<h1>facerec evaluation of {html.escape(str(split["folder"]))}</h1>
+<p>{html.escape(describe_split(split))}</p>
 <p>Thresholds are chosen on the validation people and every figure is measured on the
 test people, whom the choice never saw.</p>
 {plots}
 {''.join(sections)}
 </body></html>
 """
+
+
+def describe_split(split: dict[str, object]) -> str:
+    """How the folder was split, in a sentence."""
+    skipped = split["skipped"]
+    return (f"{split['photos']} photos of {split['validation_people']} validation people "
+            f"and {split['test_people']} test people (split seed {split['seed']}); "
+            + (f"{skipped} photos skipped (no usable face)." if skipped else
+               "no photo skipped."))
+
+
+def _pair_threshold(r: ModelEvaluation) -> str:
+    """The recommended pair threshold and how to use it, or why there is none."""
+    v = r.figures["verification"]
+    rec = v["recommended"]
+    if not rec["reliable"]:
+        return (f"<p><b>No pair threshold is recommended</b> for a false-accept rate of "
+                f"{r.target_far:g}: measuring that rate needs {10 / r.target_far:,.0f} "
+                f"impostor pairs among the validation people, this folder gives "
+                f"{v['validation_pairs']['impostor']:,}.</p>")
+    return (f"<p>A pair threshold for a false-accept rate of {r.target_far:g}, chosen on the "
+            f"validation people: <b>{rec['threshold']:.4f}</b> (on the test people: FAR "
+            f"{_percent(rec['far_on_test'])}, TAR {_percent(rec['tar_on_test'])}). Apply it "
+            f"only to fix a threshold by hand (identify otherwise sets its own for the "
+            f"people enrolled): <code>facerec calibrate --db YOUR_DB --set "
+            f"{rec['threshold']:.4f}</code></p>")
+
+
+def _mistakes(r: ModelEvaluation, images: dict[str, bytes], img: Callable[[str], str]) -> str:
+    """The contact sheet of the most confident mistakes, and the threshold they are at."""
+    which = ("the recommended pair threshold" if r.recommended_threshold is not None
+             else "the threshold most accurate on the validation people")
+    name = f"mistakes-{r.model}.png"
+    if name not in images:
+        return f"<p>No mistakes at {r.mistakes_threshold:.3f}, {which}.</p>"
+    return (f"<h3>The most confident mistakes at {r.mistakes_threshold:.3f}, {which}</h3>"
+            f"{img(name)}")

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..db.templates import PeopleTemplates
-from ..matching import Rule, embedder_of, identification_threshold, margin_of, match_faces
-from ..open_set import DEFAULT_FPIR
-from .dataset import FaceSet
+from facerec.evaluation.dataset import FaceSet
+from facerec.open_set import DEFAULT_FPIR
+from facerec.recognition.matching import (
+    Rule,
+    embedder_of,
+    identification_threshold,
+    margin_of,
+    match_faces,
+)
+from facerec.storage.templates import PeopleTemplates
 
 TRUSTED_EVENTS = 10
 """A rate is reported as measured only where at least this many events were expected at
@@ -17,7 +23,7 @@ the target (so 1% needs 1,000 strangers)."""
 
 def open_set_figures(model: str, gallery: FaceSet, probes: FaceSet, strangers: FaceSet,
                      fpir: float = DEFAULT_FPIR) -> dict[str, object]:
-    """The decision identify makes (``facerec.matching``), with ``gallery`` enrolled:
+    """The decision identify makes (``facerec.recognition.matching``), with ``gallery`` enrolled:
     ``probes`` are other photos of enrolled people, ``strangers`` photos of people never
     enrolled. Quality is not checked (every face here was good enough to be found)."""
     templates = templates_of(gallery)

@@ -1,7 +1,10 @@
 """The photo library: scan a user's photos once, then ask who is in which photo (see
-``library.Library``)."""
+``library.Library``).
 
-from .library import Library, Together, UnknownFace
-from .matching import CatchUp
+May import: enrollment, faces, formats, models, photos, recognition, storage.
+"""
+
+from facerec.library.library import Library, Together, UnknownFace
+from facerec.library.nearest_enrolled import CatchUp
 
 __all__ = ["CatchUp", "Library", "Together", "UnknownFace"]

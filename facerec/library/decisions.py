@@ -1,4 +1,4 @@
-"""The library's faces decided as identify decides a face (``facerec.matching``), from
+"""The library's faces decided as identify decides a face (``facerec.recognition.matching``), from
 their stored embeddings: no photo is read again.
 
 Each library face keeps its nearest enrolled face (``library.matching``); since a
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..db.library_store import LibraryStore, StoredFace
-from ..db.templates import PeopleTemplates
-from ..matching import Rule, match_faces
-from ..names import UNKNOWN
-from ..results import Match
+from facerec.names import UNKNOWN
+from facerec.recognition.matching import Rule, match_faces
+from facerec.results import Match
+from facerec.storage.library_store import LibraryStore, StoredFace
+from facerec.storage.templates import PeopleTemplates
 
 
 class Decider:

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from dataclasses import astuple
 
-from ..db.erasure import Erasure
-from ..db.gallery import Gallery
-from ..errors import DatabaseError, FacerecError
-from ..xmp import FaceRegion
-from .export import sidecar_path, write_without
-from .library import Library
+from facerec.errors import DatabaseError, FacerecError
+from facerec.formats.xmp import FaceRegion
+from facerec.library.export import sidecar_path, write_without
+from facerec.library.library import Library
+from facerec.storage.erasure import Erasure
+from facerec.storage.gallery import Gallery
 
 COPY_SIMILARITY = 0.999
 """Cosine similarity at or above which a library face is a copy of an erased one: the

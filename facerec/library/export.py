@@ -7,11 +7,11 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ..errors import FacerecError
-from ..files import atomic_write
-from ..paths import UnreadableFile, read_file
-from ..results import ExportReport, LibraryPhoto, Skip
-from ..xmp import FaceRegion, sidecar
+from facerec.errors import FacerecError
+from facerec.formats.files import atomic_write
+from facerec.formats.xmp import FaceRegion, sidecar
+from facerec.photos.paths import UnreadableFile, read_file
+from facerec.results import ExportReport, LibraryPhoto, Skip
 
 MAX_SIDECAR_BYTES = 16 * 1024 * 1024
 """Largest existing sidecar merged into."""
@@ -78,7 +78,7 @@ def sidecars_naming(folder: Path, people: set[str]) -> int:
     ``people`` (0 without a library)."""
     if not (folder / "library.sqlite").is_file():
         return 0
-    from ..db.library_store import LibraryStore
+    from facerec.storage.library_store import LibraryStore
 
     store = LibraryStore(folder / "library.sqlite", create=False)
     try:

@@ -22,21 +22,21 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ..db.gallery import Gallery
-from ..db.library_store import FileState, LibraryStore, StoredFace
-from ..db.library_vectors import LibraryVectors
-from ..errors import DatabaseError, FacerecError, LibraryNotFound
-from ..matching import gallery_rule
-from ..registry import FLIP_SUFFIX, get_model
-from ..results import ExportReport, LibraryPhoto, ScanReport, Skip, Threshold
-from ..types import Detection
-from ..xmp import FaceRegion
-from .decisions import Decider
-from .export import export_sidecars
-from .matching import MARGIN, CatchUp, LibraryMatcher
+from facerec.errors import DatabaseError, FacerecError, LibraryNotFound
+from facerec.formats.xmp import FaceRegion
+from facerec.library.decisions import Decider
+from facerec.library.export import export_sidecars
+from facerec.library.nearest_enrolled import MARGIN, CatchUp, LibraryMatcher
+from facerec.models.model_id import ModelId
+from facerec.recognition.matching import gallery_rule
+from facerec.results import ExportReport, LibraryPhoto, ScanReport, Skip, Threshold
+from facerec.storage.gallery import Gallery
+from facerec.storage.library_store import FileState, LibraryStore, StoredFace
+from facerec.storage.library_vectors import LibraryVectors
+from facerec.types import Detection
 
 if TYPE_CHECKING:
-    from ..analyzer import FaceAnalyzer
+    from facerec.faces.analyzer import FaceAnalyzer
 
 Together = Literal["any", "all"]
 
@@ -111,13 +111,13 @@ class Library:
     @property
     def analyzer(self) -> FaceAnalyzer:
         if self._analyzer is None:
-            from ..analyzer import FaceAnalyzer
+            from facerec.faces.analyzer import FaceAnalyzer
             self._analyzer = FaceAnalyzer(download=True)
         return self._analyzer
 
     def threshold(self, given: float | None = None, fpir: float | None = None) -> Threshold:
         """``given``, else the open-set threshold identify names faces by
-        (``facerec.matching``; read from the registry: no network is loaded)."""
+        (``facerec.recognition.matching``; read from the registry: no network is loaded)."""
         return gallery_rule(self.gallery, given, fpir)[0].threshold
 
     # scanning -----------------------------------------------------------------------------
@@ -127,7 +127,9 @@ class Library:
         """Scan folders (recursively) and files into the library (see ``scan``); one scan
         of a library runs at a time. A link to a file outside the folders and files
         given is named and skipped unless ``follow_links``."""
-        from .scan import LibraryScan  # the networks' side: questions never import it
+        from facerec.library.scan import (
+            LibraryScan,  # the networks' side: questions never import it
+        )
 
         model = self.analyzer.model_id
         self._claim_model(model)
@@ -303,7 +305,7 @@ class Library:
 
     def _vectors_of(self, model: str) -> LibraryVectors:
         if self._vectors is None:
-            dim = get_model(model.removesuffix(FLIP_SUFFIX)).embedding_size
+            dim = ModelId.parse(model).spec.embedding_size
             self._vectors = LibraryVectors(self.gallery.path / "library.vectors", dim)
             if self.store.writable:
                 self._vectors.sync(self.store)

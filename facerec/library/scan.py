@@ -21,18 +21,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
-from ..db.library_store import FileState, LibraryStore, ScannedFace, ScannedPhoto
-from ..db.library_vectors import LibraryVectors
-from ..enrollment.chosen import face_quality
-from ..errors import ImageError
-from ..image import date_taken, read_image_file_and_state
-from ..paths import NOT_UTF8, is_text, scan_folder
-from ..photos import PhotoFaces, Received, analyze_photos
-from ..results import ScanReport, Skip
-from .matching import LibraryMatcher
+from facerec.enrollment.enrolled_face import face_quality
+from facerec.errors import ImageError
+from facerec.faces.reading import PhotoFaces, Received, analyze_photos
+from facerec.library.nearest_enrolled import LibraryMatcher
+from facerec.photos.image import date_taken, read_image_file_and_state
+from facerec.photos.paths import NOT_UTF8, is_text, scan_folder
+from facerec.results import ScanReport, Skip
+from facerec.storage.library_store import FileState, LibraryStore, ScannedFace, ScannedPhoto
+from facerec.storage.library_vectors import LibraryVectors
 
 if TYPE_CHECKING:
-    from ..analyzer import FaceAnalyzer
+    from facerec.faces.analyzer import FaceAnalyzer
 
 SCAN_BATCH = 16
 """Photos analysed and stored per transaction."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import SourceError
+from facerec.errors import SourceError
 
 log = logging.getLogger(__name__)
 

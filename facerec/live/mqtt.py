@@ -55,11 +55,11 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
-from .. import __version__
-from ..errors import FacerecError
-from ..face_crops import face_jpeg
-from .retained import replacement
-from .watch import View
+from facerec import __version__
+from facerec.errors import FacerecError
+from facerec.formats.face_crops import face_jpeg
+from facerec.live.retained import replacement
+from facerec.live.watch import View
 
 log = logging.getLogger(__name__)
 

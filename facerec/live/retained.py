@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 
-from .watch import View
+from facerec.live.watch import View
 
 IDLE_STATE = json.dumps(View().to_dict()).encode()
 """The state of a camera that sees nobody."""

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torchvision.ops import box_iou
 
-from ..names import UNKNOWN
-from ..results import Match
-from ..types import Detection
+from facerec.names import UNKNOWN
+from facerec.results import Match
+from facerec.types import Detection
 
 
 @dataclass

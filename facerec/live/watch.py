@@ -31,13 +31,13 @@ import cv2
 import numpy as np
 import torch
 
-from ..annotate import draw_matches
-from ..errors import SourceError
-from ..names import UNKNOWN
-from ..recognizer import Recognizer
-from ..results import Match
-from .capture import Frame, FrameSource
-from .tracker import IouTracker, Track
+from facerec.errors import SourceError
+from facerec.formats.annotate import draw_matches
+from facerec.live.capture import Frame, FrameSource
+from facerec.live.tracker import IouTracker, Track
+from facerec.names import UNKNOWN
+from facerec.recognition.recognizer import Recognizer
+from facerec.results import Match
 
 log = logging.getLogger(__name__)
 

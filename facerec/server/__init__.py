@@ -1,8 +1,12 @@
-"""facerec over HTTP: ``facerec serve`` runs ``create_app`` on uvicorn."""
+"""facerec over HTTP: ``facerec serve`` runs ``create_app`` on uvicorn.
 
-from .app import create_app
-from .config import ServerConfig, is_loopback
-from .run import serve
-from .service import RecognitionService
+May import: clustering, enrollment, faces, formats, levers, library, photos,
+recognition, storage.
+"""
+
+from facerec.server.app import create_app
+from facerec.server.config import ServerConfig, is_loopback
+from facerec.server.run import serve
+from facerec.server.service import RecognitionService
 
 __all__ = ["RecognitionService", "ServerConfig", "create_app", "is_loopback", "serve"]

@@ -33,8 +33,8 @@ from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from .. import __version__
-from ..errors import (
+from facerec import __version__
+from facerec.errors import (
     DatabaseDamaged,
     DatabaseError,
     FacerecError,
@@ -46,23 +46,23 @@ from ..errors import (
     PersonNotFound,
     Unavailable,
 )
-from ..library import Together
-from ..library.export import sidecars_naming
-from ..names import normalize_name
-from ..results import Identification, IdentificationDict, LibraryPhoto, VerificationDict
-from . import schemas
-from .access import AccessMiddleware
-from .body_limit import BodyLimitMiddleware
-from .config import API_KEY_HEADER
-from .deepstack import deepstack_routes
-from .docs import add_offline_docs
-from .error_shapes import error_body
-from .guards import RequestGuardMiddleware
-from .headers import SecurityHeadersMiddleware
-from .schemas import PhotoPageDict
-from .service import HealthDict, RecognitionService
-from .uploads import read_upload
-from .web import add_web_page
+from facerec.library import Together
+from facerec.library.export import sidecars_naming
+from facerec.names import normalize_name
+from facerec.results import Identification, IdentificationDict, LibraryPhoto, VerificationDict
+from facerec.server import schemas
+from facerec.server.access import AccessMiddleware
+from facerec.server.body_limit import BodyLimitMiddleware
+from facerec.server.config import API_KEY_HEADER
+from facerec.server.deepstack import deepstack_routes
+from facerec.server.docs import add_offline_docs
+from facerec.server.error_shapes import error_body
+from facerec.server.guards import RequestGuardMiddleware
+from facerec.server.headers import SecurityHeadersMiddleware
+from facerec.server.schemas import PhotoPageDict
+from facerec.server.service import HealthDict, RecognitionService
+from facerec.server.uploads import read_upload
+from facerec.server.web import add_web_page
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
-from ..errors import QueueFull, WorkerLost
+from facerec.errors import QueueFull, WorkerLost
 
 __all__ = ["MicroBatcher", "QueueFull", "WorkerLost"]
 

@@ -6,7 +6,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .error_shapes import error_body
+from facerec.server.error_shapes import error_body
 
 
 class BodyTooLarge(Exception):

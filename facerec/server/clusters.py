@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..clustering.algorithms import UNGROUPED
-from ..clustering.groups import group_faces
-from ..types import Detection
+from facerec.clustering.algorithms import UNGROUPED
+from facerec.clustering.groups import group_faces
+from facerec.types import Detection
 
 UNKNOWN_KEPT = 5_000
 """Faces remembered (with crops of a few kilobytes each: about 25 MB when full)."""

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FacerecError
-from .access import HostRule
+from facerec.errors import FacerecError
+from facerec.server.access import HostRule
 
 API_KEY_HEADER = "X-API-Key"
 

@@ -39,13 +39,13 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from ..errors import PersonNotFound
-from ..names import UNKNOWN
-from ..results import Match
-from ..types import Detection
-from .config import API_KEY_HEADER
-from .service import RecognitionService, Upload
-from .uploads import read_upload
+from facerec.errors import PersonNotFound
+from facerec.names import UNKNOWN
+from facerec.results import Match
+from facerec.server.config import API_KEY_HEADER
+from facerec.server.service import RecognitionService, Upload
+from facerec.server.uploads import read_upload
+from facerec.types import Detection
 
 PREFIX = "/v1/vision/face"
 MATCH_CONFIDENCE = 0.67

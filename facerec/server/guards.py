@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .body_limit import send_error
+from facerec.server.body_limit import send_error
 
 KEY_PARAMETERS = frozenset({"api_key", "apikey", "api-key", "key", "x-api-key", "token",
                             "access_token"})

@@ -8,7 +8,7 @@ requests wait for room. After decoding, an image larger than the networks need i
 reduced at once, and the reservation shrinks with it.
 
 Freed memory goes back to the system: large blocks are mapped on their own
-(``facerec.memory.map_large_blocks_apart``, at start), so freeing them unmaps them, and
+(``facerec.levers.allocator.map_large_blocks_apart``, at start), so freeing them unmaps them, and
 ``malloc_trim`` returns the rest once the service is idle after large images went
 through (glibc only; elsewhere both do nothing). Trimming walks the whole heap, which
 holds the face index, so it runs off the request path, and only once ``TRIM_AFTER``
@@ -21,7 +21,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from ..memory import give_memory_back
+from facerec.levers.allocator import give_memory_back
 
 TRIM_AFTER = 64_000_000
 

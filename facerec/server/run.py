@@ -6,13 +6,13 @@ import logging
 
 import uvicorn
 
-from ..analyzer import FaceAnalyzer
-from ..memory import map_large_blocks_apart
-from ..recognizer import Recognizer
-from .app import create_app
-from .config import ServerConfig
-from .guards import guarded_protocol
-from .service import RecognitionService
+from facerec.faces.analyzer import FaceAnalyzer
+from facerec.levers.allocator import map_large_blocks_apart
+from facerec.recognition.recognizer import Recognizer
+from facerec.server.app import create_app
+from facerec.server.config import ServerConfig
+from facerec.server.guards import guarded_protocol
+from facerec.server.service import RecognitionService
 
 log = logging.getLogger(__name__)
 

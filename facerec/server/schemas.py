@@ -18,9 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from typing_extensions import NotRequired, TypedDict, get_type_hints, is_typeddict
 
-from ..corrections import CorrectionDict
-from ..db.erasure import ErasureDict
-from ..results import (
+from facerec.recognition.corrections import CorrectionDict
+from facerec.results import (
     CandidateDict,
     EnrollReport,
     EnrollReportDict,
@@ -30,8 +29,9 @@ from ..results import (
     SkipDict,
     VerificationDict,
 )
-from ..types import DetectionDict, closed
-from .service import HealthDict
+from facerec.server.service import HealthDict
+from facerec.storage.erasure import ErasureDict
+from facerec.types import DetectionDict, closed
 
 CLOSED = ConfigDict(extra="forbid")
 

@@ -20,29 +20,29 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict
 
-from ..corrections import Correction, correct
-from ..db.erasure import Erasure
-from ..db.store import FaceRecord
-from ..enrollment import AnalyzedPhoto, Enrollment, Incoming, turned_note, upload_source
-from ..errors import ImageError, PersonNotFound
-from ..face_crops import face_jpeg
-from ..image import image_size, load_image
-from ..library import Library, Together
-from ..library.erasure import erase_from_library
-from ..names import validate_name
-from ..photos import Received as Upload
-from ..recognizer import Recognizer
-from ..reduced import ReducedPhoto, decode_for_detection, photo_size, turned_photo
-from ..results import EnrollReport, LibraryPhoto, Match, Skip, Threshold, Verification
-from ..subject import main_face
-from ..turning import TURNS, needs_turning, upright_faces
-from ..types import Face, closed
-from ..verification import verify_faces
-from .batcher import MicroBatcher
-from .clusters import SeenFace, UnknownFaces, cluster_body
-from .config import ServerConfig
-from .memory import PixelBudget
-from .thumbnails import Thumbnails, photo_jpeg
+from facerec.enrollment import AnalyzedPhoto, Enrollment, Incoming, turned_note, upload_source
+from facerec.errors import ImageError, PersonNotFound
+from facerec.faces.main_face import main_face
+from facerec.faces.reading import Received as Upload
+from facerec.formats.face_crops import face_jpeg
+from facerec.library import Library, Together
+from facerec.library.erasure import erase_from_library
+from facerec.names import validate_name
+from facerec.photos.downscaled import ReducedPhoto, decode_for_detection, photo_size, turned_photo
+from facerec.photos.image import image_size, load_image
+from facerec.photos.sideways import TURNS, needs_turning, upright_faces
+from facerec.recognition.corrections import Correction, correct
+from facerec.recognition.recognizer import Recognizer
+from facerec.recognition.verification import verify_faces
+from facerec.results import EnrollReport, LibraryPhoto, Match, Skip, Threshold, Verification
+from facerec.server.batcher import MicroBatcher
+from facerec.server.clusters import SeenFace, UnknownFaces, cluster_body
+from facerec.server.config import ServerConfig
+from facerec.server.memory import PixelBudget
+from facerec.server.thumbnails import Thumbnails, photo_jpeg
+from facerec.storage.erasure import Erasure
+from facerec.storage.store import FaceRecord
+from facerec.types import Face, closed
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class RecognitionService:
                        ) -> tuple[list[Face], tuple[int, int], int]:
         """Every face of an uploaded photo, in its own pixel coordinates (after EXIF
         rotation), its (width, height), and the turn its faces were found at (0 unless
-        ``upright`` asked to look at a photo on its side turned, see ``facerec.turning``).
+        ``upright`` asked to look at a photo on its side turned, see ``facerec.photos.sideways``).
 
         The photo's decoded size is reserved from the pixel budget before it is decoded
         (waiting for room when the budget is taken); it is decoded as ``_decode`` says
@@ -142,7 +142,7 @@ class RecognitionService:
         """The upload's pixels for the networks. A photo within ``max_decode_side`` is
         read as the commands read files: a phone's JPEG decoded reduced for detection,
         its faces cropped from the full photo only where the reduced copy shows one
-        smaller than the crop (see ``facerec.reduced``; the budget keeps its full size
+        smaller than the crop (see ``facerec.photos.downscaled``; the budget keeps its full size
         reserved for that). A larger photo is decoded reduced to ``max_decode_side``."""
         if longer_side <= self.config.max_decode_side:
             return decode_for_detection(upload.data, upload.label,
@@ -161,8 +161,8 @@ class RecognitionService:
     async def identify(self, upload: Upload, top_k: int, threshold: float | None,
                        fpir: float | None = None) -> tuple[list[Match], Threshold]:
         """Every face of the photo with its person, ``unsure`` or ``unknown`` (the
-        open-set decision, ``facerec.matching``), and the threshold used; faces of no one
-        enrolled are remembered for ``clusters``."""
+        open-set decision, ``facerec.recognition.matching``), and the threshold used; faces
+        of no one enrolled are remembered for ``clusters``."""
         faces, size, _ = await self.faces_of(upload)
 
         def name_them() -> tuple[list[Match], Threshold]:
@@ -218,7 +218,7 @@ class RecognitionService:
 
     async def reject(self, name: str, upload: Upload, face: int | None) -> Correction:
         """Keep face ``face`` (the main one when None) of an uploaded photo as not person
-        ``name`` (``facerec.corrections``); saved before returning."""
+        ``name`` (``facerec.recognition.corrections``); saved before returning."""
         faces, size, _ = await self.faces_of(upload)
         digest = hashlib.sha256(upload.data).hexdigest()
         return await self._locked(lambda: correct(

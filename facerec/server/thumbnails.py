@@ -16,13 +16,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..db.erasure import thumbnail_file
-from ..db.store import FaceRecord
-from ..errors import ImageError
-from ..face_crops import face_jpeg
-from ..files import atomic_write
-from ..image import load_image, read_image_file
-from ..paths import read_file
+from facerec.errors import ImageError
+from facerec.formats.face_crops import face_jpeg
+from facerec.formats.files import atomic_write
+from facerec.photos.image import load_image, read_image_file
+from facerec.photos.paths import read_file
+from facerec.storage.erasure import thumbnail_file
+from facerec.storage.store import FaceRecord
 
 PHOTO_SIDE = 320
 """Longest side of a library photo's thumbnail."""

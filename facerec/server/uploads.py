@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.datastructures import UploadFile
 
-from .service import Upload
+from facerec.server.service import Upload
 
 MAX_LABEL = 200
 """Most characters of an upload's file name kept as its label in messages."""

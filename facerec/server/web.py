@@ -1,4 +1,4 @@
-"""The web page at ``/``: static files shipped inside the package (``facerec/web``), no
+"""The web page at ``/``: static files shipped inside the package (``facerec/server/static``), no
 build step. The page talks to the same ``/v1`` API as any client, with the API key the
 user gives it (kept in the tab's sessionStorage, never in a URL or a cookie)."""
 
@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-PAGE = files("facerec") / "web"
+PAGE = files("facerec.server") / "static"
 
 
 def add_web_page(app: FastAPI) -> None:

@@ -1,0 +1,161 @@
+"""Reading photos for the networks: each file read once, its bytes hashed and decoded.
+
+Every command that runs the networks over many photos (detect and embed, enroll,
+cluster, evaluate, reindex, batch embed) takes them through ``analyze_photos``: it reads
+each photo's bytes once, hashes and decodes those same bytes (so a stored sha256 always
+describes the pixels that were embedded; a batch's photos are read on the cores free for
+the work, ``read_photos``), runs the networks over ``PHOTO_BATCH`` photos at a time, and
+yields, in the order given, each photo's faces or the ``Skip`` saying why it gave none to
+analyse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
+import torch
+
+from facerec.errors import ImageError
+from facerec.photos.downscaled import ReducedPhoto, decode_for_detection, photo_size
+from facerec.photos.image import read_image_file
+from facerec.results import Skip
+from facerec.types import Face
+
+if TYPE_CHECKING:
+    from facerec.faces.analyzer import FaceAnalyzer
+
+PHOTO_BATCH = 8
+"""Photos decoded and analysed together (their decoded pixels are held at once)."""
+
+Tag = TypeVar("Tag")
+
+
+@dataclass(frozen=True)
+class Received:
+    """A photo's bytes that came without a file: an upload, a row of a dataset.
+
+    Attributes:
+        label: how messages name it (the name it was sent with, or where it was read).
+        data: the encoded photo.
+    """
+
+    label: str
+    data: bytes
+
+
+PhotoSource = Path | Received
+
+
+@dataclass(frozen=True)
+class PhotoFaces:
+    """Every face of one photo, and what identifies the bytes they came from.
+
+    Attributes:
+        label: how reports name the photo (its path, or a ``Received`` label).
+        sha256: digest of the bytes that were decoded.
+        size: (width, height) of the decoded photo, after EXIF rotation.
+        faces: every face found, in the photo's pixel coordinates, best first.
+        turned: the turn (degrees counterclockwise) the faces were found at, when the
+            photo was on its side (``analyze_photos(upright=True)``); 0 as it is.
+    """
+
+    label: str
+    sha256: str
+    size: tuple[int, int]
+    faces: list[Face]
+    turned: int = 0
+
+
+def analyze_photos(analyzer: FaceAnalyzer, photos: Iterable[tuple[Tag, PhotoSource]],
+                   batch: int = PHOTO_BATCH, upright: bool = False
+                   ) -> Iterator[tuple[Tag, PhotoFaces | Skip]]:
+    """Every face of every photo, read once and analysed in batches.
+
+    Args:
+        analyzer: the networks.
+        photos: (tag, photo) pairs; the tag (anything the caller needs back: a path, a
+            person, a database row) is yielded with the photo's outcome.
+        batch: photos per forward pass.
+        upright: look again, turned, at a photo with no face or only weak ones
+            (``FaceAnalyzer.analyze_upright``): for photos that may be on their side.
+
+    Yields:
+        (tag, PhotoFaces) for each photo that decoded, faces or none; (tag, Skip) with
+        the reason for each that could not be read or decoded. In the order given.
+    """
+    pending: list[tuple[Tag, PhotoSource]] = []
+    for entry in photos:
+        pending.append(entry)
+        if len(pending) == batch:
+            yield from _analyze_batch(analyzer, pending, upright)
+            pending = []
+    if pending:
+        yield from _analyze_batch(analyzer, pending, upright)
+
+
+def read_photo(photo: PhotoSource, side: int | None = None
+               ) -> tuple[str, np.ndarray | ReducedPhoto]:
+    """The sha256 and the decoded RGB pixels (H, W, 3) of one photo, from one read;
+    decoded reduced when it is at least twice ``side`` (see ``facerec.photos.downscaled``).
+
+    Raises:
+        ImageError: naming the photo, when it cannot be read or decoded.
+    """
+    data = photo.data if isinstance(photo, Received) else read_image_file(photo)
+    return hashlib.sha256(data).hexdigest(), decode_for_detection(data, label_of(photo), side)
+
+
+def label_of(photo: PhotoSource) -> str:
+    """How messages name a photo."""
+    return photo.label if isinstance(photo, Received) else str(photo)
+
+
+def read_photos(photos: list[PhotoSource], side: int | None = None
+                ) -> list[tuple[str, np.ndarray | ReducedPhoto] | ImageError]:
+    """``read_photo`` of each photo, in order, or the ImageError saying why it could not
+    be read. The photos are read and decoded on as many threads as PyTorch has for its
+    CPU work (the cores ``facerec.levers.threads`` found free; the decoders and the hash let go
+    of Python's lock), so a batch's decoding does not leave a core idle."""
+
+    def read(photo: PhotoSource) -> tuple[str, np.ndarray | ReducedPhoto] | ImageError:
+        try:
+            return read_photo(photo, side)
+        except ImageError as exc:
+            return exc
+
+    workers = min(len(photos), torch.get_num_threads())
+    if workers <= 1:
+        return [read(photo) for photo in photos]
+    with ThreadPoolExecutor(workers, thread_name_prefix="facerec-decode") as pool:
+        return list(pool.map(read, photos))
+
+
+def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]],
+                   upright: bool) -> Iterator[tuple[Tag, PhotoFaces | Skip]]:
+    outcomes: list[PhotoFaces | Skip | None] = []
+    decoded: list[tuple[int, str, np.ndarray | ReducedPhoto]] = []
+    side = analyzer.detector.config.max_side
+    for (_, photo), read in zip(entries, read_photos([photo for _, photo in entries], side)):
+        if isinstance(read, ImageError):
+            outcomes.append(Skip(label_of(photo), read.reason))
+            continue
+        digest, pixels = read
+        decoded.append((len(outcomes), digest, pixels))
+        outcomes.append(None)
+    found = analyzer.analyze_batch([pixels for _, _, pixels in decoded]) if decoded else []
+    for (slot, digest, pixels), faces in zip(decoded, found):
+        turned = 0
+        if upright:
+            faces, turned = analyzer.analyze_upright(pixels, faces)
+        outcomes[slot] = PhotoFaces(label_of(entries[slot][1]), digest, photo_size(pixels),
+                                    faces, turned)
+    decoded.clear()  # the pixels are not held while the caller works on the results
+    for (tag, _), outcome in zip(entries, outcomes):
+        assert outcome is not None
+        yield tag, outcome
