@@ -8,6 +8,7 @@ the nose tip, the mouth corner on the image's left, the mouth corner on the imag
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -16,6 +17,7 @@ from typing_extensions import TypedDict
 
 Box = tuple[float, float, float, float]
 Point = tuple[float, float]
+Landmarks = tuple[Point, Point, Point, Point, Point]
 
 Shape = TypeVar("Shape")
 
@@ -49,8 +51,20 @@ class Detection:
     """
 
     box: Box
-    landmarks: tuple[Point, Point, Point, Point, Point]
+    landmarks: Landmarks
     score: float
+
+    @classmethod
+    def of(cls, box: Iterable[float], landmarks: Iterable[Iterable[float]],
+           score: float) -> Detection:
+        """A detection from plain numbers (JSON, database rows, tensors' lists): four box
+        values and five (x, y) points, else ``ValueError``."""
+        x1, y1, x2, y2 = (float(v) for v in box)
+        points = [tuple(float(v) for v in point) for point in landmarks]
+        if len(points) != 5 or any(len(point) != 2 for point in points):
+            raise ValueError(f"five (x, y) landmarks expected, not {points}")
+        a, b, c, d, e = ((x, y) for x, y in points)
+        return cls((x1, y1, x2, y2), (a, b, c, d, e), float(score))
 
     @property
     def width(self) -> float:

@@ -91,7 +91,7 @@ def embed_to_parquet(sources: list[str], out: Path, workers: int = 1,
     done = done_photos(out) if out.exists() else set()
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 **({} if address else {"num_cpus": workers + 1}))  # + the reading tasks
+                 num_cpus=None if address else workers + 1)  # + the reading tasks
     inputs = [str(p) for p in paths] + remote
     run.mkdir(parents=True, exist_ok=True)
     if refused:

@@ -63,6 +63,8 @@ def enroll_records(gallery: Gallery, folder: Path) -> BatchEnrollReport:
         width, height = records.sizes[rows[0]]
         faces = [Face(records.detections[i], records.embeddings[i]) for i in rows]
         chosen = main_face(faces, int(width), int(height))
+        if chosen is None:  # every photo of the records has a face
+            continue
         i = rows[faces.index(chosen)]
         try:
             person = validate_name(person_of(photo))

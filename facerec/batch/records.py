@@ -92,8 +92,7 @@ class FaceRecords:
         boxes = faces.column("box").to_pylist()
         points = faces.column("landmarks").to_pylist()
         scores = faces.column("score").to_pylist()
-        detections = [Detection(tuple(b), tuple((p[i], p[i + 1]) for i in range(0, 10, 2)),
-                                s)  # type: ignore[arg-type]
+        detections = [Detection.of(b, zip(p[0::2], p[1::2]), s)
                       for b, p, s in zip(boxes, points, scores)]
         vectors = faces.column("embedding").to_pylist()
         return cls(faces.column("photo").to_pylist(), faces.column("sha256").to_pylist(),

@@ -70,7 +70,7 @@ def run_cluster(args: argparse.Namespace) -> int:
 
         with Library.open(db_path(args), create=False) as library:
             grouping = cluster_unknown(library, threshold, args.algorithm, args.neighbours)
-        photos = sorted({face.photo for face in grouping.faces})
+        photos = sorted({Path(face.photo) for face in grouping.faces})
     else:
         with tqdm(total=len(photos), desc="faces", unit="photo",
                   disable=not sys.stderr.isatty()) as bar:

@@ -6,6 +6,7 @@ import argparse
 import hashlib
 import json
 from pathlib import Path
+from typing import Literal
 
 from facerec.cli.database import add_db_option, open_recognizer
 from facerec.cli.faces import add_pipeline_options
@@ -40,7 +41,8 @@ def run_correct(args: argparse.Namespace) -> int:
     from facerec.recognition.corrections import correct
 
     data = read_image_file(args.photo)
-    said, person = ("not", args.not_name) if args.not_name is not None else ("is", args.is_name)
+    said: Literal["is", "not"] = "not" if args.not_name is not None else "is"
+    person = args.not_name if said == "not" else args.is_name
     with open_recognizer(args, create=said == "is") as recognizer:
         photo = decode_for_detection(data, str(args.photo),
                                      recognizer.analyzer.detector.config.max_side)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from facerec.models.registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, MODELS
 
@@ -41,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def list_models(args: argparse.Namespace) -> int:
     from facerec.models import weights
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for spec in MODELS.values():
         state = weights.status(spec)
         rows.append({"name": spec.name, "role": spec.role, "state": state.state,

@@ -24,7 +24,7 @@ def cluster_unknown(library: Library, threshold: float, algorithm: str = "chines
     photo is analysed again)."""
     faces = library.unknown_faces()
     model = library.model or ""
-    dim = ModelId.parse(model).spec.embedding_size if model else 0
+    dim = ModelId.parse(model).dim if model else 0
     embeddings = np.stack([face.embedding for face in faces]) if faces else \
         np.zeros((0, dim), np.float32)
     labels = group_faces(embeddings, threshold, algorithm, k)

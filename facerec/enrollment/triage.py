@@ -42,10 +42,11 @@ def triage(incoming: Sequence[Incoming], known: Sources, holders: Holders, move:
         if current == (item.sha256, item.person):
             report.unchanged += 1
             continue
-        taken = [item.source] if current is not None and current[1] != item.person else []
-        if taken and not move:
-            report.skipped.append(owned(item.label, item.person, current[1], "this photo"))
+        owner = None if current is None or current[1] == item.person else current[1]
+        if owner is not None and not move:
+            report.skipped.append(owned(item.label, item.person, owner, "this photo"))
             continue
+        taken = [item.source] if owner is not None else []
         earlier = first.get(item.sha256)
         if earlier is not None:
             if earlier.person == item.person:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class ModelEvaluation:
     model: str
     default_threshold: float
     target_far: float
-    figures: dict[str, object] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
     roc: RocCurve | None = None
     identification: OpenSet | None = None
     genuine: np.ndarray = field(default_factory=lambda: np.zeros(0))

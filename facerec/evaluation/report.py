@@ -14,12 +14,13 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from facerec.evaluation.evaluate import ModelEvaluation
+from facerec.types import Detection
 
 CROP = 112
 
 
 def write_report(out: Path, results: Sequence[ModelEvaluation], split: dict[str, object],
-                 crop: Callable[[Path, object], np.ndarray]) -> Path:
+                 crop: Callable[[Path, Detection], np.ndarray]) -> Path:
     """Write every file of the report into ``out``; returns the path of report.html.
 
     Args:
@@ -142,7 +143,7 @@ def plot_similarities(results: Sequence[ModelEvaluation]) -> bytes:
     return _png(plt, fig)
 
 
-def contact_sheet(result: ModelEvaluation, crop: Callable[[Path, object], np.ndarray]
+def contact_sheet(result: ModelEvaluation, crop: Callable[[Path, Detection], np.ndarray]
                   ) -> bytes:
     """One row per mistake: the two face crops and a caption."""
     rows = result.mistakes

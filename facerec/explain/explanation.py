@@ -113,5 +113,5 @@ def heatmap(values: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarr
     scaled = np.zeros_like(values) if high <= low else (values - low) / (high - low)
     grey = (scaled * 255).astype(np.uint8)
     if size is not None:
-        grey = cv2.resize(grey, size, interpolation=cv2.INTER_NEAREST)
+        grey = np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_NEAREST))
     return cv2.applyColorMap(grey, cv2.COLORMAP_VIRIDIS)[:, :, ::-1].copy()

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
 
 from facerec.errors import ImageError, ModelError
 from facerec.faces.align import align_faces
-from facerec.faces.detector import DetectorConfig, FaceDetector
-from facerec.faces.embedder import FaceEmbedder
+from facerec.faces.detector import DetectorConfig, DetectorNetwork, FaceDetector
+from facerec.faces.embedder import EmbedderNetwork, FaceEmbedder
 from facerec.models.build import build_network
 from facerec.models.device import select_device
 from facerec.models.model_id import ModelId
@@ -76,11 +77,13 @@ class FaceAnalyzer:
         self.embedder_spec: ModelSpec = get_model(embedder, "embedder")
         if self.embedder_spec.threshold is None:
             raise ModelError(f"{embedder} has no default threshold in the registry")
-        self.detector = FaceDetector(build_network(detector, "detector", download),
+        self.detector = FaceDetector(cast(DetectorNetwork,
+                                          build_network(detector, "detector", download)),
                                      self.device, detector_config, compile_detector)
         if self.embedder_spec.embedding_size is None:
             raise ModelError(f"{embedder} has no embedding size in the registry")
-        self.embedder = FaceEmbedder(build_network(embedder, "embedder", download),
+        self.embedder = FaceEmbedder(cast(EmbedderNetwork,
+                                          build_network(embedder, "embedder", download)),
                                      self.device, self.embedder_spec.embedding_size,
                                      batch_size, flip)
         self.crop_size = self.embedder_spec.input_size[0]
@@ -91,8 +94,9 @@ class FaceAnalyzer:
     @property
     def threshold(self) -> float:
         """The model's default threshold: cosine similarity at or above which two faces
-        are taken as the same person (see ``facerec.thresholds`` for the full rule)."""
-        return float(self.embedder_spec.threshold)  # type: ignore[arg-type]
+        are taken as the same person (``facerec.recognition.matching`` has the rule that
+        names faces)."""
+        return float(self.embedder_spec.threshold or 0.0)  # checked when built
 
     @property
     def model_id(self) -> str:

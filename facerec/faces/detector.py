@@ -44,6 +44,10 @@ class DetectorNetwork(Protocol):
 
     divisor: int
 
+    def __call__(self, batch: torch.Tensor) -> Any: ...
+
+    def eval(self) -> Any: ...
+
     def for_inference(self) -> Any: ...
 
     def decode(self, raw: Any, height: int, width: int, score_threshold: float
@@ -125,7 +129,7 @@ class FaceDetector:
 
     def __init__(self, net: DetectorNetwork, device: torch.device,
                  config: DetectorConfig = DetectorConfig(), compile: bool = False) -> None:
-        self.net = onednn_pointwise(net.eval().for_inference()).to(
+        self.net: DetectorNetwork = onednn_pointwise(net.eval().for_inference()).to(
             device, memory_format=torch.channels_last)
         self._forward = CompiledNetwork(self.net, "the detector") if compile else self.net
         self.device = device
@@ -178,10 +182,10 @@ class FaceDetector:
         height = _round_up(working.shape[0], divisor)
         width = _round_up(working.shape[1], divisor)
         raw = self._forward(self._batch([working], height, width))
-        scores = self.net.score_maps(raw, height, width)[0]
-        scores = scores[: working.shape[0], : working.shape[1]].float().cpu().numpy()
-        return cv2.resize(scores, (image.shape[1], image.shape[0]),
-                          interpolation=cv2.INTER_LINEAR)
+        maps = self.net.score_maps(raw, height, width)[0]
+        scores = maps[: working.shape[0], : working.shape[1]].float().cpu().numpy()
+        return np.asarray(cv2.resize(scores, (image.shape[1], image.shape[0]),
+                                     interpolation=cv2.INTER_LINEAR))
 
     def _run(self, prepared: Sequence[Prepared], floor: float | None = None
              ) -> list[list[Detection]]:
@@ -299,10 +303,7 @@ class FaceDetector:
             scale, offset = (np.asarray(v) for v in placements[image])
             box = (box - np.tile(offset, 2)) / np.tile(scale, 2)
             points = (points - offset) / scale
-            results[image].append(Detection(
-                box=tuple(float(v) for v in box),
-                landmarks=tuple((float(x), float(y)) for x, y in points),
-                score=float(score)))
+            results[image].append(Detection.of(box, points, score))
         return results
 
 

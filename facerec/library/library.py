@@ -305,7 +305,7 @@ class Library:
 
     def _vectors_of(self, model: str) -> LibraryVectors:
         if self._vectors is None:
-            dim = ModelId.parse(model).spec.embedding_size
+            dim = ModelId.parse(model).dim
             self._vectors = LibraryVectors(self.gallery.path / "library.vectors", dim)
             if self.store.writable:
                 self._vectors.sync(self.store)

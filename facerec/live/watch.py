@@ -395,5 +395,5 @@ def run(source: FrameSource, watcher: Watcher, show: bool = False,
 
 def _video_writer(path: Path, fps: float, shape: tuple[int, ...]) -> cv2.VideoWriter:
     codec = "mp4v" if path.suffix.lower() == ".mp4" else "MJPG"
-    return cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps,
+    return cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*codec), fps,
                            (shape[1], shape[0]))

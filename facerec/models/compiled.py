@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import nn
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +30,12 @@ class CompiledNetwork:
             another is given).
     """
 
-    def __init__(self, net: nn.Module, name: str,
+    def __init__(self, net: Callable[[torch.Tensor], Any], name: str,
                  backend: str | Callable[..., Any] = "inductor") -> None:
         self.net = net
         self.name = name
-        options = {"freezing": True} if backend == "inductor" else None
+        options: dict[str, str | int | bool | Callable[..., Any]] | None = (
+            {"freezing": True} if backend == "inductor" else None)
         self._compiled: Any = torch.compile(net, dynamic=False, backend=backend,
                                             options=options)
 

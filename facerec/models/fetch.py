@@ -55,11 +55,11 @@ def extract_member(archive: Path, member: str, out: Path) -> Path:
                 shutil.copyfileobj(src, dst, _CHUNK)
         else:
             with tarfile.open(archive, "r:gz") as tarred:
-                src = tarred.extractfile(member)
-                if src is None:
+                extracted = tarred.extractfile(member)
+                if extracted is None:
                     raise KeyError(member)
-                with src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst, _CHUNK)
+                with extracted, open(out, "wb") as dst:
+                    shutil.copyfileobj(extracted, dst, _CHUNK)
     except KeyError:
         raise FetchError(f"{archive.name} has no member {member}") from None
     except (zipfile.BadZipFile, tarfile.TarError) as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from facerec.errors import ModelError
 from facerec.models.registry import ModelSpec, get_model
 
 FLIP_SUFFIX = "+flip"
@@ -31,3 +32,11 @@ class ModelId:
     def spec(self) -> ModelSpec:
         """The embedder's registry entry (``ModelError`` for a name it does not know)."""
         return get_model(self.embedder, "embedder")
+
+    @property
+    def dim(self) -> int:
+        """The length of the embedder's embeddings."""
+        size = self.spec.embedding_size
+        if size is None:
+            raise ModelError(f"{self.embedder} has no embedding size in the registry")
+        return size

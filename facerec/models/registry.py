@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from facerec.errors import ModelError
-from facerec.models.impostor_tails import DLIB_RESNET_V1, SFACE_2021DEC, W600K_MBF
+from facerec.models import impostor_tails
 from facerec.open_set import ImpostorTails
 
 Role = Literal["detector", "embedder"]
@@ -156,7 +156,7 @@ SFACE = ModelSpec(
     accuracy="LFW 99.40%",
     template=ARCFACE_TEMPLATE,
     cluster_threshold=0.53,
-    impostors=SFACE_2021DEC,
+    impostors=impostor_tails.SFACE_2021DEC,
 )
 
 W600K_MBF = ModelSpec(
@@ -178,7 +178,7 @@ W600K_MBF = ModelSpec(
     accuracy="LFW 99.53% (View 2, measured with InsightFace's pipeline)",
     template=ARCFACE_TEMPLATE,
     cluster_threshold=0.40,
-    impostors=W600K_MBF,
+    impostors=impostor_tails.W600K_MBF,
     commercial=False,
     terms="InsightFace's pretrained models are for non-commercial research only, whatever "
           "the licence of the package that carries the file",
@@ -205,7 +205,7 @@ DLIB_RESNET = ModelSpec(
     template=((46.43, 44.85), (102.32, 45.32), (73.63, 77.56), (50.84, 101.85),
               (98.57, 102.06)),
     cluster_threshold=0.965,
-    impostors=DLIB_RESNET_V1,
+    impostors=impostor_tails.DLIB_RESNET_V1,
     terms="CC0: no rights reserved, any use allowed (the model face_recognition uses)",
 )
 """dlib's ResNet normalises its input itself with per-channel means stored in its file,

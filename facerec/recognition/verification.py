@@ -53,8 +53,8 @@ def verify_images(analyzer: FaceAnalyzer, first: ImageInput, second: ImageInput,
     faces = analyzer.analyze_batch(pixels)
     if labels is None:
         labels = (_label(first, "first photo"), _label(second, "second photo"))
-    return verify_faces(*((f, (p.shape[1], p.shape[0])) for f, p in zip(faces, pixels)),
-                        threshold, analyzer.model_id, labels)
+    photo_a, photo_b = ((f, (p.shape[1], p.shape[0])) for f, p in zip(faces, pixels))
+    return verify_faces(photo_a, photo_b, threshold, analyzer.model_id, labels)
 
 
 def _label(image: ImageInput, otherwise: str) -> str:

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -367,7 +367,7 @@ def _library_routes(service: RecognitionService) -> APIRouter:
 
 # errors ---------------------------------------------------------------------------------
 def _error(request: Request, status: int, message: str,
-           headers: dict[str, str] | None = None) -> JSONResponse:
+           headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(error_body(request.url.path, status, message), status_code=status,
                         headers=headers)
 

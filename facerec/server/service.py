@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict
 
 from facerec.enrollment import AnalyzedPhoto, Enrollment, Incoming, turned_note, upload_source
-from facerec.errors import ImageError, PersonNotFound
+from facerec.errors import ImageError, ModelError, PersonNotFound
 from facerec.faces.main_face import main_face
 from facerec.faces.reading import Received as Upload
 from facerec.formats.face_crops import face_jpeg
@@ -203,7 +203,10 @@ class RecognitionService:
         else:
             faces = self.unknown.snapshot()
         used = threshold if threshold is not None else \
-            float(self.analyzer.embedder_spec.cluster_threshold)
+            self.analyzer.embedder_spec.cluster_threshold
+        if used is None:
+            raise ModelError(f"{self.analyzer.model_id} has no clustering threshold; "
+                             "give one")
         return await run_in_threadpool(cluster_body, faces, used, self.analyzer.model_id)
 
     async def verify(self, first: Upload, second: Upload,

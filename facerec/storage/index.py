@@ -73,7 +73,8 @@ class FaceIndex:
     @property
     def kind(self) -> str:
         """``"exact"`` or ``"approximate"``."""
-        inner = faiss.downcast_index(self.index.index)
+        # the index an IDMap wraps (faiss's stubs type every index as the base Index)
+        inner = faiss.downcast_index(self.index.index)  # type: ignore[attr-defined]
         return "exact" if isinstance(inner, faiss.IndexFlat) else "approximate"
 
     def __len__(self) -> int:
@@ -109,7 +110,7 @@ class FaceIndex:
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if self.kind == "exact":
-            self.index.remove_ids(ids)
+            self.index.remove_ids(ids)  # type: ignore[arg-type]  # faiss takes id arrays
         else:
             self.forgotten_ids = np.union1d(self.forgotten_ids, ids)
 

@@ -32,7 +32,13 @@ import numpy as np
 
 from facerec.errors import DatabaseError
 from facerec.storage.rows import vectors
-from facerec.storage.sqlite import connect, translated, truncate_log, write_transaction
+from facerec.storage.sqlite import (
+    connect,
+    inserted_id,
+    translated,
+    truncate_log,
+    write_transaction,
+)
 from facerec.types import Detection
 
 SCHEMA = """
@@ -261,21 +267,21 @@ class LibraryStore:
                 if row is not None:  # the same bytes came under two paths in one batch
                     left |= _link(conn, photo.path, int(row[0]), photo.state)
                     continue
-                photo_id = conn.execute(
+                photo_id = inserted_id(conn.execute(
                     "INSERT INTO photos(sha256, width, height, taken, turned) "
                     "VALUES(?, ?, ?, ?, ?)", (photo.sha256, *photo.size, photo.taken,
-                                              photo.turned)).lastrowid
+                                              photo.turned)))
                 for face in photo.faces:
                     d = face.detection
-                    face_id = int(conn.execute(
+                    face_id = inserted_id(conn.execute(
                         "INSERT INTO faces(photo_id, x1, y1, x2, y2, landmarks, score, "
                         "quality, embedding) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (photo_id, *d.box, json.dumps(d.landmarks), d.score, face.quality,
-                         np.asarray(face.embedding, np.float32).tobytes())).lastrowid)
+                         np.asarray(face.embedding, np.float32).tobytes())))
                     conn.execute("INSERT INTO matches(face_id, match_id, similarity) "
                                  "VALUES(?, ?, ?)", (face_id, face.match_id, face.similarity))
                     ids.append(face_id)
-                left |= _link(conn, photo.path, int(photo_id), photo.state)
+                left |= _link(conn, photo.path, photo_id, photo.state)
             _drop_orphans(conn, left)
         return ids
 
@@ -477,9 +483,8 @@ _FACE_COLUMNS = ("f.id, f.photo_id, f.x1, f.y1, f.x2, f.y2, f.landmarks, f.score
 
 def _stored_face(row: tuple) -> StoredFace:
     face_id, photo_id, x1, y1, x2, y2, landmarks, score, match, sim = row
-    points = tuple(tuple(p) for p in json.loads(landmarks))
-    return StoredFace(face_id, photo_id, Detection((x1, y1, x2, y2), points, score),
-                      match, sim)
+    return StoredFace(face_id, photo_id,
+                      Detection.of((x1, y1, x2, y2), json.loads(landmarks), score), match, sim)
 
 
 def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:

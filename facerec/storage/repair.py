@@ -110,7 +110,8 @@ def _copy_readable(source: Path, target: Path) -> Salvage:
         low, high = _id_bounds(conn)
         with Gallery(target) as fresh:
             fresh.restore_settings(settings)
-            saved, lost, bad = 0, 0, []
+            saved, lost = 0, 0
+            bad: list[tuple[int, int]] = []
             for start in range(low, high + 1, _RANGE):
                 faces, missing, ranges = _read_range(conn, start, min(start + _RANGE, high + 1))
                 fresh.add_faces(faces)

@@ -90,9 +90,9 @@ def vectors(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
 def face_record(row: tuple) -> FaceRecord:
     (face_id, person, source, digest, x1, y1, x2, y2, landmarks, score, quality,
      blob) = row
-    points = tuple(tuple(p) for p in json.loads(landmarks))
     return FaceRecord(person=person, source=source, sha256=digest,
-                      detection=Detection((x1, y1, x2, y2), points, score), quality=quality,
+                      detection=Detection.of((x1, y1, x2, y2), json.loads(landmarks), score),
+                      quality=quality,
                       embedding=np.frombuffer(blob, dtype=np.float32), id=face_id)
 
 

@@ -163,3 +163,10 @@ def quick_check(conn: sqlite3.Connection, limit: int = 20) -> list[str]:
     """SQLite's own consistency check of every page; the problems found (none: [])."""
     rows = [row[0] for row in conn.execute(f"PRAGMA quick_check({int(limit)})")]
     return [] if rows == ["ok"] else rows
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The row id an INSERT gave its row."""
+    if cursor.lastrowid is None:
+        raise DatabaseError("an insert gave no row id")
+    return cursor.lastrowid

@@ -38,6 +38,7 @@ from facerec.storage.rows import FACE_COLUMNS, SCHEMA, FaceRecord, NewFace, face
 from facerec.storage.sqlite import (
     QUICK_CHECK_LIMIT,
     connect,
+    inserted_id,
     quick_check,
     repair_hint,
     translated,
@@ -254,6 +255,7 @@ class FaceStore:
         """(S, D) embeddings of about ``size`` faces drawn at random (all when fewer)."""
         low, high = self._rows("SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), -1) "
                                "FROM faces")[0]
+        drawn: Iterable[int]
         if high - low + 1 <= size:
             drawn = range(low, high + 1)
         else:
@@ -552,8 +554,8 @@ class FaceStore:
         if row is not None:
             return int(row[0])
         refuse_case_twin(conn, name)
-        return int(conn.execute("INSERT INTO people(name, created) VALUES(?, ?)",
-                                (name, now)).lastrowid)
+        return inserted_id(conn.execute("INSERT INTO people(name, created) VALUES(?, ?)",
+                                        (name, now)))
 
     @staticmethod
     def _existing_person(conn: sqlite3.Connection, name: str) -> int:

@@ -62,8 +62,11 @@ class ConvAffine(nn.Module):
         """Fold the affine into the convolution's weights and bias (inference only)."""
         if self.folded:
             return
+        bias = self.conv.bias
+        if bias is None:
+            raise ModelError("a folded dlib convolution needs a bias")
         self.conv.weight.mul_(self.affine_weight[:, None, None, None])
-        self.conv.bias.mul_(self.affine_weight).add_(self.affine_bias)
+        bias.mul_(self.affine_weight).add_(self.affine_bias)
         self.folded = True
 
 
@@ -106,6 +109,8 @@ class DlibResNet(nn.Module):
     Output: (N, 128) float32 descriptors as dlib computes them (not normalised; dlib and
     ``face_recognition`` compare them by Euclidean distance).
     """
+
+    pixel_mean: torch.Tensor
 
     def __init__(self, embedding_size: int = 128, input_size: tuple[int, int] = (150, 150)
                  ) -> None:
@@ -194,7 +199,7 @@ def _conv_tensors(layer: DlibLayer, conv: nn.Conv2d, path: Path
     s = layer.settings
     found = (s["num_filters"], s["nr"], s["nc"], s["stride_y"], s["padding_y"])
     kernel, stride, padding = conv.kernel_size[0], conv.stride[0], conv.padding
-    wanted = (conv.out_channels, kernel, kernel, stride, padding[0])  # type: ignore[index]
+    wanted = (conv.out_channels, kernel, kernel, stride, padding[0])
     weight_size = conv.weight.numel()
     if found != wanted or layer.params.size != weight_size + conv.out_channels:
         raise ModelError(f"{path}: a convolution (filters, rows, cols, stride, padding) "

@@ -70,6 +70,9 @@ class MobileFaceNet(nn.Module):
     Output: (N, embedding_size) float32 embeddings, not normalised to unit length.
     """
 
+    mean: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(self, embedding_size: int = 512, input_size: tuple[int, int] = (112, 112),
                  mean: float = 127.5, scale: float = 1.0 / 127.5) -> None:
         super().__init__()

@@ -18,8 +18,12 @@ work differently by thread count (it moved by about 2e-6 between one thread and 
 
 from __future__ import annotations
 
+from typing import TypeVar, cast
+
 import torch
 from torch import nn
+
+Net = TypeVar("Net", bound=nn.Module)
 
 
 class PointwiseConv2d(nn.Conv2d):
@@ -33,7 +37,8 @@ class PointwiseConv2d(nn.Conv2d):
         if (x.device.type == "cpu" and x.dtype == torch.float32
                 and self.weight.dtype == torch.float32 and _onednn_on()
                 and not torch.compiler.is_compiling()):
-            return torch.mkldnn_convolution(x, self.weight, self.bias, self.padding,
+            padding = cast(tuple[int, int], self.padding)  # (0, 0): made so by _as_pointwise
+            return torch.mkldnn_convolution(x, self.weight, self.bias, padding,
                                             self.stride, self.dilation, self.groups)
         return super().forward(x)
 
@@ -46,7 +51,7 @@ def is_pointwise(conv: nn.Conv2d) -> bool:
             and conv.padding_mode == "zeros")
 
 
-def onednn_pointwise(net: nn.Module) -> nn.Module:
+def onednn_pointwise(net: Net) -> Net:
     """Swap every plain pointwise ``nn.Conv2d`` of ``net`` for a ``PointwiseConv2d``
     holding the same parameters (no copy); returns ``net``."""
     for parent in list(net.modules()):
