@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facerec.errors import DatabaseError
 from facerec.storage.rows import vectors
+from facerec.storage.schema import Schema, Step, bring_up_to_date, statements
 from facerec.storage.sqlite import (
     connect,
     inserted_id,
@@ -83,6 +83,13 @@ CREATE TABLE IF NOT EXISTS skips (
 CREATE TABLE IF NOT EXISTS erased (face_id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS sidecars (path TEXT PRIMARY KEY, regions TEXT NOT NULL);
 """
+
+LIBRARY = Schema("photo library", (
+    Step("the tables: photos, files, faces, matches, skips, erasures, sidecars",
+         statements(SCHEMA)),
+))
+"""The photo library's versions (``facerec.storage.schema``): add steps, never edit one."""
+_REQUIRED = {"meta", "photos", "files", "faces"}
 
 _CHUNK = 500
 WAL_PAGES = 16_384
@@ -180,12 +187,7 @@ class LibraryStore:
                 # disk flush
                 self.conn.execute("PRAGMA synchronous=NORMAL")
                 self.conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
-                self.conn.executescript(SCHEMA)
-            tables = {row[0] for row in self.conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not {"meta", "photos", "files", "faces"} <= tables:
-            self.conn.close()
-            raise DatabaseError(f"{path}: not a facerec photo library")
+        bring_up_to_date(self.conn, path, self.writable, LIBRARY, _REQUIRED)
 
     def close(self) -> None:
         self.conn.close()

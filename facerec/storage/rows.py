@@ -1,14 +1,17 @@
-"""The shapes of a database's rows: its schema, the faces going in and coming out, and
-how a stored row becomes a record. Shared by the store and by ``repair``, which reads
-damaged files without the store."""
+"""The shapes of a database's rows: its schema and its versions, the faces going in and
+coming out, and how a stored row becomes a record. Shared by the store and by ``repair``,
+which reads damaged files without the store."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
 
+from facerec.storage.people import normalize_stored_names
+from facerec.storage.schema import Schema, Step, columns_of, statements
 from facerec.types import Detection
 
 SCHEMA = """
@@ -55,6 +58,26 @@ CREATE TABLE IF NOT EXISTS changes (
     added INTEGER NOT NULL
 );
 """
+
+
+
+def _tables(conn: sqlite3.Connection) -> list[str]:
+    statements(SCHEMA)(conn)
+    if "person" not in columns_of(conn, "skips"):  # from before skips named their person
+        conn.execute("ALTER TABLE skips ADD COLUMN person TEXT")
+    return []
+
+
+def _names_in_nfc(conn: sqlite3.Connection) -> list[str]:
+    said = conn.execute("SELECT value FROM meta WHERE key = 'names'").fetchone()
+    return [] if said is not None and said[0] == "nfc" else normalize_stored_names(conn)
+
+
+FACES = Schema("database", (
+    Step("the tables: people, faces, skips, rejections, the change log", _tables),
+    Step("people's names in Unicode NFC", _names_in_nfc),
+))
+"""The face database's versions (``facerec.storage.schema``): add steps, never edit one."""
 
 FACE_COLUMNS = ("f.id, p.name, f.source, f.sha256, f.x1, f.y1, f.x2, f.y2, f.landmarks, "
                  "f.score, f.quality, f.embedding")

@@ -31,10 +31,10 @@ from facerec.names import normalize_name, validate_name
 from facerec.storage.people import (
     allow_name_keys,
     case_twin,
-    normalize_stored_names,
     refuse_case_twin,
 )
-from facerec.storage.rows import FACE_COLUMNS, SCHEMA, FaceRecord, NewFace, face_record, vectors
+from facerec.storage.rows import FACE_COLUMNS, FACES, FaceRecord, NewFace, face_record, vectors
+from facerec.storage.schema import bring_up_to_date
 from facerec.storage.sqlite import (
     QUICK_CHECK_LIMIT,
     connect,
@@ -48,6 +48,7 @@ from facerec.storage.sqlite import (
 from facerec.storage.templates import PeopleTemplates, add_rejection, has_rejections, read_templates
 
 _CHUNK = 500
+_REQUIRED = {"meta", "people", "faces"}
 log = logging.getLogger(__name__)
 
 
@@ -101,14 +102,7 @@ class FaceStore:
         self.path = path
         self.conn, self.writable = connect(path, create)
         allow_name_keys(self.conn)
-        with translated(path):
-            if self.writable:
-                self.conn.executescript(SCHEMA)
-            tables = {row[0] for row in self.conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not {"meta", "people", "faces"} <= tables:
-            self.conn.close()
-            raise DatabaseError(f"{path}: not a facerec database")
+        tables = bring_up_to_date(self.conn, path, self.writable, FACES, _REQUIRED)
         self.logged = "changes" in tables
         if check and self.writable and path.stat().st_size <= QUICK_CHECK_LIMIT:
             problems = self.check()
@@ -116,13 +110,6 @@ class FaceStore:
                 self.conn.close()
                 raise DatabaseDamaged(f"the database {path} is damaged ({problems[0]}); "
                                       f"{repair_hint(path)}")
-        if self.writable and "person" not in self._columns("skips"):
-            with translated(path):  # databases from before skips named their person
-                self.conn.execute("ALTER TABLE skips ADD COLUMN person TEXT")
-        if self.writable and self.get_meta("names") != "nfc":
-            with self.transaction() as conn:
-                for note in normalize_stored_names(conn):
-                    log.warning("%s", note)
 
     def close(self) -> None:
         self.conn.close()
@@ -138,9 +125,6 @@ class FaceStore:
         """One atomic write, rolled back on any error (ReadOnlyDatabase when the
         database cannot be written)."""
         return write_transaction(self.conn, self.path, self.writable)
-
-    def _columns(self, table: str) -> set[str]:
-        return {row[1] for row in self._rows(f"PRAGMA table_info({table})")}
 
     def _rows(self, query: str, params: Iterable[object] = ()) -> list[tuple]:
         with translated(self.path):
