@@ -163,7 +163,6 @@ def stage_times(analyzer: FaceAnalyzer, photos: list[Path], rounds: int, shrink:
     """Per stage (decode, detect, embed), the fastest of ``rounds`` ms per photo of
     facerec's and OpenCV's, each stage timed on the previous stage's output."""
     from facerec.faces.reading import read_photos
-    from facerec.photos.downscaled import detection_pixels
 
     detector, recognizer = opencv_networks(analyzer)
     side = analyzer.detector.config.max_side
@@ -181,7 +180,7 @@ def stage_times(analyzer: FaceAnalyzer, photos: list[Path], rounds: int, shrink:
         ours, decoded = timed(lambda: [read[1] for read in read_photos(photos, side)])
         theirs, images = timed(lambda: [cv2.imread(str(p)) for p in photos])
         times["decode"].append((ours, theirs))
-        pixels = [detection_pixels(photo) for photo in decoded]
+        pixels = [photo.pixels for photo in decoded]
         ours, found = timed(lambda: in_batches(analyzer.detector.detect, pixels))
         theirs, their_found = timed(lambda: [opencv_detect(detector, i, shrink) for i in images])
         times["detect"].append((ours, theirs))

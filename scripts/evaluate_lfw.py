@@ -7,7 +7,7 @@ the centre; an image with no face detected counts as a wrong answer on every pai
     python scripts/evaluate_lfw.py [--faces ../shared/faces] [--device cpu] [--flip] [--opencv]
     python scripts/evaluate_lfw.py --enlarge 3024   # phone-size photos of the same faces
 
-``--enlarge SIDE`` checks the reduced decode of large photos (``facerec.photos.downscaled``): each
+``--enlarge SIDE`` checks the reduced decode of large photos (``facerec.photos.photo``): each
 DevTest image enlarged to SIDE pixels, saved as JPEG, then read as facerec reads photo
 files and, for comparison, decoded in full (accuracy at the registry's threshold).
 """

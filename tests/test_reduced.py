@@ -14,8 +14,9 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from facerec.faces.reading import Received, analyze_photos
-from facerec.photos.downscaled import ReducedPhoto, decode_for_detection
 from facerec.photos.image import load_image
+from facerec.photos.photo import FullPhoto, ReducedPhoto, decode_for_detection
+from facerec.types import Detection
 
 SIDE = 1280
 
@@ -48,11 +49,12 @@ def test_only_jpegs_twice_the_side_decode_reduced():
     assert reduced.scale == (2.0, 2.0)
     assert reduced.full().shape == (1500, 2600, 3)
     small = decode_for_detection(jpeg(pattern[:, :2400]), "small.jpg", SIDE)
-    assert isinstance(small, np.ndarray) and small.shape == (1500, 2400, 3)
+    assert isinstance(small, FullPhoto) and small.pixels.shape == (1500, 2400, 3)
+    assert small.size == (2400, 1500) and small.name == "small.jpg"
     png = io.BytesIO()
     Image.fromarray(pattern).save(png, "PNG")
-    assert isinstance(decode_for_detection(png.getvalue(), "big.png", SIDE), np.ndarray)
-    assert isinstance(decode_for_detection(jpeg(pattern), "big.jpg", None), np.ndarray)
+    assert isinstance(decode_for_detection(png.getvalue(), "big.png", SIDE), FullPhoto)
+    assert isinstance(decode_for_detection(jpeg(pattern), "big.jpg", None), FullPhoto)
 
 
 def test_a_png_is_decoded_once(monkeypatch):
@@ -70,8 +72,8 @@ def test_a_png_is_decoded_once(monkeypatch):
         return real(self)
 
     monkeypatch.setattr(PngImagePlugin.PngImageFile, "load_prepare", counted)
-    pixels = decode_for_detection(png.getvalue(), "photo.png", SIDE)
-    np.testing.assert_array_equal(pixels, pattern[..., :3])  # opaque: its colours as they are
+    photo = decode_for_detection(png.getvalue(), "photo.png", SIDE)
+    np.testing.assert_array_equal(photo.pixels, pattern[..., :3])  # opaque: its colours as they are
     assert decodes == [(400, 300)]
 
 
@@ -146,3 +148,26 @@ def test_identify_reads_a_phone_photo_reduced_and_annotates_it_in_full(analyzer,
     assert np.allclose(face["box"], as_full.detection.box, atol=0.02 * width)
     [annotated] = out.iterdir()
     assert load_image(annotated).shape[:2] == (height, width)
+
+
+def test_a_photo_full_or_reduced_answers_the_same_questions():
+    """One interface: size, the detector's pixels, the full photo, a turn, and where
+    faces are cropped from, whether the photo was decoded in full or reduced."""
+    pattern = np.random.default_rng(2).integers(0, 255, (1500, 2600, 3), dtype=np.uint8)
+    full = decode_for_detection(jpeg(pattern), "big.jpg", None)
+    reduced = decode_for_detection(jpeg(pattern), "big.jpg", SIDE)
+    for photo in (full, reduced):
+        assert photo.size == (2600, 1500) and photo.name == "big.jpg"
+        assert photo.full().shape == (1500, 2600, 3)
+        turned = photo.turn(90)
+        assert turned.size == (1500, 2600) and turned.full().shape == (2600, 1500, 3)
+    face = Detection.of((100, 100, 300, 340), [(150, 180), (250, 180), (200, 230),
+                                               (160, 290), (240, 290)], 0.9)
+    pixels, at_source, in_photo = full.crops([face], 112)
+    assert pixels is full.pixels and at_source == in_photo == [face]
+    pixels, at_source, in_photo = reduced.crops([face], 112)  # 200 px in the copy
+    assert pixels is reduced.pixels and at_source == [face]
+    assert in_photo == [face.rescaled(2.0, 2.0)]
+    small = face.rescaled(0.25, 0.25)  # 50 px in the copy: cropped from the full photo
+    pixels, at_source, in_photo = reduced.crops([small], 112)
+    assert pixels.shape == (1500, 2600, 3) and at_source == in_photo == [small.rescaled(2, 2)]

@@ -110,7 +110,7 @@ def phone_size(photo: Path, longer: int = 2600) -> Image.Image:
 
 
 def test_a_phone_photo_is_read_as_the_cli_reads_it(server, samples, tmp_path):
-    # decoded reduced for detection (facerec.photos.downscaled): the same boxes as the command's
+    # decoded reduced for detection (facerec.photos.photo): the same boxes as the command's
     photo = tmp_path / "phone.jpg"
     photo.write_bytes(jpeg(phone_size(samples / "obama3.jpg"), quality=85))
     answer = identify(server.url, photo.read_bytes())

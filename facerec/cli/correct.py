@@ -36,8 +36,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_correct(args: argparse.Namespace) -> int:
     from facerec.enrollment import source_key
     from facerec.escaping import shown
-    from facerec.photos.downscaled import decode_for_detection, photo_size
     from facerec.photos.image import read_image_file
+    from facerec.photos.photo import decode_for_detection
     from facerec.recognition.corrections import correct
 
     data = read_image_file(args.photo)
@@ -46,7 +46,7 @@ def run_correct(args: argparse.Namespace) -> int:
     with open_recognizer(args, create=said == "is") as recognizer:
         photo = decode_for_detection(data, str(args.photo),
                                      recognizer.analyzer.detector.config.max_side)
-        result = correct(recognizer, recognizer.analyzer.analyze(photo), photo_size(photo),
+        result = correct(recognizer, recognizer.analyzer.analyze(photo), photo.size,
                          sha256=hashlib.sha256(data).hexdigest(),
                          source=source_key(args.photo), label=str(args.photo),
                          face=args.face, person=person, said=said)

@@ -236,8 +236,8 @@ def write_skip_report(path: Path, report: EnrollReport) -> None:
 
 def run_identify(args: argparse.Namespace) -> int:
     from facerec.formats.annotate import draw_matches
-    from facerec.photos.downscaled import decode_for_detection, full_pixels
     from facerec.photos.image import read_image_file
+    from facerec.photos.photo import decode_for_detection
     from facerec.results import Identification
 
     failures: list[str] = []
@@ -262,7 +262,7 @@ def run_identify(args: argparse.Namespace) -> int:
             try:
                 photo = decode_for_detection(read_image_file(path), str(path), side)
                 matches = recognizer.identify(photo, args.top_k, threshold, args.upright)
-                pixels = full_pixels(photo) if args.annotate else None
+                pixels = photo.full() if args.annotate else None
             except ImageError as exc:
                 report_failure(failures, str(exc))
                 continue

@@ -12,7 +12,7 @@ from typing import cast
 import numpy as np
 import torch
 
-from facerec.errors import ImageError, ModelError
+from facerec.errors import ModelError
 from facerec.faces.align import align_faces
 from facerec.faces.detector import DetectorConfig, DetectorNetwork, FaceDetector
 from facerec.faces.embedder import EmbedderNetwork, FaceEmbedder
@@ -25,15 +25,15 @@ from facerec.models.registry import (
     ModelSpec,
     get_model,
 )
-from facerec.photos.downscaled import ReducedPhoto, decoded, detection_pixels, photo_size
 from facerec.photos.image import ImageInput, load_image
+from facerec.photos.photo import Photo, decoded
 from facerec.photos.sideways import TURNS, best_turn, needs_turning, turn, turned_back
 from facerec.types import Detection, Face
 
 log = logging.getLogger(__name__)
 
-PhotoInput = ImageInput | ReducedPhoto
-"""What the analyze methods take: any image input, or a photo decoded reduced."""
+PhotoInput = ImageInput | Photo
+"""What the analyze methods take: any image input, or a ``Photo`` already decoded."""
 
 MAX_FACES = 100
 """Most faces embedded per photo by default. Embedding is the cost that grows with the
@@ -141,9 +141,18 @@ class FaceAnalyzer:
 
         A ``ReducedPhoto`` is detected on its reduced copy; its faces are given in the
         photo's own pixels and embedded from the full photo when the copy shows one
-        smaller than the embedder's crop (see ``facerec.photos.downscaled``)."""
+        smaller than the embedder's crop (see ``facerec.photos.photo``)."""
         photos = [decoded(image) for image in images]
-        return self._embedded(photos, self.detector.detect([detection_pixels(p) for p in photos]))
+        return self._embedded(photos, self.detector.detect([p.pixels for p in photos]))
+
+    def analyze_batch_upright(self, images: Sequence[PhotoInput], upright: Sequence[bool]
+                              ) -> list[tuple[list[Face], int]]:
+        """Every face of every image and the turn it was found at: the images analysed
+        in one batch (``analyze_batch``), and each one ``upright`` asks for looked at
+        turned when its faces say it may be on its side (``analyze_upright``)."""
+        photos = [decoded(image) for image in images]
+        return [self.analyze_upright(photo, faces) if wanted else (faces, 0)
+                for photo, faces, wanted in zip(photos, self.analyze_batch(photos), upright)]
 
     def analyze_upright(self, image: PhotoInput, faces: Sequence[Face] | None = None
                         ) -> tuple[list[Face], int]:
@@ -160,19 +169,18 @@ class FaceAnalyzer:
         faces = list(self.analyze(photo) if faces is None else faces)
         if not needs_turning([f.detection for f in faces]):
             return faces, 0
-        turned = [turn(detection_pixels(photo), degrees) for degrees in TURNS]
+        turned = [turn(photo.pixels, degrees) for degrees in TURNS]
         found = self.detector.detect(turned)
         winner = best_turn([f.detection for f in faces], found)
         if winner is None:
             return faces, 0
         degrees = TURNS[winner]
-        view = photo.turn(degrees, turned[winner]) if isinstance(photo, ReducedPhoto) \
-            else turned[winner]
-        width, height = photo_size(photo)
+        view = photo.turn(degrees, turned[winner])
+        width, height = photo.size
         return [Face(turned_back(f.detection, degrees, width, height), f.embedding)
                 for f in self._embedded([view], [found[winner]])[0]], degrees
 
-    def _embedded(self, photos: Sequence[np.ndarray | ReducedPhoto],
+    def _embedded(self, photos: Sequence[Photo],
                   detections: Sequence[list[Detection]]) -> list[list[Face]]:
         """The faces of each photo embedded in one batch; ``detections`` are in the
         coordinates of the pixels they were found in (a reduced copy's for a
@@ -180,7 +188,7 @@ class FaceAnalyzer:
         crops, placed = [], []
         for photo, dets in zip(photos, detections):
             dets = self._bounded(photo, dets)
-            source, at_source, in_photo = self._crop_source(photo, dets)
+            source, at_source, in_photo = photo.crops(dets, self.crop_size)
             crops.append(self._crops(source, at_source))
             placed.append(in_photo)
         if not any(placed):
@@ -188,33 +196,16 @@ class FaceAnalyzer:
         embeddings = iter(self.embed_crops(torch.cat(crops)))
         return [[Face(d, next(embeddings)) for d in dets] for dets in placed]
 
-    def _bounded(self, photo: np.ndarray | ReducedPhoto, detections: list[Detection]
+    def _bounded(self, photo: Photo, detections: list[Detection]
                  ) -> list[Detection]:
         """At most ``max_faces`` of a photo's detections, the largest, in their order."""
         if self.max_faces is None or len(detections) <= self.max_faces:
             return detections
         kept = largest(detections, self.max_faces)
-        name = photo.name if isinstance(photo, ReducedPhoto) else "a photo"
         log.warning("%s: %d faces found, the %d largest analysed; %d left out "
-                    "(--max-faces sets the bound)", name, len(detections), len(kept),
+                    "(--max-faces sets the bound)", photo.name, len(detections), len(kept),
                     len(detections) - len(kept))
         return kept
-
-    def _crop_source(self, photo: np.ndarray | ReducedPhoto, detections: list[Detection]
-                     ) -> tuple[np.ndarray, list[Detection], list[Detection]]:
-        """The pixels to crop ``detections`` from, the detections in those pixels and in
-        the photo's own: a reduced copy serves when it shows every face at least as large
-        as the crop, else the photo is decoded in full."""
-        if not isinstance(photo, ReducedPhoto):
-            return photo, detections, detections
-        in_photo = [d.rescaled(*photo.scale) for d in detections]
-        if all(min(d.width, d.height) >= self.crop_size for d in detections):
-            return photo.pixels, detections, in_photo
-        try:
-            return photo.full(), in_photo, in_photo
-        except ImageError as exc:  # the reduced copy decoded; its faces are kept
-            log.warning("%s: cropping from the reduced copy (%s)", photo.name, exc.reason)
-            return photo.pixels, detections, in_photo
 
     def _crops(self, pixels: np.ndarray, detections: Sequence[Detection]) -> torch.Tensor:
         points = torch.tensor([d.landmarks for d in detections], dtype=torch.float64,

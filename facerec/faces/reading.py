@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
 import torch
 
 from facerec.errors import ImageError
-from facerec.photos.downscaled import ReducedPhoto, decode_for_detection, photo_size
 from facerec.photos.image import read_image_file
+from facerec.photos.photo import Photo, decode_for_detection
 from facerec.results import Skip
 from facerec.types import Face
 
@@ -100,9 +99,9 @@ def analyze_photos(analyzer: FaceAnalyzer, photos: Iterable[tuple[Tag, PhotoSour
 
 
 def read_photo(photo: PhotoSource, side: int | None = None
-               ) -> tuple[str, np.ndarray | ReducedPhoto]:
+               ) -> tuple[str, Photo]:
     """The sha256 and the decoded RGB pixels (H, W, 3) of one photo, from one read;
-    decoded reduced when it is at least twice ``side`` (see ``facerec.photos.downscaled``).
+    decoded reduced when it is at least twice ``side`` (see ``facerec.photos.photo``).
 
     Raises:
         ImageError: naming the photo, when it cannot be read or decoded.
@@ -117,13 +116,13 @@ def label_of(photo: PhotoSource) -> str:
 
 
 def read_photos(photos: list[PhotoSource], side: int | None = None
-                ) -> list[tuple[str, np.ndarray | ReducedPhoto] | ImageError]:
+                ) -> list[tuple[str, Photo] | ImageError]:
     """``read_photo`` of each photo, in order, or the ImageError saying why it could not
     be read. The photos are read and decoded on as many threads as PyTorch has for its
     CPU work (the cores ``facerec.levers.threads`` found free; the decoders and the hash let go
     of Python's lock), so a batch's decoding does not leave a core idle."""
 
-    def read(photo: PhotoSource) -> tuple[str, np.ndarray | ReducedPhoto] | ImageError:
+    def read(photo: PhotoSource) -> tuple[str, Photo] | ImageError:
         try:
             return read_photo(photo, side)
         except ImageError as exc:
@@ -139,7 +138,7 @@ def read_photos(photos: list[PhotoSource], side: int | None = None
 def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]],
                    upright: bool) -> Iterator[tuple[Tag, PhotoFaces | Skip]]:
     outcomes: list[PhotoFaces | Skip | None] = []
-    decoded: list[tuple[int, str, np.ndarray | ReducedPhoto]] = []
+    decoded: list[tuple[int, str, Photo]] = []
     side = analyzer.detector.config.max_side
     for (_, photo), read in zip(entries, read_photos([photo for _, photo in entries], side)):
         if isinstance(read, ImageError):
@@ -153,7 +152,7 @@ def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]
         turned = 0
         if upright:
             faces, turned = analyzer.analyze_upright(pixels, faces)
-        outcomes[slot] = PhotoFaces(label_of(entries[slot][1]), digest, photo_size(pixels),
+        outcomes[slot] = PhotoFaces(label_of(entries[slot][1]), digest, pixels.size,
                                     faces, turned)
     decoded.clear()  # the pixels are not held while the caller works on the results
     for (tag, _), outcome in zip(entries, outcomes):

@@ -77,7 +77,7 @@ def decode_image(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
 
     ``at_least``: let the decoder give a smaller copy whose longer side is still at least
     this, when its format can decode reduced (JPEG: a half, a quarter or an eighth);
-    other formats decode in full (see ``facerec.photos.downscaled``)."""
+    other formats decode in full (see ``facerec.photos.photo``)."""
     return _from_pil(_open_bytes(data, name, max_pixels), name, max_pixels, max_side,
                      at_least, data)
 

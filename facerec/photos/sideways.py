@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from facerec.types import Detection, Face
+from facerec.types import Detection
 
 TURNS = (90, 180, 270)
 """The turns tried, counterclockwise."""
@@ -65,17 +65,3 @@ def best_turn(as_it_is: Sequence[Detection], turned: Sequence[Sequence[Detection
     scores = [best_score(found) for found in turned]
     winner = int(np.argmax(scores))
     return winner if scores[winner] > best_score(as_it_is) else None
-
-
-def upright_faces(faces: Sequence[Face], turned: Sequence[Sequence[Face]], width: int,
-                  height: int) -> tuple[list[Face], int]:
-    """Of a ``width`` x ``height`` photo's faces as it is and those of its turned copies
-    (one list per turn of ``TURNS``, embedded from the turned copy), the upright
-    orientation's faces in the photo's own pixels, and its turn (0: as it is)."""
-    winner = best_turn([f.detection for f in faces],
-                       [[f.detection for f in found] for found in turned])
-    if winner is None:
-        return list(faces), 0
-    degrees = TURNS[winner]
-    return [Face(turned_back(f.detection, degrees, width, height), f.embedding)
-            for f in turned[winner]], degrees

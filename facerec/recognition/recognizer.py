@@ -22,8 +22,8 @@ from facerec.enrollment import Enrollment, suspicious_faces
 from facerec.errors import DatabaseError, FacerecError
 from facerec.models.model_id import ModelId
 from facerec.models.registry import DEFAULT_EMBEDDER
-from facerec.photos.downscaled import ReducedPhoto, decoded
 from facerec.photos.image import ImageInput
+from facerec.photos.photo import Photo
 from facerec.recognition.matching import gallery_rule, match_faces, threshold_rule
 from facerec.recognition.verification import verify_images
 from facerec.results import EnrollReport, Match, Skip, Threshold, Verification
@@ -136,23 +136,21 @@ class Recognizer:
         return suspicious_faces(self.gallery, sources)
 
     # identify -----------------------------------------------------------------------------
-    def identify(self, image: ImageInput | ReducedPhoto, top_k: int = 3,
+    def identify(self, image: ImageInput | Photo, top_k: int = 3,
                  threshold: float | Threshold | None = None, upright: bool = False,
                  fpir: float | None = None) -> list[Match]:
-        """Every face of one image (or a photo decoded reduced, ``facerec.photos.downscaled``) with
-        its person, ``unsure`` or ``unknown``; boxes in the image's own pixels."""
+        """Every face of one image (or a ``Photo`` already decoded) with its person,
+        ``unsure`` or ``unknown``; boxes in the image's own pixels."""
         return self.identify_batch([image], top_k, threshold, upright, fpir)[0]
 
-    def identify_batch(self, images: Sequence[ImageInput | ReducedPhoto], top_k: int = 3,
+    def identify_batch(self, images: Sequence[ImageInput | Photo], top_k: int = 3,
                        threshold: float | Threshold | None = None, upright: bool = False,
                        fpir: float | None = None) -> list[list[Match]]:
         """Every face of every image, detected and embedded in batches. With ``upright``,
         a photo with no face or only weak ones is looked at turned by 90, 180 and 270
         degrees too (``FaceAnalyzer.analyze_upright``; boxes stay in its own pixels)."""
-        pixels = [decoded(i) for i in images]
-        faces = self.analyzer.analyze_batch(pixels)
-        if upright:
-            faces = [self.analyzer.analyze_upright(p, f)[0] for p, f in zip(pixels, faces)]
+        found = self.analyzer.analyze_batch_upright(images, [upright] * len(images))
+        faces = [photo_faces for photo_faces, _ in found]
         flat = [f for per_image in faces for f in per_image]
         matches = iter(self.match([f.embedding for f in flat], [f.detection for f in flat],
                                   top_k, threshold, fpir))

@@ -28,9 +28,8 @@ from facerec.formats.face_crops import face_jpeg
 from facerec.library import Library, Together
 from facerec.library.erasure import erase_from_library
 from facerec.names import validate_name
-from facerec.photos.downscaled import ReducedPhoto, decode_for_detection, photo_size, turned_photo
 from facerec.photos.image import image_size, load_image
-from facerec.photos.sideways import TURNS, needs_turning, upright_faces
+from facerec.photos.photo import FullPhoto, Photo, decode_for_detection
 from facerec.recognition.corrections import Correction, correct
 from facerec.recognition.recognizer import Recognizer
 from facerec.recognition.verification import verify_faces
@@ -77,8 +76,8 @@ class RecognitionService:
         self.gallery = recognizer.gallery
         self.config = config
         self.analyzer = recognizer.analyzer
-        self.batcher: MicroBatcher[np.ndarray | ReducedPhoto, list[Face]] = MicroBatcher(
-            self.analyzer.analyze_batch, max_batch=config.max_batch,
+        self.batcher: MicroBatcher[tuple[Photo, bool], tuple[list[Face], int]] = MicroBatcher(
+            self._analyze, max_batch=config.max_batch,
             max_wait=config.max_wait, max_queue=config.max_queue,
             deadline=config.analysis_timeout)
         self._db_lock = threading.Lock()
@@ -107,8 +106,8 @@ class RecognitionService:
 
         The photo's decoded size is reserved from the pixel budget before it is decoded
         (waiting for room when the budget is taken); it is decoded as ``_decode`` says
-        and analysed in a batch with other requests' photos (turned copies too, one at a
-        time).
+        and analysed in a batch with other requests' photos, as the commands analyse
+        theirs (``FaceAnalyzer.analyze_batch_upright``).
 
         Raises:
             ImageError: naming the upload, when it is not a usable image.
@@ -124,32 +123,33 @@ class RecognitionService:
                 photo = await run_in_threadpool(self._decode, upload, max(width, height))
             except ImageError as exc:
                 raise ImageError(upload.label, exc.reason) from None
-            decoded_width, decoded_height = photo_size(photo)
+            decoded_width, decoded_height = photo.size
             await reservation.shrink(decoded_width * decoded_height)
-            faces = await self.batcher.run(photo)
-            turned = 0
-            if upright and needs_turning([face.detection for face in faces]):
-                views = [await self.batcher.run(turned_photo(photo, degrees))
-                         for degrees in TURNS]
-                faces, turned = upright_faces(faces, views, decoded_width, decoded_height)
+            faces, turned = await self.batcher.run((photo, upright))
             del photo
         if (decoded_width, decoded_height) != (width, height):
             faces = [face.rescaled(width / decoded_width, height / decoded_height)
                      for face in faces]
         return faces, (width, height), turned
 
-    def _decode(self, upload: Upload, longer_side: int) -> np.ndarray | ReducedPhoto:
+    def _analyze(self, requests: Sequence[tuple[Photo, bool]]
+                 ) -> list[tuple[list[Face], int]]:
+        """The batcher's work: photos, each with whether to look for it upright."""
+        return self.analyzer.analyze_batch_upright([photo for photo, _ in requests],
+                                                   [upright for _, upright in requests])
+
+    def _decode(self, upload: Upload, longer_side: int) -> Photo:
         """The upload's pixels for the networks. A photo within ``max_decode_side`` is
         read as the commands read files: a phone's JPEG decoded reduced for detection,
         its faces cropped from the full photo only where the reduced copy shows one
-        smaller than the crop (see ``facerec.photos.downscaled``; the budget keeps its full size
+        smaller than the crop (see ``facerec.photos.photo``; the budget keeps its full size
         reserved for that). A larger photo is decoded reduced to ``max_decode_side``."""
         if longer_side <= self.config.max_decode_side:
             return decode_for_detection(upload.data, upload.label,
                                         self.analyzer.detector.config.max_side,
                                         self.config.max_pixels)
-        return load_image(upload.data, max_pixels=self.config.max_pixels,
-                          max_side=self.config.max_decode_side)
+        return FullPhoto(load_image(upload.data, max_pixels=self.config.max_pixels,
+                                    max_side=self.config.max_decode_side), upload.label)
 
     async def _locked(self, call: Callable[..., T], *args: object) -> T:
         def run() -> T:
