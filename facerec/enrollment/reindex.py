@@ -75,7 +75,7 @@ def reindex(folder: Path, analyzer: FaceAnalyzer, drop_missing: bool = False,
             bar = tqdm(total=len(records), desc="reindexing", unit="face", disable=not progress)
             for batch in _batches(records):
                 faces = _embed_again(batch, analyzer, report)
-                new.replace_faces(faces)
+                new.add_faces(faces)
                 report.embedded += len(faces)
                 bar.update(len(batch))
             bar.close()

@@ -10,25 +10,24 @@ asks it who they are.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
 from facerec.errors import DatabaseError, PersonNotFound
-from facerec.names import case_clash
 from facerec.storage.erasure import Erasure, delete_thumbnails, erase_from_backups
 from facerec.storage.live_index import LiveIndex
-from facerec.storage.store import Conflict, Delta, FaceRecord, FaceStore, NewFace
+from facerec.storage.store import FaceRecord, FaceStore
 from facerec.storage.templates import PeopleTemplates
 
 DEFAULT_DB = "facerec-db"
 
-T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def default_db_path() -> Path:
@@ -49,23 +48,42 @@ def stored_model(path: str | Path) -> str | None:
         store.close()
 
 
-def _serialized(method: Callable[..., T]) -> Callable[..., T]:
+def _serialized(method: Callable[Concatenate[Gallery, P], R]
+                ) -> Callable[Concatenate[Gallery, P], R]:
     """Run a Gallery method under the gallery's lock: one thread at a time uses its
     SQLite connection and index, whichever caller it comes from."""
 
     @functools.wraps(method)
-    def run(self: Gallery, *args: Any, **kwargs: Any) -> T:
-        with self._lock:
-            return method(self, *args, **kwargs)
+    def run(gallery: Gallery, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with gallery._lock:
+            return method(gallery, *args, **kwargs)
+
+    return run
+
+
+def _from_store(method: Callable[Concatenate[FaceStore, P], R]
+                ) -> Callable[Concatenate[Gallery, P], R]:
+    """The store's ``method`` as a Gallery method, run on the gallery's store under its
+    lock: its signature and docstring are the store's, said once."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def run(gallery: Gallery, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with gallery._lock:
+            return getattr(gallery._store, name)(*args, **kwargs)
 
     return run
 
 
 class Gallery:
-    """The people and faces of the database in folder ``path``.
+    """The people and faces of the database in folder ``path``: its store (SQLite,
+    ``FaceStore``) and its search index, behind one lock.
 
     Every method holds the gallery's lock while it runs, so threads may share one
-    Gallery (as the HTTP service's do); its store and index are its own.
+    Gallery (as the HTTP service's do). The store's reads and writes are the Gallery's
+    as they are (``_from_store``); what is written here is what the store alone cannot
+    do: search through the index, erase removed faces from every copy, and keep the
+    open-set decision's templates between changes.
 
     Args:
         path: the database folder.
@@ -95,31 +113,59 @@ class Gallery:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # the store's reads and writes, as they are --------------------------------------------
+    people = _from_store(FaceStore.people)
+    has_people = _from_store(FaceStore.has_people)
+    counts = _from_store(FaceStore.counts)
+    count = _from_store(FaceStore.count)
+    faces_of = _from_store(FaceStore.faces_of)
+    face = _from_store(FaceStore.face)
+    all_faces = _from_store(FaceStore.all_faces)
+    case_twin = _from_store(FaceStore.case_twin)
+    refuse_case_twin = _from_store(FaceStore.refuse_case_twin)
+    rename = _from_store(FaceStore.rename)
+    merge = _from_store(FaceStore.merge)
+    claim_model = _from_store(FaceStore.claim_model)
+    add_faces = _from_store(FaceStore.add_faces)
+    claim_faces = _from_store(FaceStore.claim_faces)
+    skips = _from_store(FaceStore.skips)
+    record_skips = _from_store(FaceStore.record_skips)
+    sources = _from_store(FaceStore.sources)
+    holders = _from_store(FaceStore.holders)
+    person_of = _from_store(FaceStore.person_of)
+    changes_since = _from_store(FaceStore.changes_since)
+    reject = _from_store(FaceStore.reject)
+    forget_rejections = _from_store(FaceStore.forget_rejections)
+    rejection_counts = _from_store(FaceStore.rejection_counts)
+    settings = _from_store(FaceStore.settings)
+    restore_settings = _from_store(FaceStore.restore_settings)
+    set_open_set = _from_store(FaceStore.set_open_set)
+    set_threshold = _from_store(FaceStore.set_threshold)
+
     @property
     @_serialized
     def writable(self) -> bool:
         return self._store.writable
 
-    # people -------------------------------------------------------------------------------
+    @property
     @_serialized
-    def people(self) -> list[tuple[str, int]]:
-        """(name, face count) per person, by name."""
-        return self._store.people()
+    def model(self) -> str | None:
+        """The id of the model whose embeddings the database holds (None while empty)."""
+        return self._store.model
 
+    @property
     @_serialized
-    def has_people(self) -> bool:
-        return self._store.has_people()
+    def generation(self) -> int:
+        """The change-log position of the enrolled faces (see ``FaceStore``)."""
+        return self._store.generation
 
+    @property
     @_serialized
-    def counts(self) -> tuple[int, int]:
-        """(people, faces), without listing them."""
-        return self._store.count_people(), self._store.count()
+    def calibrated_threshold(self) -> float | None:
+        """The threshold ``facerec calibrate`` stored for this database, if any."""
+        return self._store.calibrated_threshold
 
-    @_serialized
-    def faces_of(self, name: str) -> list[FaceRecord]:
-        """Every enrolled face of person ``name``; PersonNotFound if there is none."""
-        return self._store.faces_of(name)
-
+    # removing, everywhere -----------------------------------------------------------------
     @_serialized
     def remove(self, name: str) -> Erasure:
         """Delete a person and their faces, and erase them from every copy the database
@@ -155,95 +201,11 @@ class Gallery:
         erased.log_truncated = self._store.truncate_log()
         return erased
 
-    @_serialized
-    def case_twin(self, name: str) -> str | None:
-        """The enrolled person whose name differs from new name ``name`` only by case."""
-        return self._store.case_twin(name)
-
-    @_serialized
-    def refuse_case_twin(self, name: str) -> None:
-        """PersonExists, naming them, when ``name`` is new but for case."""
-        twin = self._store.case_twin(name)
-        if twin is not None:
-            raise case_clash(name, twin)
-
-    @_serialized
-    def rename(self, old: str, new: str) -> None:
-        """Rename a person (InvalidName, PersonNotFound, PersonExists)."""
-        self._store.rename_person(old, new)
-
-    @_serialized
-    def merge(self, source: str, target: str) -> int:
-        """Move every face of ``source`` to ``target``, delete ``source``; returns the
-        number of faces moved. Merging a person into themself is refused."""
-        return self._store.merge_people(source, target)
-
-    # faces --------------------------------------------------------------------------------
-    @_serialized
-    def claim_model(self, model_id: str) -> None:
-        """Record the embedding model of this database; refuse another one."""
-        self._store.claim_model(model_id)
-
-    @property
-    @_serialized
-    def model(self) -> str | None:
-        """The id of the model whose embeddings the database holds (None while empty)."""
-        return self._store.get_meta("model")
-
-    @_serialized
-    def add_faces(self, faces: list[NewFace], remove_sources: Iterable[str] = ()) -> list[int]:
-        """Store faces (replacing any under the same source) and remove others by source,
-        in one transaction; returns the new ids."""
-        return self._store.replace_faces(faces, remove_sources)
-
-    @_serialized
-    def claim_faces(self, faces: list[NewFace], remove_sources: Iterable[str] = ()
-                    ) -> tuple[list[int], list[Conflict]]:
-        """Store faces as ``add_faces`` does, except those whose photo another person
-        holds (decided inside the write); returns the new ids and those refused."""
-        return self._store.claim_faces(faces, remove_sources)
-
-    @_serialized
-    def face(self, face_id: int) -> FaceRecord | None:
-        """The enrolled face with id ``face_id``, if there is one."""
-        found = self._store.faces([face_id])
-        return found[0] if found else None
-
+    # the index ----------------------------------------------------------------------------
     @_serialized
     def load_index(self) -> None:
         """Load (or build) the search index now, so the first search is not slow."""
         self._index.current()
-
-    @_serialized
-    def count(self) -> int:
-        """How many faces are enrolled."""
-        return self._store.count()
-
-    @_serialized
-    def all_faces(self) -> list[FaceRecord]:
-        """Every enrolled face, embeddings included."""
-        return self._store.faces()
-
-    @_serialized
-    def skips(self, settings: str) -> dict[str, tuple[str, str]]:
-        """source -> (sha256, reason) of the photos enrollment skipped under ``settings``
-        (the skip memory: they are not analysed again while bytes and settings stay)."""
-        return self._store.skips(settings)
-
-    @_serialized
-    def record_skips(self, rows: Iterable[tuple[str, str, str, str]], settings: str) -> None:
-        """Remember skipped photos as (source, sha256, reason, person) under ``settings``."""
-        self._store.record_skips(rows, settings)
-
-    @_serialized
-    def sources(self, only: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
-        """source -> (sha256, person) of the enrolled faces (of ``only`` if given)."""
-        return self._store.sources(only)
-
-    @_serialized
-    def holders(self, digests: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-        """sha256 -> [(source, person), ...] of enrolled faces with those bytes."""
-        return self._store.holders(digests)
 
     @_serialized
     def search(self, embeddings: np.ndarray, k: int
@@ -254,29 +216,12 @@ class Gallery:
         return sims, ids, self._store.person_of(np.unique(ids[ids >= 0]))
 
     @_serialized
-    def person_of(self, ids: Iterable[int]) -> dict[int, str]:
-        """face id -> person, for the ids among ``ids`` that are enrolled."""
-        return self._store.person_of(ids)
-
-    @property
-    @_serialized
-    def generation(self) -> int:
-        """The change-log position of the enrolled faces (see ``FaceStore``)."""
-        return self._store.generation
-
-    @_serialized
-    def changes_since(self, generation: int) -> Delta | None:
-        """The faces added and removed after ``generation``; None when the log no longer
-        reaches back that far (whoever follows the gallery then starts again)."""
-        return self._store.delta(generation)
-
-    @_serialized
     def check(self) -> tuple[int, int]:
         """(faces in SQLite, faces in the index); they agree once the index caught up."""
         index = self._index.current()
         return self._store.count(), 0 if index is None else len(index)
 
-    # the open-set decision -----------------------------------------------------------------
+    # the open-set decision ----------------------------------------------------------------
     @_serialized
     def templates(self) -> PeopleTemplates:
         """Every person's faces and rejected faces (see ``templates``), read
@@ -285,52 +230,3 @@ class Gallery:
         if self._templates is None or self._templates[0] != key:
             self._templates = (key, self._store.templates())
         return self._templates[1]
-
-    @_serialized
-    def reject(self, name: str, face: NewFace) -> bool:
-        """Keep ``face`` as not ``name``: from now on faces more like it than like
-        ``name``'s own are not given that name. False when it already was kept."""
-        return self._store.reject(name, face)
-
-    @_serialized
-    def forget_rejections(self, name: str, digest: str) -> int:
-        """Forget that the photo with bytes ``digest`` is not ``name``."""
-        return self._store.forget_rejections(name, digest)
-
-    @_serialized
-    def rejection_counts(self) -> dict[str, int]:
-        """person -> faces marked as not them."""
-        return self._store.rejection_counts()
-
-    # threshold ----------------------------------------------------------------------------
-    @property
-    @_serialized
-    def calibrated_threshold(self) -> float | None:
-        """The threshold ``facerec calibrate`` stored for this database, if any."""
-        stored = self._store.get_meta("threshold")
-        return None if stored is None else float(stored)
-
-    @_serialized
-    def settings(self) -> dict[str, str]:
-        """The stored settings the decision reads: ``threshold`` and ``calibration``
-        (``facerec calibrate``), ``fpir`` and ``fpir_offset`` (its open-set target)."""
-        keys = ("threshold", "calibration", "fpir", "fpir_offset")
-        return {key: value for key in keys if (value := self._store.get_meta(key)) is not None}
-
-    @_serialized
-    def restore_settings(self, settings: dict[str, str]) -> None:
-        """Write settings saved from another database (``repair``) in one transaction."""
-        self._store.set_meta_items(settings)
-
-    @_serialized
-    def set_open_set(self, fpir: float, offset: float, how: dict[str, object]) -> None:
-        """Store the open-set target ``fpir`` and the ``offset`` the database's own faces
-        ask for, with ``how`` they were chosen; a threshold stored before is dropped."""
-        self._store.replace_meta({"fpir": repr(float(fpir)), "fpir_offset": repr(float(offset)),
-                                  "calibration": json.dumps(how)}, forget=["threshold"])
-
-    @_serialized
-    def set_threshold(self, value: float, how: dict[str, object]) -> None:
-        """Store ``value`` as this database's threshold, with ``how`` it was chosen."""
-        self._store.set_meta_items({"threshold": repr(float(value)),
-                                   "calibration": json.dumps(how)})

@@ -136,7 +136,7 @@ class LiveIndex:
         assert self._index is not None
         if self.store.generation == self._seq:
             return True
-        delta = self.store.delta(self._seq)
+        delta = self.store.changes_since(self._seq)
         if delta is None:
             return False
         self._index.remove(delta.remove_ids)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from facerec.errors import DatabaseDamaged, DatabaseError, PersonExists, PersonNotFound
-from facerec.names import normalize_name, validate_name
+from facerec.names import case_clash, normalize_name, validate_name
 from facerec.storage.people import (
     allow_name_keys,
     case_twin,
@@ -160,6 +160,37 @@ class FaceStore:
             conn.executemany("DELETE FROM meta WHERE key = ?", [(key,) for key in forget])
 
     @property
+    def model(self) -> str | None:
+        """The id of the model whose embeddings the database holds (None while empty)."""
+        return self.get_meta("model")
+
+    @property
+    def calibrated_threshold(self) -> float | None:
+        """The threshold ``facerec calibrate`` stored for this database, if any."""
+        stored = self.get_meta("threshold")
+        return None if stored is None else float(stored)
+
+    def settings(self) -> dict[str, str]:
+        """The stored settings the decision reads: ``threshold`` and ``calibration``
+        (``facerec calibrate``), ``fpir`` and ``fpir_offset`` (its open-set target)."""
+        keys = ("threshold", "calibration", "fpir", "fpir_offset")
+        return {key: value for key in keys if (value := self.get_meta(key)) is not None}
+
+    def restore_settings(self, settings: dict[str, str]) -> None:
+        """Write settings saved from another database (``repair``) in one transaction."""
+        self.set_meta_items(settings)
+
+    def set_open_set(self, fpir: float, offset: float, how: dict[str, object]) -> None:
+        """Store the open-set target ``fpir`` and the ``offset`` the database's own faces
+        ask for, with ``how`` they were chosen; a threshold stored before is dropped."""
+        self.replace_meta({"fpir": repr(float(fpir)), "fpir_offset": repr(float(offset)),
+                           "calibration": json.dumps(how)}, forget=["threshold"])
+
+    def set_threshold(self, value: float, how: dict[str, object]) -> None:
+        """Store ``value`` as this database's threshold, with ``how`` it was chosen."""
+        self.set_meta_items({"threshold": repr(float(value)), "calibration": json.dumps(how)})
+
+    @property
     def generation(self) -> int:
         """The change-log position of the current faces (0 before any change)."""
         if not self.logged:
@@ -197,6 +228,10 @@ class FaceStore:
     def count(self) -> int:
         """How many faces are enrolled."""
         return int(self._rows("SELECT COUNT(*) FROM faces")[0][0])
+
+    def counts(self) -> tuple[int, int]:
+        """(people, faces), without listing them."""
+        return self.count_people(), self.count()
 
     def sources(self, only: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
         """source -> (sha256, person) of every enrolled face, or of those in ``only``."""
@@ -248,7 +283,7 @@ class FaceStore:
                              [int(i) for i in drawn])
         return vectors(rows)[1]
 
-    def delta(self, after: int) -> Delta | None:
+    def changes_since(self, after: int) -> Delta | None:
         """What changed after log position ``after``; None when the log no longer reaches
         back that far (the index must then be rebuilt)."""
         if not self.logged:
@@ -272,13 +307,19 @@ class FaceStore:
         gone = sorted(touched - added - {int(i) for i in ids})
         return Delta(seq, ids, embeddings, np.array(gone, dtype=np.int64))
 
-    def faces(self, ids: Iterable[int] | None = None) -> list[FaceRecord]:
-        """Face records, all or those with the given ids (in id order)."""
+    def all_faces(self, ids: Iterable[int] | None = None) -> list[FaceRecord]:
+        """Every enrolled face, embeddings included, or those with the given ids (in id
+        order)."""
         query = f"SELECT {FACE_COLUMNS} FROM faces f JOIN people p ON p.id = f.person_id"
         if ids is None:
             return [face_record(row) for row in self._rows(query + " ORDER BY f.id")]
         rows = self._chunked(query + " WHERE f.id IN ({})", [int(i) for i in ids])
         return [face_record(row) for row in sorted(rows)]
+
+    def face(self, face_id: int) -> FaceRecord | None:
+        """The enrolled face with id ``face_id``, if there is one."""
+        found = self.all_faces([face_id])
+        return found[0] if found else None
 
     def faces_of(self, name: str) -> list[FaceRecord]:
         """Every face of person ``name``, in id order (PersonNotFound if there is none)."""
@@ -315,9 +356,9 @@ class FaceStore:
                                  "person, settings) VALUES(?, ?, ?, ?, ?)",
                                  [(*row, settings) for row in rows])
 
-    def replace_faces(self, add: list[NewFace], remove_sources: Iterable[str] = ()) -> list[int]:
-        """Atomically remove faces by source and add new ones (a face already recorded
-        under a new face's source is replaced); returns the new ids."""
+    def add_faces(self, add: list[NewFace], remove_sources: Iterable[str] = ()) -> list[int]:
+        """Store faces (replacing any under the same source) and remove others by source,
+        in one transaction; returns the new ids."""
         with self.transaction() as conn:
             return self._replace(conn, add, list(remove_sources))
 
@@ -446,7 +487,8 @@ class FaceStore:
         of a page stays there; False when a reader in another process kept it."""
         return truncate_log(self.conn, self.path, self.writable)
 
-    def rename_person(self, old: str, new: str) -> None:
+    def rename(self, old: str, new: str) -> None:
+        """Rename a person (InvalidName, PersonNotFound, PersonExists)."""
         new = validate_name(new)
         with self.transaction() as conn:
             person_id = self._existing_person(conn, old)
@@ -457,8 +499,9 @@ class FaceStore:
             conn.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
             _people_changed(conn)
 
-    def merge_people(self, source: str, target: str) -> int:
-        """Move every face of ``source`` to ``target`` and delete ``source``."""
+    def merge(self, source: str, target: str) -> int:
+        """Move every face of ``source`` to ``target``, delete ``source``; returns the
+        number of faces moved. Merging a person into themself is refused."""
         with self.transaction() as conn:
             from_id = self._existing_person(conn, source)
             to_id = self._existing_person(conn, target)
@@ -531,6 +574,12 @@ class FaceStore:
         form), if ``name`` itself is not enrolled; None otherwise."""
         with translated(self.path):
             return case_twin(self.conn, name)
+
+    def refuse_case_twin(self, name: str) -> None:
+        """PersonExists, naming them, when ``name`` is new but for case."""
+        twin = self.case_twin(name)
+        if twin is not None:
+            raise case_clash(name, twin)
 
     @staticmethod
     def _person_id(conn: sqlite3.Connection, name: str, now: float) -> int:
