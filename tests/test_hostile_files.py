@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from cli import assert_no_traceback, run_cli
+from cli import assert_no_traceback, run_cli_process
 from PIL import Image
 
 from facerec import load_image
@@ -36,7 +36,7 @@ def test_special_files_are_refused_unread(junk, entry, reason):
     with pytest.raises(ImageError, match=reason):
         load_image(junk / entry)
     started = time.monotonic()
-    done = run_cli("detect", junk / entry, timeout=120)
+    done = run_cli_process("detect", junk / entry, timeout=120)
     assert done.returncode == 1 and reason in done.stderr and time.monotonic() - started < 60
     assert_no_traceback(done)
 
@@ -52,7 +52,7 @@ def test_a_huge_sparse_file_is_refused_before_it_is_read(tmp_path, model_paths):
 
 
 def test_folder_entries_that_are_skipped_are_named(junk):
-    done = run_cli("detect", junk, "--json", timeout=300)
+    done = run_cli_process("detect", junk, "--json", timeout=300)
     assert done.returncode == 1, done.stderr
     assert_no_traceback(done)
     assert "real.jpg" in done.stdout
@@ -67,7 +67,7 @@ def test_enrolling_a_folder_of_junk_names_what_was_skipped(tmp_path, junk):
     (known / "obama").mkdir(parents=True)
     for entry in junk.iterdir():
         os.rename(entry, known / "obama" / entry.name)
-    done = run_cli("enroll", "--db", tmp_path / "db", known, timeout=300)
+    done = run_cli_process("enroll", "--db", tmp_path / "db", known, timeout=300)
     assert done.returncode == 1, done.stderr
     assert "added 1" in done.stdout
     for entry in ("pipe.jpg", "zero.jpg", "broken.jpg", "folder.jpg"):
@@ -78,18 +78,18 @@ def test_nothing_to_work_on_is_said(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     for command in (("detect", empty), ("embed", empty, "--out", tmp_path / "e.npz")):
-        done = run_cli(*command)
+        done = run_cli_process(*command)
         assert done.returncode == 2 and "no photos to" in done.stderr, done.stderr
         assert_no_traceback(done)
 
 
 def test_outputs_are_checked_before_the_work(tmp_path, samples):
     started = time.monotonic()
-    missing = run_cli("embed", samples, "--out", tmp_path / "no" / "such" / "out.npz")
+    missing = run_cli_process("embed", samples, "--out", tmp_path / "no" / "such" / "out.npz")
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     taken = tmp_path / "taken.txt"
     taken.write_text("")
-    annotate = run_cli("identify", "--db", tmp_path / "db", samples, "--annotate", taken)
+    annotate = run_cli_process("identify", "--db", tmp_path / "db", samples, "--annotate", taken)
     assert annotate.returncode == 2 and "is a file" in annotate.stderr
     assert time.monotonic() - started < 60  # refused before loading any network
     for done in (missing, annotate):
@@ -102,7 +102,7 @@ def test_no_face_writes_a_valid_empty_result(tmp_path, suffix, model_paths):
     folder.mkdir()
     Image.new("RGB", (320, 240), (90, 120, 90)).save(folder / "wall.png")
     out = tmp_path / f"faces{suffix}"
-    done = run_cli("embed", folder, "--out", out)
+    done = run_cli_process("embed", folder, "--out", out)
     assert done.returncode == 0, done.stderr
     if suffix == ".npz":
         with np.load(out) as saved:

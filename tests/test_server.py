@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from cli import assert_no_traceback, run_cli
+from cli import assert_no_traceback, run_cli, run_cli_process
 from PIL import Image
 
 httpx = pytest.importorskip("httpx", reason="httpx is a test dependency")
@@ -231,8 +231,8 @@ def test_api_key_is_required_when_set(tmp_path, samples, model_paths):
 
 
 def test_refuses_to_listen_beyond_loopback_without_a_key(tmp_path):
-    done = run_cli("serve", "--db", tmp_path / "db", "--host", "0.0.0.0",
-                   env={"FACEREC_API_KEY": ""})
+    done = run_cli_process("serve", "--db", tmp_path / "db", "--host", "0.0.0.0",
+                           env={"FACEREC_API_KEY": ""})
     assert done.returncode == 2
     assert "API key" in done.stderr
     assert_no_traceback(done)

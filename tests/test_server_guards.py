@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from cli import assert_no_traceback, run_cli
+from cli import assert_no_traceback, run_cli_process
 from PIL import Image
 from server import running_server
 
@@ -100,8 +100,8 @@ def assert_no_traceback_text(text: str) -> None:
 @pytest.mark.parametrize("weak", [" " * 16, "a" * 32, "abcdefghijklmnopqrstuvwxyz",
                                   "short-key", "ab" * 12])
 def test_weak_api_keys_are_refused(tmp_path, weak):
-    done = run_cli("serve", "--db", tmp_path / "db", "--host", "0.0.0.0",
-                   env={"FACEREC_API_KEY": weak})
+    done = run_cli_process("serve", "--db", tmp_path / "db", "--host", "0.0.0.0",
+                           env={"FACEREC_API_KEY": weak})
     assert done.returncode == 2 and "API key" in done.stderr, done.stderr
     assert weak.strip() == "" or weak not in done.stderr
     assert_no_traceback(done)

@@ -7,7 +7,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from cli import assert_no_traceback, run_cli
+from cli import assert_no_traceback, run_cli, run_cli_process
 from video import face_patch, write_video
 
 pytestmark = pytest.mark.slow  # real services, browsers or kill loops: the full run
@@ -29,8 +29,8 @@ def scene(tmp_path_factory, analyzer, shared_faces):
 def test_headless_events_and_video(scene):
     root, db, video = scene
     events, out = root / "events.jsonl", root / "named.mp4"
-    done = run_cli("watch", "--source", video, "--headless", "--db", db, "--events", events,
-                   "--out", out, "--unknown-after", "1.0")
+    done = run_cli_process("watch", "--source", video, "--headless", "--db", db,
+                           "--events", events, "--out", out, "--unknown-after", "1.0")
     assert done.returncode == 0, done.stderr
     assert_no_traceback(done)
     records = [json.loads(line) for line in events.read_text().splitlines()]
@@ -52,7 +52,7 @@ def test_bad_sources_fail_cleanly(scene, tmp_path):
     not_video = tmp_path / "notes.txt"
     not_video.write_text("hello")
     for source in (str(not_video), str(tmp_path / "missing.mp4"), "7"):
-        done = run_cli("watch", "--source", source, "--headless", "--db", db)
+        done = run_cli_process("watch", "--source", source, "--headless", "--db", db)
         assert done.returncode == 2, (source, done.stderr)
         assert "cannot open" in done.stderr
         assert_no_traceback(done)
@@ -71,8 +71,8 @@ def test_a_damaged_video_is_read_past_the_damage(scene, tmp_path, analyzer, shar
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(bytes(data))
     _, db, _ = scene
-    done = run_cli("watch", "--source", damaged, "--headless", "--db", db,
-                   "--events", tmp_path / "events.jsonl")
+    done = run_cli_process("watch", "--source", damaged, "--headless", "--db", db,
+                           "--events", tmp_path / "events.jsonl")
     assert_no_traceback(done)
     assert done.returncode == 1 and "could not be decoded" in done.stderr, done.stderr
     watched = int(done.stderr.split(" frames in ")[0].rsplit(" ", 1)[-1])
@@ -85,7 +85,7 @@ def test_outputs_are_checked_before_watching(scene, tmp_path):
     for option, target in (("--events", tmp_path / "no" / "events.jsonl"),
                            ("--out", tmp_path / "no" / "named.mp4"),
                            ("--out", tmp_path / "named.gif")):
-        done = run_cli("watch", "--source", video, "--headless", "--db", db, option, target)
+        done = run_cli_process("watch", "--source", video, "--headless", "--db", db, option, target)
         assert done.returncode == 2, (option, target, done.stderr)
         assert_no_traceback(done)
 

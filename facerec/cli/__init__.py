@@ -67,6 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log = logging.getLogger("facerec")
     package_log.addHandler(handler)
     package_log.setLevel(level)
+    try:
+        return _run(args)
+    finally:  # a program that calls main() again gets one handler, not one per call
+        package_log.removeHandler(handler)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command ``args`` names, its errors said on stderr; the exit code."""
     enable_levers()
     if args.command != "serve":  # the service gives memory back instead (facerec.levers.allocator)
         keep_freed_blocks()
