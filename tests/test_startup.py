@@ -57,7 +57,7 @@ def test_importing_facerec_changes_no_process_setting_until_the_levers_are_on():
     """A program importing facerec keeps its environment and thread count; with the
     levers on (as the commands and the service turn them), OpenMP's threads spin briefly
     unless the user says otherwise, and the thread count follows the free cores."""
-    check = ("import os, torch; from facerec import threads; "
+    check = ("import os, torch; from facerec.levers import threads; "
              "print(os.environ.get('GOMP_SPINCOUNT'), threads._enabled)")
     plain = "import facerec, facerec.faces.analyzer; " + check
     levers = "from facerec.levers import enable_levers; enable_levers(); " + check
