@@ -9,9 +9,11 @@ is optional everywhere: tests that read it skip with the reason.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from postgres import Postgres, running_postgres
 
 from facerec.models import weights
 from facerec.models.registry import DLIB_RESNET, SFACE, W600K_MBF, YUNET
@@ -99,3 +101,11 @@ def real_photos(samples) -> list[Path]:
     if (SHARED_FACES / "photos").is_dir():
         paths += sorted((SHARED_FACES / "photos").glob("*.jpg"))
     return paths
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL on loopback for the session (tests/postgres.py); skips with the
+    reason where the server or psycopg is missing."""
+    with running_postgres() as server:
+        yield server

@@ -10,6 +10,9 @@ import pwd
 import secrets
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,6 +69,11 @@ class Postgres:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
+    def database_url(self, name: str) -> str:
+        """The address of a new, empty database called ``name``."""
+        self.create_database(name)
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{name}"
+
     def create_database(self, name: str = "facerec") -> None:
         import psycopg
 
@@ -93,3 +101,21 @@ class Postgres:
 def _unprivileged() -> pwd.struct_passwd | None:
     """The user the server runs as when the tests run as root (initdb refuses root)."""
     return pwd.getpwnam("nobody") if os.geteuid() == 0 else None
+
+
+@contextmanager
+def running_postgres() -> Iterator[Postgres]:
+    """A started server in a folder of its own (its user must read it: not under the
+    tests' temporary folders, which only root enters), removed afterwards."""
+    programs = need_postgres()
+    folder = Path(tempfile.mkdtemp(prefix="facerec-postgres-"))
+    try:
+        server = Postgres(folder, programs)
+        server.start()
+        server.create_database()
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

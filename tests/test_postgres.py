@@ -4,30 +4,13 @@ without the password."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from postgres import USER, Postgres, need_postgres
+from postgres import USER
 
 from facerec.errors import DatabaseError
 from facerec.storage.postgres import checked_address, connect, is_postgres
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Postgres]:
-    programs = need_postgres()
-    folder = Path(tempfile.mkdtemp(prefix="facerec-postgres-"))  # the server's user reads it
-    try:
-        running = Postgres(folder, programs)
-        running.start()
-        running.create_database()
-        yield running
-        running.stop()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_addresses_are_told_from_folders():
@@ -51,38 +34,38 @@ def test_an_address_without_a_database_is_refused():
         checked_address("postgresql://me@db.example/")
 
 
-def test_the_password_comes_from_the_environment(server, monkeypatch):
-    monkeypatch.setenv("PGPASSWORD", server.password)
-    with connect(server.url) as conn:
+def test_the_password_comes_from_the_environment(postgres, monkeypatch):
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    with connect(postgres.url) as conn:
         assert conn.execute("SELECT current_user").fetchone() == (USER,)
 
 
-def test_the_password_comes_from_a_pgpass_file(server, monkeypatch, tmp_path):
+def test_the_password_comes_from_a_pgpass_file(postgres, monkeypatch, tmp_path):
     monkeypatch.delenv("PGPASSWORD", raising=False)
     passfile = tmp_path / "pgpass"
-    passfile.write_text(f"127.0.0.1:{server.port}:facerec:{USER}:{server.password}\n")
+    passfile.write_text(f"127.0.0.1:{postgres.port}:facerec:{USER}:{postgres.password}\n")
     passfile.chmod(0o600)
     monkeypatch.setenv("PGPASSFILE", str(passfile))
-    with connect(server.url) as conn:
+    with connect(postgres.url) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
-def test_a_wrong_password_says_so_without_it(server, monkeypatch):
+def test_a_wrong_password_says_so_without_it(postgres, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", "not-the-password")
     monkeypatch.setenv("PGPASSFILE", "/nonexistent")
     with pytest.raises(DatabaseError, match="cannot open the database at 127.0.0.1: .*"
                                             "password authentication failed") as refused:
-        connect(server.url)
+        connect(postgres.url)
     assert "not-the-password" not in str(refused.value)
 
 
-def test_a_server_that_is_not_there_is_named(server, monkeypatch):
-    monkeypatch.setenv("PGPASSWORD", server.password)
-    server.stop()
+def test_a_server_that_is_not_there_is_named(postgres, monkeypatch):
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    postgres.stop()
     try:
         with pytest.raises(DatabaseError, match="cannot open the database at 127.0.0.1"):
-            connect(server.url)
+            connect(postgres.url)
     finally:
-        server.start()
-    with connect(server.url) as conn:  # and it is reached again once it is back
+        postgres.start()
+    with connect(postgres.url) as conn:  # and it is reached again once it is back
         assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -1,8 +1,8 @@
 """Names in the store: one spelling per person, whatever its Unicode form or case.
 
-Functions over an open SQLite connection, used by ``FaceStore`` inside its transactions:
-``name_key`` (NFC, case folded) is registered as an SQL function, so a new name can be
-compared with every enrolled one in the database itself.
+Functions over an open connection, used by ``FaceStore`` inside its transactions. A new
+name is compared with every enrolled one by ``name_key`` (NFC, case folded) here in
+Python, over the people's names alone, so any SQL database can hold them.
 """
 
 from __future__ import annotations
@@ -12,27 +12,28 @@ import sqlite3
 from facerec.names import case_clash, name_key, normalize_name
 
 
-def allow_name_keys(conn: sqlite3.Connection) -> None:
-    """Make ``name_key(name)`` callable in this connection's SQL."""
-    conn.create_function("name_key", 1, name_key, deterministic=True)
+def _same_key(conn: sqlite3.Connection, name: str) -> list[tuple[int, str]]:
+    """(id, name) of the people whose name has ``name``'s key."""
+    key = name_key(name)
+    return [(int(person_id), stored) for person_id, stored
+            in conn.execute("SELECT id, name FROM people").fetchall()
+            if name_key(stored) == key]
 
 
 def refuse_case_twin(conn: sqlite3.Connection, name: str, person_id: int = -1) -> None:
     """PersonExists when someone other than ``person_id`` has ``name`` but for case."""
-    row = conn.execute("SELECT name FROM people WHERE name_key(name) = ? AND id != ?",
-                       (name_key(name), person_id)).fetchone()
-    if row is not None:
-        raise case_clash(name, row[0])
+    twin = next((stored for other, stored in _same_key(conn, name) if other != person_id),
+                None)
+    if twin is not None:
+        raise case_clash(name, twin)
 
 
 def case_twin(conn: sqlite3.Connection, name: str) -> str | None:
     """The enrolled person whose name differs from ``name`` only by case (or Unicode
     form), if ``name`` itself is not enrolled; None otherwise."""
     name = normalize_name(name)
-    row = conn.execute("SELECT name FROM people WHERE name_key(name) = ? AND name != ? "
-                       "AND NOT EXISTS (SELECT 1 FROM people WHERE name = ?) LIMIT 1",
-                       (name_key(name), name, name)).fetchone()
-    return None if row is None else row[0]
+    names = [stored for _, stored in _same_key(conn, name)]
+    return None if name in names else next(iter(names), None)
 
 
 def normalize_stored_names(conn: sqlite3.Connection) -> list[str]:

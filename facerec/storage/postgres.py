@@ -11,11 +11,15 @@ psycopg 3 (``pip install 'facerec[postgres]'``), imported only when an address i
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qs, urlsplit
 
 from facerec.errors import DatabaseError
+from facerec.storage.store import FaceStore
 
 if TYPE_CHECKING:
     import psycopg
@@ -74,3 +78,193 @@ def connect(address: str) -> psycopg.Connection:
 
 def _host(hostname: str | None) -> str:
     return hostname or "the local server"
+
+
+# the face database's tables on PostgreSQL: the SQLite ones (storage/rows.py) in its types
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS people (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS faces (
+    id BIGINT PRIMARY KEY,
+    person_id BIGINT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    source TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL,
+    x1 DOUBLE PRECISION NOT NULL, y1 DOUBLE PRECISION NOT NULL,
+    x2 DOUBLE PRECISION NOT NULL, y2 DOUBLE PRECISION NOT NULL,
+    landmarks TEXT NOT NULL,
+    score DOUBLE PRECISION NOT NULL,
+    quality DOUBLE PRECISION NOT NULL,
+    embedding BYTEA NOT NULL,
+    model TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id);
+CREATE INDEX IF NOT EXISTS faces_sha256 ON faces(sha256);
+CREATE TABLE IF NOT EXISTS skips (
+    source TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    person TEXT
+);
+CREATE TABLE IF NOT EXISTS rejections (
+    id BIGSERIAL PRIMARY KEY,
+    person_id BIGINT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    embedding BYTEA NOT NULL,
+    created DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejections_person ON rejections(person_id);
+CREATE TABLE IF NOT EXISTS changes (
+    seq BIGSERIAL PRIMARY KEY,
+    face_id BIGINT NOT NULL,
+    added INTEGER NOT NULL
+)
+"""
+SCHEMA_VERSION = 1
+"""The version of ``SCHEMA``, kept in the meta table (``schema``); a newer one is refused."""
+
+WRITE_LOCK = 0x66616365
+"""The advisory lock every write holds to its end: writes follow one another, as on
+SQLite, so the change log's positions are given in the order writes become visible."""
+
+FACE_TABLES = ("faces", "people", "rejections", "skips", "changes")
+
+
+class SqlConnection:
+    """A psycopg connection answering the calls the store makes of sqlite3's: ``?``
+    placeholders, ``execute`` and ``executemany`` giving a cursor, ``in_transaction``."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, query: str, params: Sequence[object] = ()) -> psycopg.Cursor:
+        if not params:
+            return self._conn.execute(query)
+        return self._conn.execute(_placeholders(query), tuple(params))
+
+    def executemany(self, query: str, rows: Iterable[Sequence[object]]) -> psycopg.Cursor:
+        cursor = self._conn.cursor()
+        cursor.executemany(_placeholders(query), [tuple(row) for row in rows])
+        return cursor
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return self._conn.info.transaction_status != TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _placeholders(query: str) -> str:
+    return query.replace("%", "%%").replace("?", "%s")
+
+
+class PostgresFaceStore(FaceStore):
+    """People and faces in the PostgreSQL database ``address`` names: the same store as
+    ``FaceStore``, its SQL unchanged, with what differs between the two databases here
+    (connecting, the tables' types, transactions, the change log's position, vacuum).
+
+    Raises:
+        DatabaseError: as ``connect``; no face database there and ``create`` is False;
+            tables of a newer facerec.
+    """
+
+    def __init__(self, address: str, create: bool = True) -> None:
+        self.address = address
+        self.path = Path(urlsplit(address).path)  # only messages the store shares name it
+        self.conn = cast(sqlite3.Connection, SqlConnection(connect(address)))
+        self.writable = True
+        self.logged = True
+        try:
+            self._make_tables(create)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _make_tables(self, create: bool) -> None:
+        with self._errors():
+            have = {row[0] for row in self.conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()").fetchall()}
+        if not {"meta", "people", "faces"} <= have:
+            if not create:
+                raise DatabaseError(f"no face database at {self._where()} (enroll people "
+                                    "first, or check --db)")
+            with self.transaction() as conn:
+                for statement in SCHEMA.split(";"):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO meta(key, value) VALUES('schema', ?) "
+                             "ON CONFLICT(key) DO NOTHING", (str(SCHEMA_VERSION),))
+        found = int(self.get_meta("schema") or 0)
+        if found > SCHEMA_VERSION:
+            raise DatabaseError(f"the database at {self._where()} was written by a newer "
+                                f"facerec (schema version {found}; this one reads up to "
+                                f"{SCHEMA_VERSION}); upgrade facerec to open it")
+
+    def _where(self) -> str:
+        parts = urlsplit(self.address)
+        return f"{_host(parts.hostname)}{parts.path}"
+
+    # what differs from SQLite ----------------------------------------------------------------
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseError(f"the database at {self._where()}: {reason}") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._errors():
+            self.conn.execute("BEGIN")
+            try:
+                self.conn.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        with self._errors():
+            self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield
+            finally:
+                self.conn.execute("COMMIT")
+
+    def _has_rejections(self) -> bool:
+        return True
+
+    @property
+    def generation(self) -> int:
+        """The change log's last position: writes follow one another (``WRITE_LOCK``),
+        so what a reader sees of the log has no position missing below it."""
+        rows = self._rows("SELECT GREATEST(COALESCE(MAX(seq), 0), COALESCE((SELECT "
+                          "CAST(value AS BIGINT) FROM meta WHERE key = "
+                          "'changes_pruned_through'), 0)) FROM changes")
+        return int(rows[0][0])
+
+    def check(self) -> list[str]:
+        return []  # the server checks its own pages (data checksums, amcheck)
+
+    def truncate_log(self) -> bool:
+        """Vacuum the face tables, so the space of deleted rows is reclaimed (what the
+        server's write-ahead log archives and replicas keep is out of this reach)."""
+        with self._errors():
+            for table in FACE_TABLES:
+                self.conn.execute(f"VACUUM {table}")
+        return True

@@ -20,7 +20,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,17 +28,12 @@ import numpy as np
 
 from facerec.errors import DatabaseDamaged, DatabaseError, PersonExists, PersonNotFound
 from facerec.names import case_clash, normalize_name, validate_name
-from facerec.storage.people import (
-    allow_name_keys,
-    case_twin,
-    refuse_case_twin,
-)
+from facerec.storage.people import case_twin, refuse_case_twin
 from facerec.storage.rows import FACE_COLUMNS, FACES, FaceRecord, NewFace, face_record, vectors
 from facerec.storage.schema import bring_up_to_date
 from facerec.storage.sqlite import (
     QUICK_CHECK_LIMIT,
     connect,
-    inserted_id,
     quick_check,
     repair_hint,
     translated,
@@ -101,7 +96,6 @@ class FaceStore:
     def __init__(self, path: Path, create: bool = True, check: bool = True) -> None:
         self.path = path
         self.conn, self.writable = connect(path, create)
-        allow_name_keys(self.conn)
         tables = bring_up_to_date(self.conn, path, self.writable, FACES, _REQUIRED)
         self.logged = "changes" in tables
         if check and self.writable and path.stat().st_size <= QUICK_CHECK_LIMIT:
@@ -126,8 +120,27 @@ class FaceStore:
         database cannot be written)."""
         return write_transaction(self.conn, self.path, self.writable)
 
+    # what differs between databases (``facerec.storage.postgres`` overrides these) ------
+    def _errors(self) -> AbstractContextManager[None]:
+        """A block whose database failures become facerec's errors."""
+        return translated(self.path)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """A block whose reads all see one state of the database."""
+        with self._errors():
+            self.conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.conn.execute("COMMIT")
+
+    def _has_rejections(self) -> bool:
+        """Whether the rejections table is there (not in an older file opened read-only)."""
+        return has_rejections(self.conn)
+
     def _rows(self, query: str, params: Iterable[object] = ()) -> list[tuple]:
-        with translated(self.path):
+        with self._errors():
             return self.conn.execute(query, tuple(params)).fetchall()
 
     def _chunked(self, query: str, values: Iterable[object]) -> list[tuple]:
@@ -254,21 +267,17 @@ class FaceStore:
                           ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """Every face as (seq, ids (B,) int64, embeddings (B, D) float32) batches in id
         order, all read in one snapshot taken at change-log position ``seq``."""
-        with translated(self.path):
-            self.conn.execute("BEGIN")
-            try:
-                seq = self.generation
-                last = -1
-                while True:
-                    rows = self.conn.execute(
-                        "SELECT id, embedding FROM faces WHERE id > ? ORDER BY id LIMIT ?",
-                        (last, size)).fetchall()
-                    if not rows:
-                        return
-                    last = rows[-1][0]
-                    yield seq, *vectors(rows)
-            finally:
-                self.conn.execute("COMMIT")
+        with self._snapshot():
+            seq = self.generation
+            last = -1
+            while True:
+                rows = self.conn.execute(
+                    "SELECT id, embedding FROM faces WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, size)).fetchall()
+                if not rows:
+                    return
+                last = rows[-1][0]
+                yield seq, *vectors(rows)
 
     def sample_embeddings(self, size: int, seed: int = 0) -> np.ndarray:
         """(S, D) embeddings of about ``size`` faces drawn at random (all when fewer)."""
@@ -288,21 +297,17 @@ class FaceStore:
         back that far (the index must then be rebuilt)."""
         if not self.logged:
             return None
-        with translated(self.path):
-            self.conn.execute("BEGIN")
-            try:
-                pruned = int(self.get_meta("changes_pruned_through") or 0)
-                if after < pruned:
-                    return None
-                seq = self.generation
-                log = self.conn.execute("SELECT face_id, added FROM changes WHERE seq > ?",
-                                        (after,)).fetchall()
-                touched = {face_id for face_id, _ in log}
-                added = {face_id for face_id, was_added in log if was_added}
-                present = self._chunked("SELECT id, embedding FROM faces WHERE id IN ({})",
-                                        added)
-            finally:
-                self.conn.execute("COMMIT")
+        with self._snapshot():
+            pruned = int(self.get_meta("changes_pruned_through") or 0)
+            if after < pruned:
+                return None
+            seq = self.generation
+            log = self.conn.execute("SELECT face_id, added FROM changes WHERE seq > ?",
+                                    (after,)).fetchall()
+            touched = {face_id for face_id, _ in log}
+            added = {face_id for face_id, was_added in log if was_added}
+            present = self._chunked("SELECT id, embedding FROM faces WHERE id IN ({})",
+                                    added)
         ids, embeddings = vectors(present)
         gone = sorted(touched - added - {int(i) for i in ids})
         return Delta(seq, ids, embeddings, np.array(gone, dtype=np.int64))
@@ -323,7 +328,7 @@ class FaceStore:
 
     def faces_of(self, name: str) -> list[FaceRecord]:
         """Every face of person ``name``, in id order (PersonNotFound if there is none)."""
-        with translated(self.path):
+        with self._errors():
             person_id = self._existing_person(self.conn, name)
         rows = self._rows(f"SELECT {FACE_COLUMNS} FROM faces f JOIN people p "
                           "ON p.id = f.person_id WHERE p.id = ? ORDER BY f.id", (person_id,))
@@ -352,8 +357,10 @@ class FaceStore:
         rows = list(rows)
         if rows:
             with self.transaction() as conn:
-                conn.executemany("INSERT OR REPLACE INTO skips(source, sha256, reason, "
-                                 "person, settings) VALUES(?, ?, ?, ?, ?)",
+                conn.executemany("INSERT INTO skips(source, sha256, reason, person, settings) "
+                                 "VALUES(?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET "
+                                 "sha256 = excluded.sha256, reason = excluded.reason, "
+                                 "person = excluded.person, settings = excluded.settings",
                                  [(*row, settings) for row in rows])
 
     def add_faces(self, add: list[NewFace], remove_sources: Iterable[str] = ()) -> list[int]:
@@ -525,12 +532,9 @@ class FaceStore:
 
     def templates(self) -> PeopleTemplates:
         """Every person's faces and rejected faces, read in one snapshot."""
-        with translated(self.path):
-            self.conn.execute("BEGIN")
-            try:
-                return read_templates(self.conn, self.embedding_size())
-            finally:
-                self.conn.execute("COMMIT")
+        with self._snapshot():
+            return read_templates(self.conn, self.embedding_size(),
+                                  self._has_rejections())
 
     def reject(self, name: str, face: NewFace) -> bool:
         """Keep ``face`` as not person ``name`` (PersonNotFound if there is no such
@@ -557,7 +561,7 @@ class FaceStore:
 
     def rejection_counts(self) -> dict[str, int]:
         """person -> how many faces were marked as not them."""
-        if not has_rejections(self.conn):
+        if not self._has_rejections():
             return {}
         return dict(self._rows("SELECT p.name, COUNT(*) FROM rejections r JOIN people p "
                                "ON p.id = r.person_id GROUP BY p.id"))
@@ -572,7 +576,7 @@ class FaceStore:
     def case_twin(self, name: str) -> str | None:
         """The enrolled person whose name differs from ``name`` only by case (or Unicode
         form), if ``name`` itself is not enrolled; None otherwise."""
-        with translated(self.path):
+        with self._errors():
             return case_twin(self.conn, name)
 
     def refuse_case_twin(self, name: str) -> None:
@@ -587,8 +591,8 @@ class FaceStore:
         if row is not None:
             return int(row[0])
         refuse_case_twin(conn, name)
-        return inserted_id(conn.execute("INSERT INTO people(name, created) VALUES(?, ?)",
-                                        (name, now)))
+        return int(conn.execute("INSERT INTO people(name, created) VALUES(?, ?) RETURNING id",
+                                (name, now)).fetchone()[0])
 
     @staticmethod
     def _existing_person(conn: sqlite3.Connection, name: str) -> int:

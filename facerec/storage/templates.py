@@ -103,9 +103,10 @@ SCORE = "two-nearest"
 """The one facerec decides by (chosen by that benchmark, docs/benchmarks.md)."""
 
 
-def read_templates(conn: sqlite3.Connection, dim: int | None) -> PeopleTemplates:
+def read_templates(conn: sqlite3.Connection, dim: int | None, rejections: bool = True
+                   ) -> PeopleTemplates:
     """Build the templates from one consistent read of ``conn`` (``dim``: the embedding
-    length, None while no face is enrolled)."""
+    length, None while no face is enrolled; ``rejections``: whether it has the table)."""
     width = dim or 0
     rows = conn.execute("SELECT p.id, p.name, f.embedding FROM faces f JOIN people p "
                         "ON p.id = f.person_id ORDER BY p.id, f.id").fetchall()
@@ -118,7 +119,7 @@ def read_templates(conn: sqlite3.Connection, dim: int | None) -> PeopleTemplates
     owner = np.fromiter((order[r[0]] for r in rows), dtype=np.int64, count=len(rows))
     rejected_rows = [(order[pid], blob) for pid, blob in conn.execute(
         "SELECT person_id, embedding FROM rejections ORDER BY id") if pid in order] \
-        if has_rejections(conn) else []
+        if rejections else []
     return PeopleTemplates.of(tuple(names), owner, _stacked([r[2] for r in rows], width),
                               _stacked([b for _, b in rejected_rows], width),
                               np.array([i for i, _ in rejected_rows], dtype=np.int64))
