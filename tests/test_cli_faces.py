@@ -10,6 +10,17 @@ import pytest
 from cli import assert_no_traceback, run_cli
 
 
+def test_every_command_explains_itself():
+    """``facerec COMMAND --help`` for every command (argparse formats help texts with
+    ``%``: a bare one, as in "1%", crashed identify's and calibrate's)."""
+    from facerec.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    for name in ["", *commands]:
+        done = run_cli(*([name] if name else []), "--help")
+        assert done.returncode == 0 and "usage: facerec" in done.stdout, (name, done.stderr)
+
+
 def test_models_lists_state_and_license(model_paths):
     done = run_cli("models", "--json")
     assert done.returncode == 0, done.stderr

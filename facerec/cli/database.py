@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from facerec.cli.decision import add_decision_options, share
+from facerec.cli.decision import DEFAULT_FPIR_HELP, add_decision_options, share
 from facerec.cli.faces import add_pipeline_options, expand_or_report, make_analyzer, report_failure
 from facerec.cli.outputs import prepare_folder, prepare_report, writing
 from facerec.errors import FacerecError, ImageError
@@ -23,14 +23,39 @@ if TYPE_CHECKING:
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, default=None,
-                        help="database folder (default: $FACEREC_DB or ./facerec-db)")
+    parser.add_argument("--db", type=database_location, default=None,
+                        help="database folder, or postgresql://USER@HOST[:PORT]/NAME with "
+                             "the password in $PGPASSWORD or ~/.pgpass (default: "
+                             "$FACEREC_DB or ./facerec-db)")
 
 
-def db_path(args: argparse.Namespace) -> Path:
+def database_location(text: str) -> Path | str:
+    """A ``--db`` value: a PostgreSQL address (checked), else a folder."""
+    from facerec.storage.postgres import checked_address, is_postgres
+
+    if not is_postgres(text):
+        return Path(text)
+    try:
+        return checked_address(text)
+    except FacerecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def db_path(args: argparse.Namespace) -> Path | str:
+    """The database ``--db`` (else ``$FACEREC_DB``, else ``./facerec-db``) names."""
     from facerec.storage.gallery import default_db_path
 
     return args.db or default_db_path()
+
+
+def db_folder(args: argparse.Namespace, command: str, instead: str) -> Path:
+    """The database folder of ``--db``, for a ``command`` that works on its files; a
+    PostgreSQL database is refused, saying what to do ``instead``."""
+    location = db_path(args)
+    if isinstance(location, str):
+        raise FacerecError(f"{command} works on a database folder, and {location} is a "
+                           f"PostgreSQL database ({instead})")
+    return location
 
 
 def open_recognizer(args: argparse.Namespace, create: bool) -> Recognizer:
@@ -166,7 +191,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     mode = calibrate.add_mutually_exclusive_group()
     mode.add_argument("--fpir", type=share, default=None, metavar="RATE",
                       help=f"share of strangers that may be given a name (default: "
-                           f"{DEFAULT_FPIR:.0%})")
+                           f"{DEFAULT_FPIR_HELP})")
     mode.add_argument("--far", type=float, default=None,
                       help="measure a pair threshold for this false-accept rate on the "
                            "enrolled faces instead (a floor for the open-set threshold)")
@@ -248,7 +273,7 @@ def run_identify(args: argparse.Namespace) -> int:
         prepare_folder(args.annotate)
     with open_recognizer(args, create=False) as recognizer:
         if not recognizer.gallery.has_people():
-            raise FacerecError(f"the database at {recognizer.path} has no one enrolled")
+            raise FacerecError(f"the database at {recognizer.address} has no one enrolled")
         threshold = recognizer.identification_threshold(args.threshold, args.fpir)
         writer = csv_writer(sys.stdout) if args.csv else None
         if writer:
@@ -406,7 +431,7 @@ def run_check(args: argparse.Namespace) -> int:
     from facerec.storage import repair
     from facerec.storage.gallery import Gallery
 
-    folder = db_path(args)
+    folder = db_folder(args, "facerec check", "the server checks its own pages: amcheck")
     problems = repair.check(folder)
     if problems:
         for problem in problems:
@@ -444,14 +469,15 @@ def rule_in_force(gallery: Gallery) -> str:
 def run_repair(args: argparse.Namespace) -> int:
     from facerec.storage import repair
 
+    folder = db_folder(args, "facerec repair", "restore the server's backup")
     if args.library:
-        aside = repair.set_library_aside(db_path(args))
+        aside = repair.set_library_aside(folder)
         if aside is None:
-            raise FacerecError(f"there is no photo library in {db_path(args)}")
+            raise FacerecError(f"there is no photo library in {folder}")
         print(f"the photo library was set aside as {aside}; `facerec scan` builds it again "
               "from the photos (delete the file set aside once it has: it holds faces)")
         return 0
-    result = repair.salvage(db_path(args), args.out)
+    result = repair.salvage(folder, args.out)
     print(f"saved {result.faces} faces of {result.people} people into {args.out}; "
           f"unreadable face ids: {result.unreadable_ids}")
     for low, high in result.unreadable_ranges:
@@ -464,7 +490,8 @@ def run_reindex(args: argparse.Namespace) -> int:
 
     if not args.embedder:
         raise FacerecError("give the model to move to with --embedder NAME")
-    report = reindex(db_path(args), make_analyzer(args), args.drop_missing,
+    folder = db_folder(args, "facerec reindex", "enroll the photos again into a new one")
+    report = reindex(folder, make_analyzer(args), args.drop_missing,
                      progress=sys.stderr.isatty())
     for skip in report.missing:
         print(f"  not embedded again: {skip.path} ({skip.owner}): {skip.reason}",

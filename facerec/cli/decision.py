@@ -6,6 +6,9 @@ import argparse
 
 from facerec.open_set import DEFAULT_FPIR
 
+DEFAULT_FPIR_HELP = f"{DEFAULT_FPIR:.0%}".replace("%", "%%")
+"""The default share in a help text (argparse reads ``%`` in help as a format)."""
+
 
 def share(text: str) -> float:
     """A share strictly between 0 and 1 (``0.01`` or ``1%``)."""
@@ -23,7 +26,7 @@ def add_decision_options(parser: argparse.ArgumentParser) -> None:
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--fpir", type=share, default=None, metavar="RATE",
                         help="the share of strangers that may be given a name, e.g. 0.001 "
-                             f"or 0.1%% (default: the database's, else {DEFAULT_FPIR:.0%}); "
+                             f"or 0.1%% (default: the database's, else {DEFAULT_FPIR_HELP}); "
                              "the threshold follows from it and from how many people "
                              "are enrolled")
     chosen.add_argument("--threshold", type=float, default=None,

@@ -57,7 +57,8 @@ def positive_count(text: str) -> int:
     return count
 
 
-def make_analyzer(args: argparse.Namespace, database: Path | None = None) -> FaceAnalyzer:
+def make_analyzer(args: argparse.Namespace, database: Path | str | None = None
+                  ) -> FaceAnalyzer:
     """The networks the options ask for; with ``database``, its model unless the options
     or ``$FACEREC_EMBEDDER`` name one."""
     from facerec.faces.analyzer import MAX_FACES, FaceAnalyzer

@@ -175,7 +175,7 @@ def run_who(args: argparse.Namespace) -> int:
     if not args.photo.is_file():
         raise FacerecError(f"{args.photo}: no such file")
     folder = db_path(args)
-    if (folder / "library.sqlite").is_file():
+    if isinstance(folder, Path) and (folder / "library.sqlite").is_file():
         with Library.open(folder, create=False) as library:
             photo = library.who(args.photo, args.threshold)
             threshold = library.threshold(args.threshold)

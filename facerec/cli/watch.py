@@ -145,7 +145,7 @@ def run_watch(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         recognizer = stack.enter_context(open_recognizer(args, create=False))
         if not recognizer.gallery.has_people():
-            raise FacerecError(f"the database at {recognizer.path} has no one enrolled")
+            raise FacerecError(f"the database at {recognizer.address} has no one enrolled")
         link = None
         if settings is not None:
             from facerec.live.mqtt import MqttLink

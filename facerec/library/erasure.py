@@ -39,7 +39,7 @@ def erase_from_library(gallery: Gallery, erasure: Erasure,
     """Erase the faces of ``erasure`` (just removed from ``gallery``) from its photo
     library, recording what was done in ``erasure``; ``library``: the caller's open
     library (else one is opened, when there is one)."""
-    if not erasure.faces:
+    if not erasure.faces or gallery.path is None:  # a library lives in a folder
         return
     path = gallery.path / "library.sqlite"
     if library is None and not path.is_file():

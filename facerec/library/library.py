@@ -69,7 +69,11 @@ class Library:
         self.gallery = gallery
         self._analyzer = analyzer
         self._own_gallery = False
-        path = gallery.path / "library.sqlite"
+        if gallery.path is None:
+            raise LibraryNotFound(f"the photo library lives in a database folder; the "
+                                  f"database at {gallery.address} has none")
+        self.folder = gallery.path
+        path = self.folder / "library.sqlite"
         if not create and not path.is_file():
             raise LibraryNotFound(f"no photo library in {gallery.path}: scan photos into "
                                   "it first (facerec scan FOLDER)")
@@ -306,7 +310,7 @@ class Library:
     def _vectors_of(self, model: str) -> LibraryVectors:
         if self._vectors is None:
             dim = ModelId.parse(model).dim
-            self._vectors = LibraryVectors(self.gallery.path / "library.vectors", dim)
+            self._vectors = LibraryVectors(self.folder / "library.vectors", dim)
             if self.store.writable:
                 self._vectors.sync(self.store)
         return self._vectors
@@ -324,13 +328,13 @@ class Library:
     @contextmanager
     def _scanning(self) -> Iterator[None]:
         """Hold the library's scan lock (DatabaseError when another scan holds it)."""
-        fd = os.open(self.gallery.path / "library.lock",
+        fd = os.open(self.folder / "library.lock",
                      os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise DatabaseError(f"another scan of the library in {self.gallery.path} "
+                raise DatabaseError(f"another scan of the library in {self.folder} "
                                     "is running; wait for it to finish") from None
             yield
         finally:

@@ -78,8 +78,9 @@ class Recognizer:
         self.close()
 
     @property
-    def path(self) -> Path:
-        return self.gallery.path
+    def address(self) -> str:
+        """What names the database: its folder, or its PostgreSQL address."""
+        return self.gallery.address
 
     @property
     def analyzer(self) -> FaceAnalyzer:

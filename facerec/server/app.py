@@ -308,7 +308,7 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         return {"name": normalize_name(name), "removed_faces": len(erased.faces),
                 "erased": erased.to_dict(),
                 "sidecars_naming_them": await run_in_threadpool(
-                    sidecars_naming, service.gallery.path, people)}
+                    sidecars_naming, service.folder, people)}
 
     router.include_router(_library_routes(service))
     return router

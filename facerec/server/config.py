@@ -19,7 +19,8 @@ class ServerConfig:
     """How ``facerec serve`` runs.
 
     Attributes:
-        db: the database folder (created on the first enrollment if missing).
+        db: the database folder (created on the first enrollment if missing); a
+            PostgreSQL address is refused by the service, which keeps files beside it.
         host, port: where to listen.
         api_key: required in the ``X-API-Key`` header of every data request when set;
             it must be set to listen beyond loopback (see ``check``).
@@ -47,7 +48,7 @@ class ServerConfig:
             ``deepstack.py``), for NVRs and Home Assistant.
     """
 
-    db: Path
+    db: Path | str
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str | None = None

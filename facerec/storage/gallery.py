@@ -21,6 +21,7 @@ import numpy as np
 from facerec.errors import DatabaseError, PersonNotFound
 from facerec.storage.erasure import Erasure, delete_thumbnails, erase_from_backups
 from facerec.storage.live_index import LiveIndex
+from facerec.storage.postgres import checked_address, is_postgres
 from facerec.storage.store import FaceRecord, FaceStore
 from facerec.storage.templates import PeopleTemplates
 
@@ -30,18 +31,31 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def default_db_path() -> Path:
-    """``$FACEREC_DB``, else ``./facerec-db``."""
-    return Path(os.environ.get("FACEREC_DB") or DEFAULT_DB)
+def default_db_path() -> Path | str:
+    """``$FACEREC_DB`` (a folder, or a PostgreSQL address), else ``./facerec-db``."""
+    given = os.environ.get("FACEREC_DB") or DEFAULT_DB
+    return checked_address(given) if is_postgres(given) else Path(given)
 
 
 def stored_model(path: str | Path) -> str | None:
-    """The model id recorded by the database in folder ``path`` (None when there is no
-    database there or it holds no faces yet); nothing is loaded but that setting."""
-    file = Path(path) / "faces.sqlite"
-    if not file.is_file():
-        return None
-    store = FaceStore(file, create=False, check=False)
+    """The model id recorded by the database in folder ``path``, or at the PostgreSQL
+    address ``path`` (None when there is no database there or it holds no faces yet);
+    nothing is loaded but that setting."""
+    store: FaceStore
+    if is_postgres(path):
+        from facerec.storage.postgres import PostgresFaceStore
+
+        try:
+            store = PostgresFaceStore(str(path), create=False)
+        except DatabaseError as exc:
+            if "no face database" in str(exc):
+                return None
+            raise
+    else:
+        file = Path(path) / "faces.sqlite"
+        if not file.is_file():
+            return None
+        store = FaceStore(file, create=False, check=False)
     try:
         return store.get_meta("model")
     finally:
@@ -86,17 +100,34 @@ class Gallery:
     open-set decision's templates between changes.
 
     Args:
-        path: the database folder.
+        path: the database folder, or the address of a PostgreSQL database
+            (``postgresql://USER@HOST[:PORT]/NAME``, see ``facerec.storage.postgres``),
+            which many processes on many machines share: each keeps its index in memory
+            and catches up from the change log before it answers.
         create: create the database if it does not exist (otherwise DatabaseError).
         check: look for damage on opening (see ``FaceStore``).
+
+    Attributes:
+        path: the database folder; None for a PostgreSQL database, which has none (what
+            lives in a folder, the photo library and thumbnails, needs one).
+        address: what names the database: the folder, or the PostgreSQL address.
     """
 
     def __init__(self, path: str | Path, create: bool = True, check: bool = True) -> None:
-        self.path = Path(path)
-        if self.path.exists() and not self.path.is_dir():
-            raise DatabaseError(f"{self.path} is a file, not a database folder")
-        self._store = FaceStore(self.path / "faces.sqlite", create=create, check=check)
-        self._index = LiveIndex(self._store, self.path / "faces.index")
+        self._store: FaceStore
+        if is_postgres(path):
+            from facerec.storage.postgres import PostgresFaceStore
+
+            self.address, self.path = str(path), None
+            self._store = PostgresFaceStore(str(path), create=create)
+            self._index = LiveIndex(self._store, None)
+        else:
+            folder = Path(path)
+            if folder.exists() and not folder.is_dir():
+                raise DatabaseError(f"{folder} is a file, not a database folder")
+            self.address, self.path = str(folder), folder
+            self._store = FaceStore(folder / "faces.sqlite", create=create, check=check)
+            self._index = LiveIndex(self._store, folder / "faces.index")
         self._templates: tuple[tuple[int, int, str], PeopleTemplates] | None = None
         self._lock = threading.RLock()
 
@@ -194,10 +225,11 @@ class Gallery:
         gone = sorted({f.person for f in faces if not self._store.has_person(f.person)})
         erased.skips = sum(self._store.forget_skips(person, faces) for person in gone)
         digests = [f.sha256 for f in faces]
-        still_held = set(self._store.holders(digests))
-        erased.thumbnails = delete_thumbnails(self.path, [d for d in digests
-                                                          if d not in still_held])
-        erase_from_backups(self.path, digests, gone, erased)
+        if self.path is not None:  # the copies a database folder keeps
+            still_held = set(self._store.holders(digests))
+            erased.thumbnails = delete_thumbnails(self.path, [d for d in digests
+                                                              if d not in still_held])
+            erase_from_backups(self.path, digests, gone, erased)
         erased.log_truncated = self._store.truncate_log()
         return erased
 

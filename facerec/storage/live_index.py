@@ -44,10 +44,12 @@ class LiveIndex:
 
     Args:
         store: the database's store (used by the caller's thread only).
-        path: the index file (``faces.index``; its note is ``faces.json``).
+        path: the index file (``faces.index``; its note is ``faces.json``); None keeps
+            the index in memory only (a database on a server: each process builds its
+            own when it starts, then catches up from the change log).
     """
 
-    def __init__(self, store: FaceStore, path: Path) -> None:
+    def __init__(self, store: FaceStore, path: Path | None) -> None:
         self.store = store
         self.path = path
         self._index: FaceIndex | None = None
@@ -90,6 +92,10 @@ class LiveIndex:
         index = self.current()
         with self._lock:
             self._erasures += 1  # a rebuild under way read the faces before they went
+            if self.path is None:  # in memory: an exact index deleted them in place
+                if index is not None and index.kind != "exact":
+                    self._index, self._seq = None, -1
+                return "none"
             if index is not None and index.kind == "exact" and self._save():
                 return "rewritten"
             self._index, self._seq = None, -1
@@ -118,7 +124,7 @@ class LiveIndex:
         dim = self.store.embedding_size()
         if dim is None:
             return
-        loaded = FaceIndex.load(self.path, dim)
+        loaded = None if self.path is None else FaceIndex.load(self.path, dim)
         if loaded is not None:
             self._index, self._seq = loaded
             if not self._catch_up():
@@ -152,11 +158,12 @@ class LiveIndex:
 
     def _save(self) -> bool:
         assert self._index is not None
-        try:
-            self._index.save(self.path, self._seq)
-        except OSError as exc:  # a read-only database still answers from memory
-            log.debug("could not save the index: %s", exc)
-            return False
+        if self.path is not None:
+            try:
+                self._index.save(self.path, self._seq)
+            except OSError as exc:  # a read-only database still answers from memory
+                log.debug("could not save the index: %s", exc)
+                return False
         self._unsaved = 0
         if self.store.writable and self._seq > LOG_KEPT * 2:
             pruned = int(self.store.get_meta("changes_pruned_through") or 0)
@@ -170,7 +177,7 @@ class LiveIndex:
 
         def work() -> None:
             try:
-                reader = FaceStore(self.store.path, create=False, check=False)
+                reader = self.store.reopened()
                 try:
                     dim = self._index.dim if self._index is not None else 0
                     self._rebuilt = build(reader, dim)

@@ -189,6 +189,9 @@ class PostgresFaceStore(FaceStore):
             self.conn.close()
             raise
 
+    def reopened(self) -> PostgresFaceStore:
+        return PostgresFaceStore(self.address, create=False)
+
     def _make_tables(self, create: bool) -> None:
         with self._errors():
             have = {row[0] for row in self.conn.execute(

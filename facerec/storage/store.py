@@ -108,6 +108,11 @@ class FaceStore:
     def close(self) -> None:
         self.conn.close()
 
+    def reopened(self) -> FaceStore:
+        """Another store of the same database, with a connection of its own (for a
+        thread that reads it beside this one)."""
+        return FaceStore(self.path, create=False, check=False)
+
     def check(self) -> list[str]:
         """SQLite's own check of every page: the problems found, or [] when sound."""
         try:

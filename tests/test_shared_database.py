@@ -1,0 +1,129 @@
+"""One face database on PostgreSQL shared by several galleries, each with its own
+connection and its own index in memory, as processes on several machines have them: what
+one enrolls or removes, every other answers with at its next search."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from cli import assert_no_traceback, run_cli, run_cli_process
+
+from facerec import Gallery, LibraryNotFound, Recognizer
+from facerec.library import Library
+from facerec.storage.rows import NewFace
+from facerec.types import Detection
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def address(postgres, monkeypatch) -> str:
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    return postgres.database_url(f"shared_{next(_databases)}")
+
+
+@pytest.fixture
+def two(address) -> Iterator[tuple[Gallery, Gallery]]:
+    first, second = Gallery(address), Gallery(address, create=False)
+    try:
+        yield first, second
+    finally:
+        first.close()
+        second.close()
+
+
+def faces(person: str, seeds: range) -> list[NewFace]:
+    detection = Detection.of((0, 0, 100, 100), [(30, 40), (70, 40), (50, 60), (35, 80),
+                                                 (65, 80)], 0.9)
+    out = []
+    for seed in seeds:
+        vector = np.random.default_rng(seed).standard_normal(16).astype(np.float32)
+        out.append(NewFace(person, f"{person}/{seed}.jpg", f"{person}-{seed}", detection,
+                           0.8, vector / np.linalg.norm(vector)))
+    return out
+
+
+def nearest(gallery: Gallery, face: NewFace) -> str | None:
+    _, ids, people = gallery.search(face.embedding[None], 1)
+    return people.get(int(ids[0][0]))
+
+
+def test_what_one_enrolls_the_other_answers_at_once(two):
+    first, second = two
+    ada = faces("Ada", range(3))
+    first.add_faces(ada)
+    assert nearest(second, ada[1]) == "Ada" and second.check() == (3, 3)
+    bob = faces("Bob", range(10, 12))
+    second.add_faces(bob)
+    assert nearest(first, bob[0]) == "Bob" and first.people() == [("Ada", 3), ("Bob", 2)]
+
+
+def test_what_one_removes_is_gone_from_every_index(two):
+    first, second = two
+    ada, bob = faces("Ada", range(3)), faces("Bob", range(10, 12))
+    first.add_faces(ada + bob)
+    assert nearest(second, ada[0]) == "Ada"  # the second index holds Ada now
+    erased = first.remove("Ada")
+    assert len(erased.faces) == 3 and erased.log_truncated  # the tables vacuumed
+    assert nearest(second, ada[0]) == "Bob"  # gone from the second one's memory
+    assert second.check() == (2, 2) and second.people() == [("Bob", 2)]
+
+
+def test_a_new_process_builds_its_index_from_the_database(address):
+    with Gallery(address) as first:
+        first.add_faces(faces("Ada", range(20)))
+        first.remove_sources(["Ada/3.jpg"])
+    with Gallery(address, create=False) as later:
+        assert later.check() == (19, 19)
+        assert nearest(later, faces("Ada", range(5, 6))[0]) == "Ada"
+
+
+def test_what_needs_a_folder_says_so(address):
+    with Gallery(address) as gallery:
+        assert gallery.path is None and gallery.address == address
+        with pytest.raises(LibraryNotFound, match="lives in a database folder"):
+            Library(gallery)
+
+
+def test_people_enrolled_through_one_recognizer_are_named_by_another(address, analyzer,
+                                                                    samples):
+    with Recognizer.open(address, analyzer) as front_desk, \
+            Recognizer.open(address, analyzer, create=False) as camera:
+        front_desk.enroll(name="obama", paths=[samples / "obama.jpg"])
+        [match] = camera.identify(samples / "obama2.jpg")
+        assert match.person == "obama"
+        front_desk.gallery.remove("obama")
+        [match] = camera.identify(samples / "obama2.jpg")
+        assert match.person != "obama"
+
+
+def test_the_commands_take_a_postgresql_database(address, postgres, samples, model_paths):
+    """--db postgresql://... wherever people and faces are all a command needs; what
+    keeps files in a database folder says it needs one. The password never goes in the
+    address."""
+    env = postgres.environment()
+    done = run_cli("enroll", "--db", address, "--name", "obama", samples / "obama.jpg",
+                   env=env)
+    assert done.returncode == 0, done.stderr
+    elsewhere = run_cli_process("identify", "--db", address, "--json", samples / "obama2.jpg",
+                                env=env)  # another process, its own index
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert json.loads(elsewhere.stdout.splitlines()[0])["faces"][0]["person"] == "obama"
+    assert "obama\t1" in run_cli("people", "--db", address, env=env).stdout
+    for command, says in ((["check"], "facerec check works on a database folder"),
+                          (["scan", str(samples)], "lives in a database folder")):
+        refused = run_cli(*command, "--db", address, env=env)
+        assert refused.returncode == 2 and says in refused.stderr, refused.stderr
+        assert_no_traceback(refused)
+    serving = run_cli_process("serve", "--db", address, "--port", "0", env=env, timeout=120)
+    assert serving.returncode == 2 and "is not served yet" in serving.stderr, serving.stderr
+    with_password = address.replace("facerec@", f"facerec:{postgres.password}@")
+    refused = run_cli("people", "--db", with_password)
+    assert refused.returncode == 2 and "PGPASSWORD" in refused.stderr
+    assert postgres.password not in refused.stderr
+    assert run_cli("remove", "obama", "--db", address, env=env).returncode == 0
+    assert run_cli("people", "--db", address, env=env).stdout.strip() in ("", "no one enrolled")
