@@ -131,3 +131,61 @@ def test_skips_rejections_and_settings(store):
     store.set_open_set(0.01, 0.02, {"people": 1})
     assert store.calibrated_threshold is None and store.settings()["fpir"] == "0.01"
     assert store.forget_skips("Ada", store.faces_of("Ada")) == 1 and store.skips("yunet") == {}
+
+
+def test_a_restarted_server_is_reached_again(postgres, monkeypatch):
+    """The statement that meets a lost connection fails, saying so; the next one
+    connects again, and a write under way when the server went is not half there."""
+    from facerec.storage.postgres import PostgresFaceStore
+
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    store = PostgresFaceStore(postgres.database_url(f"store_{next(_databases)}"))
+    try:
+        store.add_faces([face("Ada", "a/1.jpg", 1)])
+        postgres.stop()
+        try:
+            with pytest.raises(DatabaseError):
+                store.add_faces([face("Bob", "b/1.jpg", 2)])
+        finally:
+            postgres.start()
+        assert store.people() == [("Ada", 1)]
+        assert store.add_faces([face("Bob", "b/1.jpg", 2)]) == [2]
+        assert store.people() == [("Ada", 1), ("Bob", 1)]
+    finally:
+        store.close()
+
+
+def test_one_owner_for_a_photo_claimed_at_once_through_two_connections(postgres,
+                                                                        monkeypatch):
+    """Two servers enrolling the same photo for different people at the same moment: the
+    database decides, and exactly one of them owns it."""
+    import threading
+
+    from facerec.storage.postgres import PostgresFaceStore
+
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    address = postgres.database_url(f"store_{next(_databases)}")
+    stores = [PostgresFaceStore(address), PostgresFaceStore(address, create=False)]
+    start, results = threading.Barrier(2), {}
+
+    def claim(index: int, person: str) -> None:
+        start.wait()
+        results[person] = stores[index].claim_faces(
+            [face(person, f"upload:{person}", index, sha256="the-same-photo")])
+
+    try:
+        for _ in range(10):
+            threads = [threading.Thread(target=claim, args=(i, p))
+                       for i, p in enumerate(("Ada", "Bob"))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            kept = [person for person, (ids, _) in results.items() if ids]
+            refused = [conflict.owner for _, conflicts in results.values()
+                       for conflict in conflicts]
+            assert len(kept) == 1 and refused == kept, results
+            stores[0].remove_person(kept[0])
+    finally:
+        for store in stores:
+            store.close()

@@ -137,30 +137,55 @@ FACE_TABLES = ("faces", "people", "rejections", "skips", "changes")
 
 
 class SqlConnection:
-    """A psycopg connection answering the calls the store makes of sqlite3's: ``?``
-    placeholders, ``execute`` and ``executemany`` giving a cursor, ``in_transaction``."""
+    """A connection to the database at ``address`` answering the calls the store makes of
+    sqlite3's: ``?`` placeholders, ``execute`` and ``executemany`` giving a cursor,
+    ``in_transaction``. A connection the server dropped (a restart, a network cut) is
+    made again at the next statement that does not continue a transaction: the
+    statement that met the loss fails (its transaction rolled back by the server), the
+    ones after it go on."""
 
-    def __init__(self, conn: psycopg.Connection) -> None:
-        self._conn = conn
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._conn = connect(address)
+        self._in_block = False  # between this connection's BEGIN and COMMIT or ROLLBACK
 
     def execute(self, query: str, params: Sequence[object] = ()) -> psycopg.Cursor:
-        if not params:
-            return self._conn.execute(query)
-        return self._conn.execute(_placeholders(query), tuple(params))
+        word = query.lstrip()[:8].upper()
+        if word.startswith(("COMMIT", "ROLLBACK")):
+            self._in_block = False
+        conn = self._live()
+        cursor = conn.execute(_placeholders(query), tuple(params)) if params \
+            else conn.execute(query)
+        if word.startswith("BEGIN"):
+            self._in_block = True
+        return cursor
 
     def executemany(self, query: str, rows: Iterable[Sequence[object]]) -> psycopg.Cursor:
-        cursor = self._conn.cursor()
+        cursor = self._live().cursor()
         cursor.executemany(_placeholders(query), [tuple(row) for row in rows])
         return cursor
 
     @property
     def in_transaction(self) -> bool:
+        """Whether a transaction is open on the connection (a lost one has none: the
+        server rolled it back, and the next statement may connect again)."""
         from psycopg.pq import TransactionStatus
 
+        if self._conn.closed or self._conn.broken:
+            self._in_block = False
+            return False
         return self._conn.info.transaction_status != TransactionStatus.IDLE
 
     def close(self) -> None:
         self._conn.close()
+
+    def _live(self) -> psycopg.Connection:
+        """The connection, made again first when the last one was lost, unless a block
+        of statements was under way on it (they must fail, not go on without it)."""
+        if (self._conn.closed or self._conn.broken) and not self._in_block:
+            self._conn.close()
+            self._conn = connect(self.address)
+        return self._conn
 
 
 def _placeholders(query: str) -> str:
@@ -180,7 +205,7 @@ class PostgresFaceStore(FaceStore):
     def __init__(self, address: str, create: bool = True) -> None:
         self.address = address
         self.path = Path(urlsplit(address).path)  # only messages the store shares name it
-        self.conn = cast(sqlite3.Connection, SqlConnection(connect(address)))
+        self.conn = cast(sqlite3.Connection, SqlConnection(address))
         self.writable = True
         self.logged = True
         try:
