@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,3 +129,31 @@ def test_the_commands_take_a_postgresql_database(address, postgres, samples, mod
     assert postgres.password not in refused.stderr
     assert run_cli("remove", "obama", "--db", address, env=env).returncode == 0
     assert run_cli("people", "--db", address, env=env).stdout.strip() in ("", "no one enrolled")
+
+
+def test_a_database_moves_to_postgresql_and_back_unchanged(address, postgres, tmp_path):
+    """facerec migrate, both ways, from a database of every kind of row (the current
+    schema fixture): people, faces with their ids, skips, rejections, settings."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    fixture = sorted((Path(__file__).parent / "fixtures" / "schema").glob("faces-v*.sqlite"))
+    shutil.copyfile(fixture[-1], folder / "faces.sqlite")
+    env = postgres.environment()
+    there = run_cli("migrate", "--from", folder, "--to", address, env=env)
+    assert there.returncode == 0, there.stderr
+    assert "copied 2 people, 5 faces, 1 skipped photos, 1 faces marked" in there.stdout
+    back = run_cli("migrate", "--from", address, "--to", tmp_path / "back", env=env)
+    assert back.returncode == 0, back.stderr
+    with Gallery(folder) as before, Gallery(tmp_path / "back") as after, \
+            Gallery(address) as shared:
+        for copy in (after, shared):
+            assert copy.people() == before.people() and copy.model == before.model
+            assert copy.settings() == before.settings()
+            assert copy.rejection_counts() == before.rejection_counts()
+            assert [(f.id, f.person, f.source, f.detection) for f in copy.all_faces()] == \
+                [(f.id, f.person, f.source, f.detection) for f in before.all_faces()]
+            assert copy.check() == before.check()
+            ada = before.faces_of("Ada Lovelace")[0]
+            assert nearest(copy, ada) == "Ada Lovelace"
+    again = run_cli("migrate", "--from", folder, "--to", address, env=env)
+    assert again.returncode == 2 and "already holds people" in again.stderr

@@ -167,6 +167,19 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="set the damaged photo library aside to be scanned again")
     repair.set_defaults(run=run_repair)
 
+    migrate = commands.add_parser(
+        "migrate", help="copy a database between a folder and PostgreSQL",
+        description="Copies every person, face, skipped photo, rejected face and setting "
+                    "of --from into the empty database --to (each a folder or "
+                    "postgresql://USER@HOST[:PORT]/NAME, either way) in one transaction, "
+                    "and checks the copy face for face. The original is left as it is; a "
+                    "photo library stays in its folder.")
+    migrate.add_argument("--from", dest="source", type=database_location, required=True,
+                         metavar="DB")
+    migrate.add_argument("--to", dest="target", type=database_location, required=True,
+                         metavar="DB")
+    migrate.set_defaults(run=run_migrate)
+
     reindex = commands.add_parser(
         "reindex", help="move a database to another embedding model",
         description="Embeds every face again from its photo with the model of --embedder, "
@@ -483,6 +496,18 @@ def run_repair(args: argparse.Namespace) -> int:
     for low, high in result.unreadable_ranges:
         print(f"  unreadable ids {low}-{high}", file=sys.stderr)
     return 0 if not result.unreadable_ids else 1
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from facerec.storage.copying import copy_database
+
+    copied = copy_database(args.source, args.target)
+    print(f"copied {copied.people} people, {copied.faces} faces, {copied.skips} skipped "
+          f"photos, {copied.rejections} faces marked as not someone and {copied.settings} "
+          f"settings into {args.target}; the copy was checked face for face")
+    if isinstance(args.source, Path) and (args.source / "library.sqlite").is_file():
+        print(f"facerec: the photo library stays in {args.source}", file=sys.stderr)
+    return 0
 
 
 def run_reindex(args: argparse.Namespace) -> int:

@@ -62,6 +62,19 @@ def stored_model(path: str | Path) -> str | None:
         store.close()
 
 
+def open_store(path: str | Path, create: bool = True, check: bool = True) -> FaceStore:
+    """The store of the database in folder ``path``, or at the PostgreSQL address
+    ``path`` (see ``Gallery``)."""
+    if is_postgres(path):
+        from facerec.storage.postgres import PostgresFaceStore
+
+        return PostgresFaceStore(str(path), create=create)
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise DatabaseError(f"{folder} is a file, not a database folder")
+    return FaceStore(folder / "faces.sqlite", create=create, check=check)
+
+
 def _serialized(method: Callable[Concatenate[Gallery, P], R]
                 ) -> Callable[Concatenate[Gallery, P], R]:
     """Run a Gallery method under the gallery's lock: one thread at a time uses its
@@ -114,20 +127,11 @@ class Gallery:
     """
 
     def __init__(self, path: str | Path, create: bool = True, check: bool = True) -> None:
-        self._store: FaceStore
-        if is_postgres(path):
-            from facerec.storage.postgres import PostgresFaceStore
-
-            self.address, self.path = str(path), None
-            self._store = PostgresFaceStore(str(path), create=create)
-            self._index = LiveIndex(self._store, None)
-        else:
-            folder = Path(path)
-            if folder.exists() and not folder.is_dir():
-                raise DatabaseError(f"{folder} is a file, not a database folder")
-            self.address, self.path = str(folder), folder
-            self._store = FaceStore(folder / "faces.sqlite", create=create, check=check)
-            self._index = LiveIndex(self._store, folder / "faces.index")
+        self._store = open_store(path, create, check)
+        self.address = str(path)
+        self.path = None if is_postgres(path) else Path(path)
+        self._index = LiveIndex(self._store, None if self.path is None
+                                else self.path / "faces.index")
         self._templates: tuple[tuple[int, int, str], PeopleTemplates] | None = None
         self._lock = threading.RLock()
 

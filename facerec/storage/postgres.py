@@ -266,7 +266,7 @@ class PostgresFaceStore(FaceStore):
                 raise
 
     @contextmanager
-    def _snapshot(self) -> Iterator[None]:
+    def snapshot(self) -> Iterator[None]:
         with self._errors():
             self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
@@ -274,7 +274,7 @@ class PostgresFaceStore(FaceStore):
             finally:
                 self.conn.execute("COMMIT")
 
-    def _has_rejections(self) -> bool:
+    def has_rejections(self) -> bool:
         return True
 
     @property

@@ -131,8 +131,8 @@ class FaceStore:
         return translated(self.path)
 
     @contextmanager
-    def _snapshot(self) -> Iterator[None]:
-        """A block whose reads all see one state of the database."""
+    def snapshot(self) -> Iterator[None]:
+        """A block whose reads all see one state of the database (a write waits)."""
         with self._errors():
             self.conn.execute("BEGIN")
             try:
@@ -140,7 +140,7 @@ class FaceStore:
             finally:
                 self.conn.execute("COMMIT")
 
-    def _has_rejections(self) -> bool:
+    def has_rejections(self) -> bool:
         """Whether the rejections table is there (not in an older file opened read-only)."""
         return has_rejections(self.conn)
 
@@ -272,7 +272,7 @@ class FaceStore:
                           ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """Every face as (seq, ids (B,) int64, embeddings (B, D) float32) batches in id
         order, all read in one snapshot taken at change-log position ``seq``."""
-        with self._snapshot():
+        with self.snapshot():
             seq = self.generation
             last = -1
             while True:
@@ -302,7 +302,7 @@ class FaceStore:
         back that far (the index must then be rebuilt)."""
         if not self.logged:
             return None
-        with self._snapshot():
+        with self.snapshot():
             pruned = int(self.get_meta("changes_pruned_through") or 0)
             if after < pruned:
                 return None
@@ -537,9 +537,9 @@ class FaceStore:
 
     def templates(self) -> PeopleTemplates:
         """Every person's faces and rejected faces, read in one snapshot."""
-        with self._snapshot():
+        with self.snapshot():
             return read_templates(self.conn, self.embedding_size(),
-                                  self._has_rejections())
+                                  self.has_rejections())
 
     def reject(self, name: str, face: NewFace) -> bool:
         """Keep ``face`` as not person ``name`` (PersonNotFound if there is no such
@@ -566,7 +566,7 @@ class FaceStore:
 
     def rejection_counts(self) -> dict[str, int]:
         """person -> how many faces were marked as not them."""
-        if not self._has_rejections():
+        if not self.has_rejections():
             return {}
         return dict(self._rows("SELECT p.name, COUNT(*) FROM rejections r JOIN people p "
                                "ON p.id = r.person_id GROUP BY p.id"))
