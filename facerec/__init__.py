@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_ERRORS = ("CalibrationError", "DatabaseDamaged", "DatabaseError", "DeviceError",
+_ERRORS = ("CalibrationError", "DatabaseDamaged", "DatabaseError", "DatabaseUnavailable",
+           "DeviceError",
            "EncodingsError", "FacerecError", "ImageError", "InvalidName", "LibraryNotFound",
            "ModelError",
            "NoFaceError", "OutputError", "PersonExists", "PersonNotFound", "QueueFull",
@@ -32,7 +33,8 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "CalibrationError", "Candidate", "DatabaseDamaged", "DatabaseError", "Detection",
+    "CalibrationError", "Candidate", "DatabaseDamaged", "DatabaseError",
+    "DatabaseUnavailable", "Detection",
     "DetectorConfig", "DeviceError", "EncodingsError", "EnrollReport", "Face", "FaceAnalyzer",
     "FaceDB", "FacerecError", "Gallery", "ImageError", "InvalidName", "Library",
     "LibraryNotFound", "LibraryPhoto", "Match", "ModelError", "NoFaceError", "OutputError",
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
         CalibrationError,
         DatabaseDamaged,
         DatabaseError,
+        DatabaseUnavailable,
         DeviceError,
         EncodingsError,
         FacerecError,

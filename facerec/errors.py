@@ -78,6 +78,11 @@ class DatabaseError(FacerecError):
     """The database cannot be opened or used as asked."""
 
 
+class DatabaseUnavailable(DatabaseError):
+    """The database's server cannot be reached now (restarting, or the network); the
+    request can be tried again shortly."""
+
+
 class DatabaseDamaged(DatabaseError):
     """The database file is damaged on disk; writes are refused until it is repaired."""
 

@@ -21,14 +21,15 @@ if [ -n "$extras" ]; then
   # real programs from the system, for the tests that use them (each skips, with the
   # reason, where it cannot be installed): headless Chromium and its driver for the
   # browser tests, exiftool to read back the XMP sidecars facerec writes, the mosquitto
-  # MQTT broker for the Home Assistant tests and the PostgreSQL server for the database
-  # tests (both started by the tests on loopback)
+  # MQTT broker for the Home Assistant tests, the PostgreSQL server for the shared
+  # database and nginx in front of two servers (all started by the tests on loopback)
   missing=""
   command -v chromedriver >/dev/null || missing="chromium chromium-driver"
   command -v exiftool >/dev/null || missing="$missing libimage-exiftool-perl"
   [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || missing="$missing mosquitto"
   command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
     || missing="$missing postgresql"
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$missing nginx-light"
   if [ -n "$missing" ] && command -v apt-get >/dev/null; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo -n"

@@ -21,7 +21,7 @@ STARTUP_TIMEOUT = 180.0
 @dataclass
 class RunningServer:
     url: str
-    db: Path
+    db: Path | str
     process: subprocess.Popen
     log: Path
 
@@ -36,12 +36,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(db: Path, *args: object, env: dict[str, str] | None = None,
-                   kill: signal.Signals = signal.SIGTERM) -> Iterator[RunningServer]:
+def running_server(db: Path | str, *args: object, env: dict[str, str] | None = None,
+                   kill: signal.Signals = signal.SIGTERM, logs: Path | None = None
+                   ) -> Iterator[RunningServer]:
     """Start ``facerec serve --db DB ARGS`` and wait until /v1/health answers; stop it with
-    ``kill`` on exit."""
+    ``kill`` on exit. Its output goes to a file in ``logs`` (else beside a folder ``db``)."""
     port = free_port()
-    log = db.parent / f"server-{port}.log"
+    log = (logs or Path(db).parent) / f"server-{port}.log"
     command = [str(SCRIPT), "serve", "--db", str(db), "--port", str(port), "--device", "cpu",
                *map(str, args)]
     with log.open("w") as out:

@@ -121,8 +121,6 @@ def test_the_commands_take_a_postgresql_database(address, postgres, samples, mod
         refused = run_cli(*command, "--db", address, env=env)
         assert refused.returncode == 2 and says in refused.stderr, refused.stderr
         assert_no_traceback(refused)
-    serving = run_cli_process("serve", "--db", address, "--port", "0", env=env, timeout=120)
-    assert serving.returncode == 2 and "is not served yet" in serving.stderr, serving.stderr
     with_password = address.replace("facerec@", f"facerec:{postgres.password}@")
     refused = run_cli("people", "--db", with_password)
     assert refused.returncode == 2 and "PGPASSWORD" in refused.stderr

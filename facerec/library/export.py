@@ -73,10 +73,10 @@ def write_without(photo: str, written: list[FaceRegion], size: tuple[int, int],
     return kept
 
 
-def sidecars_naming(folder: Path, people: set[str]) -> int:
+def sidecars_naming(folder: Path | None, people: set[str]) -> int:
     """How many sidecars ``export-xmp`` wrote for the library in ``folder`` name one of
-    ``people`` (0 without a library)."""
-    if not (folder / "library.sqlite").is_file():
+    ``people`` (0 without a library, or without a folder to hold one)."""
+    if folder is None or not (folder / "library.sqlite").is_file():
         return 0
     from facerec.storage.library_store import LibraryStore
 

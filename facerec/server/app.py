@@ -37,6 +37,7 @@ from facerec import __version__
 from facerec.errors import (
     DatabaseDamaged,
     DatabaseError,
+    DatabaseUnavailable,
     FacerecError,
     ImageError,
     InvalidName,
@@ -72,6 +73,7 @@ NO_STORE = "private, no-store"
 
 ERROR_STATUS: dict[type[Exception], int] = {
     Unavailable: 503,
+    DatabaseUnavailable: 503,
     DatabaseDamaged: 503,
     ImageError: 400,
     InvalidName: 400,
@@ -308,7 +310,7 @@ def _data_routes(service: RecognitionService) -> APIRouter:
         return {"name": normalize_name(name), "removed_faces": len(erased.faces),
                 "erased": erased.to_dict(),
                 "sidecars_naming_them": await run_in_threadpool(
-                    sidecars_naming, service.folder, people)}
+                    sidecars_naming, service.gallery.path, people)}
 
     router.include_router(_library_routes(service))
     return router

@@ -19,8 +19,8 @@ class ServerConfig:
     """How ``facerec serve`` runs.
 
     Attributes:
-        db: the database folder (created on the first enrollment if missing); a
-            PostgreSQL address is refused by the service, which keeps files beside it.
+        db: the database folder (created on the first enrollment if missing), or a
+            PostgreSQL address that other servers may share.
         host, port: where to listen.
         api_key: required in the ``X-API-Key`` header of every data request when set;
             it must be set to listen beyond loopback (see ``check``).

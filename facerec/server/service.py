@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict
 
 from facerec.enrollment import AnalyzedPhoto, Enrollment, Incoming, turned_note, upload_source
-from facerec.errors import DatabaseError, ImageError, ModelError, PersonNotFound
+from facerec.errors import ImageError, ModelError, PersonNotFound
 from facerec.faces.main_face import main_face
 from facerec.faces.reading import Received as Upload
 from facerec.formats.face_crops import face_jpeg
@@ -83,11 +83,7 @@ class RecognitionService:
         self._db_lock = threading.Lock()
         self.budget = PixelBudget(config.max_pixels_in_flight)
         self.unknown = UnknownFaces()
-        if self.gallery.path is None:
-            raise DatabaseError(f"facerec serve keeps thumbnails beside a database folder; "
-                                f"the database at {self.gallery.address} is not served yet")
-        self.thumbnails = Thumbnails(self.gallery.path)
-        self.folder = self.gallery.path
+        self.thumbnails = Thumbnails(self.gallery)
         self._library: Library | None = None
 
     def warm_up(self) -> None:

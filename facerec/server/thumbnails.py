@@ -1,11 +1,12 @@
-"""Small face crops for the web page, kept beside the database.
+"""Small face crops for the web page, kept with the database.
 
 A database keeps one face per photo, so a thumbnail is named after its photo's sha256:
-``DIR/thumbnails/<sha256>.jpg``, a JPEG of the face's box widened by a margin, at most
-``SIDE`` pixels. Photos enrolled over HTTP are not kept, so their thumbnail is made when
-they are enrolled; photos enrolled from files get theirs on first request, from the file
-(if it is still there with the same bytes). Only the crop is stored, never the photo, and
-erasing a face deletes its crop (``db.erasure``).
+``DIR/thumbnails/<sha256>.jpg`` in a database folder, a row of a table on PostgreSQL
+(shared by every server), a JPEG of the face's box widened by a margin, at most ``SIDE``
+pixels. Photos enrolled over HTTP are not kept, so their thumbnail is made when they are
+enrolled; photos enrolled from files get theirs on first request, from the file (if it is
+still there with the same bytes). Only the crop is stored, never the photo, and erasing a
+face deletes its crop (``Gallery.remove``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from PIL import Image
 
 from facerec.errors import ImageError
 from facerec.formats.face_crops import face_jpeg
-from facerec.formats.files import atomic_write
 from facerec.photos.image import load_image, read_image_file
 from facerec.photos.paths import read_file
-from facerec.storage.erasure import thumbnail_file
+from facerec.storage.gallery import Gallery
 from facerec.storage.store import FaceRecord
 
 PHOTO_SIDE = 320
@@ -48,25 +48,21 @@ def photo_jpeg(path: Path, sha256: str) -> bytes | None:
 
 
 class Thumbnails:
-    """The thumbnails of the database in ``folder``."""
+    """The thumbnails of ``gallery``'s database, kept where it keeps them (its folder,
+    or a table every server of a PostgreSQL database shares)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.database = Path(folder)
-
-    def _path(self, sha256: str) -> Path:
-        return thumbnail_file(self.database, sha256)
+    def __init__(self, gallery: Gallery) -> None:
+        self.gallery = gallery
 
     def keep(self, sha256: str, jpeg: bytes) -> None:
-        path = self._path(sha256)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, jpeg)
+        self.gallery.keep_thumbnail(sha256, jpeg)
 
     def of(self, face: FaceRecord) -> bytes | None:
         """The face's thumbnail, made from its photo file when missing (None when neither
         is there)."""
-        path = self._path(face.sha256)
-        if path.is_file():
-            return path.read_bytes()
+        kept = self.gallery.kept_thumbnail(face.sha256)
+        if kept is not None:
+            return kept
         source = Path(face.source)
         if not source.is_absolute():
             return None

@@ -14,14 +14,20 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar, cast
 
 import numpy as np
 
 from facerec.errors import DatabaseError, PersonNotFound
-from facerec.storage.erasure import Erasure, delete_thumbnails, erase_from_backups
+from facerec.formats.files import atomic_write
+from facerec.storage.erasure import (
+    Erasure,
+    delete_thumbnails,
+    erase_from_backups,
+    thumbnail_file,
+)
 from facerec.storage.live_index import LiveIndex
-from facerec.storage.postgres import checked_address, is_postgres
+from facerec.storage.postgres import PostgresFaceStore, checked_address, is_postgres
 from facerec.storage.store import FaceRecord, FaceStore
 from facerec.storage.templates import PeopleTemplates
 
@@ -229,13 +235,39 @@ class Gallery:
         gone = sorted({f.person for f in faces if not self._store.has_person(f.person)})
         erased.skips = sum(self._store.forget_skips(person, faces) for person in gone)
         digests = [f.sha256 for f in faces]
-        if self.path is not None:  # the copies a database folder keeps
+        if self.path is None:  # a server's database keeps the crops in a table
+            erased.thumbnails = self._server_store().forget_thumbnails(digests)
+        else:  # the copies a database folder keeps
             still_held = set(self._store.holders(digests))
             erased.thumbnails = delete_thumbnails(self.path, [d for d in digests
                                                               if d not in still_held])
             erase_from_backups(self.path, digests, gone, erased)
         erased.log_truncated = self._store.truncate_log()
         return erased
+
+    # face crops (thumbnails) ---------------------------------------------------------------
+    @_serialized
+    def kept_thumbnail(self, sha256: str) -> bytes | None:
+        """The kept crop of the face from the photo with ``sha256``: a file in the
+        database folder, or a row of a server's database (shared by every process)."""
+        if self.path is None:
+            return self._server_store().thumbnail(sha256)
+        path = thumbnail_file(self.path, sha256)
+        return path.read_bytes() if path.is_file() else None
+
+    @_serialized
+    def keep_thumbnail(self, sha256: str, jpeg: bytes) -> None:
+        """Keep the crop of a face enrolled from the photo with ``sha256`` (OSError when
+        a database folder cannot be written)."""
+        if self.path is None:
+            self._server_store().keep_thumbnail(sha256, jpeg)
+            return
+        path = thumbnail_file(self.path, sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, jpeg)
+
+    def _server_store(self) -> PostgresFaceStore:
+        return cast(PostgresFaceStore, self._store)
 
     # the index ----------------------------------------------------------------------------
     @_serialized

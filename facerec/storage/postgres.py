@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qs, urlsplit
 
-from facerec.errors import DatabaseError
+from facerec.errors import DatabaseError, DatabaseUnavailable
 from facerec.storage.store import FaceStore
 
 if TYPE_CHECKING:
@@ -73,7 +73,19 @@ def connect(address: str) -> psycopg.Connection:
     except psycopg.OperationalError as exc:
         host = _host(urlsplit(address).hostname)
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise DatabaseError(f"cannot open the database at {host}: {reason}") from None
+        kind = DatabaseUnavailable if unreachable(exc) else DatabaseError
+        raise kind(f"cannot open the database at {host}: {reason}") from None
+
+
+def unreachable(exc: Exception) -> bool:
+    """Whether a driver error means the server cannot be reached now (no answer, a
+    connection lost, the server shutting down or starting), not a refusal."""
+    import psycopg
+
+    state = getattr(exc, "sqlstate", None)
+    if state is None:
+        return isinstance(exc, psycopg.OperationalError)
+    return state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 def _host(hostname: str | None) -> str:
@@ -124,7 +136,8 @@ CREATE TABLE IF NOT EXISTS changes (
     seq BIGSERIAL PRIMARY KEY,
     face_id BIGINT NOT NULL,
     added INTEGER NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS thumbnails (sha256 TEXT PRIMARY KEY, jpeg BYTEA NOT NULL)
 """
 SCHEMA_VERSION = 1
 """The version of ``SCHEMA``, kept in the meta table (``schema``); a newer one is refused."""
@@ -133,7 +146,7 @@ WRITE_LOCK = 0x66616365
 """The advisory lock every write holds to its end: writes follow one another, as on
 SQLite, so the change log's positions are given in the order writes become visible."""
 
-FACE_TABLES = ("faces", "people", "rejections", "skips", "changes")
+FACE_TABLES = ("faces", "people", "rejections", "skips", "changes", "thumbnails")
 
 
 class SqlConnection:
@@ -250,7 +263,8 @@ class PostgresFaceStore(FaceStore):
             yield
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DatabaseError(f"the database at {self._where()}: {reason}") from None
+            kind = DatabaseUnavailable if unreachable(exc) else DatabaseError
+            raise kind(f"the database at {self._where()}: {reason}") from None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -288,6 +302,28 @@ class PostgresFaceStore(FaceStore):
 
     def check(self) -> list[str]:
         return []  # the server checks its own pages (data checksums, amcheck)
+
+    # the face crops every server shows (a folder keeps them as files, server/thumbnails)
+    def thumbnail(self, sha256: str) -> bytes | None:
+        """The kept crop of the face from the photo with ``sha256``, if there is one."""
+        rows = self._rows("SELECT jpeg FROM thumbnails WHERE sha256 = ?", (sha256,))
+        return bytes(rows[0][0]) if rows else None
+
+    def keep_thumbnail(self, sha256: str, jpeg: bytes) -> None:
+        """Keep the crop of a face from the photo with ``sha256`` (made as the photo is
+        enrolled, before its face is stored)."""
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO thumbnails(sha256, jpeg) VALUES(?, ?) ON CONFLICT"
+                         "(sha256) DO UPDATE SET jpeg = excluded.jpeg", (sha256, jpeg))
+
+    def forget_thumbnails(self, digests: Iterable[str]) -> int:
+        """Delete the crops of photos with ``digests`` that no face holds any more;
+        returns how many were deleted."""
+        with self.transaction() as conn:
+            return sum(conn.execute(
+                "DELETE FROM thumbnails WHERE sha256 = ? AND NOT EXISTS "
+                "(SELECT 1 FROM faces WHERE sha256 = ?)", (digest, digest)).rowcount
+                for digest in set(digests))
 
     def truncate_log(self) -> bool:
         """Vacuum the face tables, so the space of deleted rows is reclaimed (what the
