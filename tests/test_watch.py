@@ -214,3 +214,22 @@ def test_a_stalled_camera_stops_alone(scene, tmp_path, stalled_camera, capsys, m
     records = [json.loads(line) for line in events.read_text().splitlines()]
     assert {r["camera"] for r in records} == {"door"}
     assert any(r["event"] == "person_appeared" and r["person"] == "obama" for r in records)
+
+
+def test_a_camera_on_a_shared_database_names_whom_the_front_desk_enrolled(scene, postgres,
+                                                                            shared_faces):
+    """watch on PostgreSQL: a person enrolled elsewhere (another process, another machine)
+    is named by the camera."""
+    root, _, video = scene
+    address = postgres.database_url("watched")
+    env = postgres.environment()
+    done = run_cli_process("enroll", shared_faces / "gallery" / "obama", "--name", "obama",
+                           "--db", address, env=env)
+    assert done.returncode == 0, done.stderr
+    events = root / "shared-events.jsonl"
+    done = run_cli_process("watch", "--source", video, "--headless", "--db", address,
+                           "--events", events, env=env)
+    assert done.returncode == 0, done.stderr
+    appeared = [json.loads(line) for line in events.read_text().splitlines()
+                if json.loads(line)["event"] == "person_appeared"]
+    assert [r["person"] for r in appeared] == ["obama"]
