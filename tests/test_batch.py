@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+from cli import run_cli
 
 ray = pytest.importorskip("ray", reason="Ray is the cluster extra: pip install "
                                         "'facerec[cluster]'")
@@ -96,3 +97,17 @@ def test_a_killed_run_resumes_without_duplicates(local_ray, photos, model_paths,
     keys = [(r["sha256"], r["face"]) for r in table.to_pylist()]
     assert len(keys) == len(set(keys))  # nothing twice
     assert table.num_rows == 11 > first  # every photo once: 9 faces and 2 reasons
+
+
+def test_batch_enroll_writes_into_a_shared_database(embedded, postgres, monkeypatch):
+    """facerec batch enroll into PostgreSQL: the records become people every server of
+    the database answers with."""
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    address = postgres.database_url("batch")
+    done = run_cli("batch", "enroll", embedded, "--db", address)
+    assert done.returncode in (0, 1), done.stderr  # 1: the two unreadable photos, named
+    with Gallery(address, create=False) as gallery:
+        assert sorted(gallery.people()) == [
+            ("alex_lacamoire", 1), ("biden", 2), ("kit_harington", 2), ("obama", 2),
+            ("rose_leslie", 2)]
+        assert gallery.check() == (9, 9)

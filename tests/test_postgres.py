@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from postgres import USER
 
-from facerec.errors import DatabaseError
+from facerec.errors import DatabaseError, DatabaseUnavailable
 from facerec.storage.postgres import checked_address, connect, is_postgres
 
 
@@ -48,6 +48,14 @@ def test_the_password_comes_from_a_pgpass_file(postgres, monkeypatch, tmp_path):
     monkeypatch.setenv("PGPASSFILE", str(passfile))
     with connect(postgres.url) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_no_password_is_a_refusal_not_an_outage(postgres, monkeypatch):
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", "/nonexistent")
+    with pytest.raises(DatabaseError, match="no password supplied") as refused:
+        connect(postgres.url)
+    assert not isinstance(refused.value, DatabaseUnavailable)
 
 
 def test_a_wrong_password_says_so_without_it(postgres, monkeypatch):

@@ -83,8 +83,8 @@ def unreachable(exc: Exception) -> bool:
     import psycopg
 
     state = getattr(exc, "sqlstate", None)
-    if state is None:
-        return isinstance(exc, psycopg.OperationalError)
+    if state is None:  # the client's own failure: no answer, or nothing to answer with
+        return isinstance(exc, psycopg.OperationalError) and "password" not in str(exc)
     return state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
