@@ -8,6 +8,12 @@
    folder (SQLite), in alternating rounds of ``--seconds`` so a change in the machine's
    speed falls on both: requests/s and p50/p99 latency.
 
+3. With ``--scale N`` (a million, say): N synthetic faces (as ``benchmark_database.py``
+   makes them) bulk loaded into PostgreSQL and into a database folder: the load rate, a
+   new process's start (its index built from the database) with its peak memory, and
+   how long a process with its index loaded takes to catch up 1,000 faces another one
+   enrolled, until its next search answers with them.
+
 The servers, nginx and PostgreSQL all run here (PostgreSQL in a temporary folder, as the
 tests start it: Debian's server, psycopg, nginx-light; ``scripts/setup.sh --test``), so the
 clients, the servers and the database share this machine's cores.
@@ -15,12 +21,16 @@ Photos: LFW people with two or more photos from ``../shared/faces`` (first photo
 enrolled, second identified), scaled onto 640x480 as ``benchmark_serve.py`` does.
 
     python scripts/benchmark_shared.py [--people 30] [--clients 8] [--seconds 8] [--rounds 3]
+                                       [--scale 1000000]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -29,12 +39,17 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the real servers' harnesses the tests use
 sys.path.insert(0, str(REPO / "scripts"))
 
+from benchmark_database import DETECTION, FACES_PER_IDENTITY, MODEL, Identities  # noqa: E402
 from benchmark_serve import canvas_jpeg  # noqa: E402
+
+from facerec.storage.gallery import Gallery  # noqa: E402
+from facerec.storage.store import NewFace  # noqa: E402
 from nginx import running_nginx  # noqa: E402
 from postgres import running_postgres  # noqa: E402
 from server import free_port, running_server  # noqa: E402
@@ -111,6 +126,54 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
 
 
+START = """
+import json, resource, sys, time
+from facerec.storage.gallery import Gallery
+began = time.perf_counter()
+with Gallery(sys.argv[1], create=False) as gallery:
+    gallery.load_index()
+    seconds = time.perf_counter() - began
+print(json.dumps({"seconds": seconds,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+"""A new process opening the database and building its index, timed by itself."""
+
+
+def faces_of(people: Identities, rows: np.ndarray, prefix: str) -> list[NewFace]:
+    identity = rows // FACES_PER_IDENTITY
+    return [NewFace(f"{prefix}{i}", f"/{prefix}/{r}.jpg", f"{prefix}{r:060x}", DETECTION, 0.9,
+                    v) for r, i, v in zip(rows, identity, people.faces(identity))]
+
+
+def at_scale(location: str | Path, faces: int, env: dict[str, str]) -> dict[str, float]:
+    """Bulk load, a new process's start and memory, and a 1,000-face catch-up."""
+    people = Identities(faces // FACES_PER_IDENTITY + 1000, genuine=0.66)
+    figures = {}
+    with Gallery(location) as gallery:
+        gallery.claim_model(MODEL)
+        began = time.perf_counter()
+        for start in range(0, faces, 50_000):
+            gallery.add_faces(faces_of(people, np.arange(start, min(start + 50_000, faces)),
+                                       "id"))
+        figures["load_per_s"] = faces / (time.perf_counter() - began)
+    if isinstance(location, Path):  # built from the database, as a new server on one is
+        for name in ("faces.index", "faces.json"):
+            (location / name).unlink(missing_ok=True)
+    started = subprocess.run([sys.executable, "-c", START, str(location)], check=True,
+                             capture_output=True, text=True, env={**os.environ, **env})
+    figures.update({f"start_{k}": v for k, v in json.loads(started.stdout).items()})
+    with Gallery(location, create=False) as reader, Gallery(location, create=False) as writer:
+        reader.load_index()
+        extra = np.arange(faces, faces + 1000)
+        writer.add_faces(faces_of(people, extra, "new"))
+        probe = people.faces(np.array([extra[-1] // FACES_PER_IDENTITY]))
+        began = time.perf_counter()
+        _, ids, names = reader.search(probe, 1)
+        figures["catch_up_s"] = time.perf_counter() - began
+        assert names[int(ids[0, 0])].startswith("new")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--faces", type=Path, default=REPO.parent / "shared" / "faces")
@@ -118,7 +181,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scale", type=int, default=0, metavar="N",
+                        help="also load N synthetic faces into each kind of database")
     args = parser.parse_args()
+    if args.scale:
+        with tempfile.TemporaryDirectory() as scratch, running_postgres() as postgres:
+            os.environ.update(postgres.environment())
+            for label, location in (("PostgreSQL", postgres.database_url("scale")),
+                                    ("database folder", Path(scratch) / "db")):
+                f = at_scale(location, args.scale, postgres.environment())
+                print(f"{args.scale:,} faces, {label}: bulk load {f['load_per_s']:,.0f} "
+                      f"faces/s; a new process builds its index in {f['start_seconds']:.1f} "
+                      f"s, peak memory {f['start_peak_mb']:,.0f} MB; 1,000 faces enrolled "
+                      f"by another caught up by the next search in {f['catch_up_s']:.2f} s")
     people = people_photos(args.faces, args.people)
     probes = [probe for _, _, probe in people]
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:

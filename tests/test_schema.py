@@ -66,6 +66,7 @@ def test_a_face_database_of_any_version_opens_whole(fixture, tmp_path):
                                             "known/Zoë Ångström/1.jpg"]
         assert faces[0].detection.landmarks[4] == (75.0, 115.0)
         assert gallery.check() == (5, 5)
+        assert gallery.case_twin("ADA LOVELACE") == "Ada Lovelace"  # by the stored key
         _, ids, people = gallery.search(faces[1].embedding[None], 1)
         assert people[ids[0][0]] == "Zoë Ångström" and ids[0][0] == faces[1].id
     assert version(tmp_path / "faces.sqlite") == FACES.version

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facerec.errors import DatabaseError
+from facerec.names import name_key
 from facerec.storage.gallery import Gallery, open_store
 from facerec.storage.store import FaceStore
 
@@ -92,8 +93,8 @@ def _load(store: FaceStore, contents: _Contents) -> None:
         for name in dict.fromkeys([row[1] for row in contents.faces]
                                   + [row[0] for row in contents.rejections]):
             people[name] = int(conn.execute(
-                "INSERT INTO people(name, created) VALUES(?, ?) RETURNING id",
-                (name, now)).fetchone()[0])
+                "INSERT INTO people(name, name_key, created) VALUES(?, ?, ?) RETURNING id",
+                (name, name_key(name), now)).fetchone()[0])
         conn.executemany(
             "INSERT INTO faces(id, person_id, source, sha256, x1, y1, x2, y2, landmarks, "
             "score, quality, embedding, model, created) "

@@ -1,8 +1,9 @@
 """Names in the store: one spelling per person, whatever its Unicode form or case.
 
-Functions over an open connection, used by ``FaceStore`` inside its transactions. A new
-name is compared with every enrolled one by ``name_key`` (NFC, case folded) here in
-Python, over the people's names alone, so any SQL database can hold them.
+Functions over an open connection, used by ``FaceStore`` inside its transactions. Each
+person's ``name_key`` (NFC, case folded: ``facerec.names.name_key``) is stored beside
+the name and indexed, so a new name is compared with every enrolled one by one indexed
+lookup, in any SQL database.
 """
 
 from __future__ import annotations
@@ -15,9 +16,25 @@ from facerec.names import case_clash, name_key, normalize_name
 def _same_key(conn: sqlite3.Connection, name: str) -> list[tuple[int, str]]:
     """(id, name) of the people whose name has ``name``'s key."""
     key = name_key(name)
-    return [(int(person_id), stored) for person_id, stored
-            in conn.execute("SELECT id, name FROM people").fetchall()
-            if name_key(stored) == key]
+    try:
+        rows = conn.execute("SELECT id, name FROM people WHERE name_key = ?",
+                            (key,)).fetchall()
+    except sqlite3.OperationalError:  # an older file opened read-only has no keys stored
+        rows = [row for row in conn.execute("SELECT id, name FROM people").fetchall()
+                if name_key(row[1]) == key]
+    return [(int(person_id), stored) for person_id, stored in rows]
+
+
+def store_name_keys(conn: sqlite3.Connection) -> list[str]:
+    """Keep every person's name key beside the name, indexed (a schema step: the people
+    of files written before keys were stored)."""
+    if "name_key" not in {row[1] for row in conn.execute("PRAGMA table_info(people)")}:
+        conn.execute("ALTER TABLE people ADD COLUMN name_key TEXT")
+    conn.executemany("UPDATE people SET name_key = ? WHERE id = ?",
+                     [(name_key(name), person_id) for person_id, name
+                      in conn.execute("SELECT id, name FROM people").fetchall()])
+    conn.execute("CREATE INDEX IF NOT EXISTS people_name_key ON people(name_key)")
+    return []
 
 
 def refuse_case_twin(conn: sqlite3.Connection, name: str, person_id: int = -1) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facerec.storage.people import normalize_stored_names
+from facerec.storage.people import normalize_stored_names, store_name_keys
 from facerec.storage.schema import Schema, Step, columns_of, statements
 from facerec.types import Detection
 
@@ -76,6 +76,8 @@ def _names_in_nfc(conn: sqlite3.Connection) -> list[str]:
 FACES = Schema("database", (
     Step("the tables: people, faces, skips, rejections, the change log", _tables),
     Step("people's names in Unicode NFC", _names_in_nfc),
+    Step("people's name keys stored and indexed (one lookup for a case twin)",
+         store_name_keys),
 ))
 """The face database's versions (``facerec.storage.schema``): add steps, never edit one."""
 

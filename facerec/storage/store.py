@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from facerec.errors import DatabaseDamaged, DatabaseError, PersonExists, PersonNotFound
-from facerec.names import case_clash, normalize_name, validate_name
+from facerec.names import case_clash, name_key, normalize_name, validate_name
 from facerec.storage.people import case_twin, refuse_case_twin
 from facerec.storage.rows import FACE_COLUMNS, FACES, FaceRecord, NewFace, face_record, vectors
 from facerec.storage.schema import bring_up_to_date
@@ -410,16 +410,16 @@ class FaceStore:
         """Within a transaction: remove faces by source, add ``add``; the new ids."""
         now = time.time()
         model = _get_meta(conn, "model") or ""
-        gone = [row for source in dict.fromkeys([*remove_sources, *(f.source for f in add)])
-                for row in conn.execute("SELECT id, person_id FROM faces WHERE source = ?",
-                                        (source,))]
+        gone = _in_chunks(conn, "SELECT id, person_id FROM faces WHERE source IN ({})",
+                          list(dict.fromkeys([*remove_sources, *(f.source for f in add)])))
         _delete_faces(conn, [face_id for face_id, _ in gone])
         next_id = _next_face_id(conn)
+        people = _person_ids(conn, [validate_name(face.person) for face in add], now)
         ids, rows = [], []
         for face in add:
             d = face.detection
             ids.append(next_id)
-            rows.append((next_id, self._person_id(conn, validate_name(face.person), now),
+            rows.append((next_id, people[validate_name(face.person)],
                          face.source, face.sha256, *d.box, json.dumps(d.landmarks),
                          d.score, face.quality,
                          np.asarray(face.embedding, np.float32).tobytes(), model, now))
@@ -508,7 +508,8 @@ class FaceStore:
                             (new, person_id)).fetchone():
                 raise PersonExists(f"{new!r} already exists; use merge to join two people")
             refuse_case_twin(conn, new, person_id)
-            conn.execute("UPDATE people SET name = ? WHERE id = ?", (new, person_id))
+            conn.execute("UPDATE people SET name = ?, name_key = ? WHERE id = ?",
+                         (new, name_key(new), person_id))
             _people_changed(conn)
 
     def merge(self, source: str, target: str) -> int:
@@ -591,21 +592,46 @@ class FaceStore:
             raise case_clash(name, twin)
 
     @staticmethod
-    def _person_id(conn: sqlite3.Connection, name: str, now: float) -> int:
-        row = conn.execute("SELECT id FROM people WHERE name = ?", (name,)).fetchone()
-        if row is not None:
-            return int(row[0])
-        refuse_case_twin(conn, name)
-        return int(conn.execute("INSERT INTO people(name, created) VALUES(?, ?) RETURNING id",
-                                (name, now)).fetchone()[0])
-
-    @staticmethod
     def _existing_person(conn: sqlite3.Connection, name: str) -> int:
         row = conn.execute("SELECT id FROM people WHERE name = ?",
                            (normalize_name(name),)).fetchone()
         if row is None:
             raise PersonNotFound(f"no person called {name!r}")
         return int(row[0])
+
+
+def _in_chunks(conn: sqlite3.Connection, query: str, values: list) -> list[tuple]:
+    """``query`` (ending in ``IN ({})``) over ``values`` in chunks, inside a write."""
+    rows: list[tuple] = []
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start:start + _CHUNK]
+        rows += conn.execute(query.format(",".join("?" * len(chunk))), chunk).fetchall()
+    return rows
+
+
+def _person_ids(conn: sqlite3.Connection, names: list[str], now: float) -> dict[str, int]:
+    """The id of each person named (validated names), made for those not enrolled yet,
+    in a few statements whatever their number; a new name that is another's but for case
+    (enrolled, or earlier in ``names``) is refused (PersonExists)."""
+    wanted = list(dict.fromkeys(names))
+    ids = {name: int(person_id) for person_id, name in _in_chunks(
+        conn, "SELECT id, name FROM people WHERE name IN ({})", wanted)}
+    new = [name for name in wanted if name not in ids]
+    if not new:
+        return ids
+    first_of_key: dict[str, str] = {}
+    for name in new:
+        twin = first_of_key.setdefault(name_key(name), name)
+        if twin != name:
+            raise case_clash(name, twin)
+    for key, stored in _in_chunks(conn, "SELECT name_key, name FROM people "
+                                        "WHERE name_key IN ({})", list(first_of_key)):
+        raise case_clash(first_of_key[key], stored)
+    conn.executemany("INSERT INTO people(name, name_key, created) VALUES(?, ?, ?)",
+                     [(name, name_key(name), now) for name in new])
+    ids.update({name: int(person_id) for person_id, name in _in_chunks(
+        conn, "SELECT id, name FROM people WHERE name IN ({})", new)})
+    return ids
 
 
 def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
