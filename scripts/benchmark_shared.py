@@ -47,12 +47,12 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from benchmark_database import DETECTION, FACES_PER_IDENTITY, MODEL, Identities  # noqa: E402
 from benchmark_serve import canvas_jpeg  # noqa: E402
-
-from facerec.storage.gallery import Gallery  # noqa: E402
-from facerec.storage.store import NewFace  # noqa: E402
 from nginx import running_nginx  # noqa: E402
 from postgres import running_postgres  # noqa: E402
 from server import free_port, running_server  # noqa: E402
+
+from facerec.storage.gallery import Gallery  # noqa: E402
+from facerec.storage.store import NewFace  # noqa: E402
 
 
 def people_photos(faces: Path, count: int) -> list[tuple[str, bytes, bytes]]:
