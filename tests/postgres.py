@@ -51,6 +51,8 @@ class Postgres:
         self.data, self.sockets = folder / "data", folder / "sockets"
         self.url = f"postgresql://{USER}@127.0.0.1:{self.port}/facerec"
         self._as = _unprivileged()
+        self._tls: tuple[Path, Path] | None = None
+        self.tls_certificate: Path | None = None
         for path in (self.folder, self.sockets):
             path.mkdir(parents=True, exist_ok=True)
         password_file = folder / "password"
@@ -60,9 +62,27 @@ class Postgres:
                   f"--pwfile={password_file}", "-E", "UTF8", "--locale=C.UTF-8")
         password_file.unlink()
 
+    def use_tls(self) -> Path:
+        """Serve TLS with a new self-signed certificate for 127.0.0.1 (from the next
+        start); returns the certificate, for clients to verify the server with."""
+        if shutil.which("openssl") is None:
+            pytest.skip("openssl, which makes the test certificate, is not installed")
+        cert, key = self.folder / "server.crt", self.data / "server.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                        "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(key), "-out", str(cert)], check=True,
+                       capture_output=True, timeout=60)
+        key.chmod(0o600)
+        self._own(self.folder)
+        self._tls = (cert, key)
+        return cert
+
     def start(self) -> None:
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} "
                    f"-c unix_socket_directories={self.sockets} -c fsync=off")
+        if self._tls is not None:
+            cert, key = self._tls
+            options += f" -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w",
                   "-o", options, "start")
 
@@ -104,13 +124,15 @@ def _unprivileged() -> pwd.struct_passwd | None:
 
 
 @contextmanager
-def running_postgres() -> Iterator[Postgres]:
+def running_postgres(tls: bool = False) -> Iterator[Postgres]:
     """A started server in a folder of its own (its user must read it: not under the
-    tests' temporary folders, which only root enters), removed afterwards."""
+    tests' temporary folders, which only root enters), removed afterwards; with ``tls``,
+    serving TLS with a self-signed certificate (``server.tls_certificate``)."""
     programs = need_postgres()
     folder = Path(tempfile.mkdtemp(prefix="facerec-postgres-"))
     try:
         server = Postgres(folder, programs)
+        server.tls_certificate = server.use_tls() if tls else None
         server.start()
         server.create_database()
         try:

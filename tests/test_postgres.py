@@ -4,6 +4,7 @@ without the password."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,25 @@ def test_a_server_that_is_not_there_is_named(postgres, monkeypatch):
         postgres.start()
     with connect(postgres.url) as conn:  # and it is reached again once it is back
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_tls_when_the_address_asks_for_it(monkeypatch, tmp_path):
+    """sslmode in the address: require (encrypted), verify-full (the server's certificate
+    checked against a trusted one); a server whose certificate is not trusted is
+    refused."""
+    from postgres import running_postgres
+
+    with running_postgres(tls=True) as server:
+        monkeypatch.setenv("PGPASSWORD", server.password)
+        with connect(server.url + "?sslmode=require") as conn:
+            assert conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = "
+                                "pg_backend_pid()").fetchone() == (True,)
+        trusted = f"{server.url}?sslmode=verify-full&sslrootcert={server.tls_certificate}"
+        with connect(trusted) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        stranger = tmp_path / "other.crt"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                        "1", "-subj", "/CN=127.0.0.1", "-keyout", str(tmp_path / "k"),
+                        "-out", str(stranger)], check=True, capture_output=True)
+        with pytest.raises(DatabaseError, match="certificate"):
+            connect(f"{server.url}?sslmode=verify-full&sslrootcert={stranger}")
