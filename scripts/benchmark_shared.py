@@ -12,7 +12,8 @@
    makes them) bulk loaded into PostgreSQL and into a database folder: the load rate, a
    new process's start (its index built from the database) with its peak memory, and
    how long a process with its index loaded takes to catch up 1,000 faces another one
-   enrolled, until its next search answers with them.
+   enrolled, until its next search answers with them, and how long erasing a person
+   takes.
 
 The servers, nginx and PostgreSQL all run here (PostgreSQL in a temporary folder, as the
 tests start it: Debian's server, psycopg, nginx-light; ``scripts/setup.sh --test``), so the
@@ -171,6 +172,10 @@ def at_scale(location: str | Path, faces: int, env: dict[str, str]) -> dict[str,
         _, ids, names = reader.search(probe, 1)
         figures["catch_up_s"] = time.perf_counter() - began
         assert names[int(ids[0, 0])].startswith("new")
+        writer.load_index()  # as a running server has it
+        began = time.perf_counter()
+        writer.remove("id0")  # erased everywhere the database keeps it
+        figures["erase_s"] = time.perf_counter() - began
     return figures
 
 
@@ -193,7 +198,8 @@ def main() -> None:
                 print(f"{args.scale:,} faces, {label}: bulk load {f['load_per_s']:,.0f} "
                       f"faces/s; a new process builds its index in {f['start_seconds']:.1f} "
                       f"s, peak memory {f['start_peak_mb']:,.0f} MB; 1,000 faces enrolled "
-                      f"by another caught up by the next search in {f['catch_up_s']:.2f} s")
+                      f"by another caught up by the next search in {f['catch_up_s']:.2f} s; "
+                      f"a person erased in {f['erase_s']:.1f} s")
     people = people_photos(args.faces, args.people)
     probes = [probe for _, _, probe in people]
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:

@@ -237,6 +237,47 @@ def test_a_rebuild_under_way_when_a_person_is_erased_never_saves_their_faces(tmp
         assert held and not held & bob
 
 
+def test_an_erasure_as_a_rebuild_starts_leaves_the_rebuild_whole(tmp_path, monkeypatch,
+                                                                  caplog):
+    """An erasure that drops the index just as a background rebuild starts: the rebuild
+    still knows the embeddings' length (it once read it from the dropped index, and
+    failed), and what it built is thrown away, holding the erased faces."""
+    import threading
+
+    from facerec.storage import index as index_module
+    from facerec.storage.store import FaceStore
+
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 20)
+    armed, started, go = threading.Event(), threading.Event(), threading.Event()
+    real_reopened = FaceStore.reopened
+
+    def held(store):
+        if threading.current_thread().name == "facerec-index-rebuild" and armed.is_set():
+            started.set()
+            go.wait(10)
+        return real_reopened(store)
+
+    monkeypatch.setattr(FaceStore, "reopened", held)
+    with caplog.at_level(logging.DEBUG, logger="facerec"), Gallery(tmp_path / "db") as gallery:
+        gallery.add_faces(faces("ada", unit(10, 1)))
+        gallery.search(unit(1, 0), 1)
+        gallery.add_faces(faces("bob", unit(60, 2)))
+        gallery.search(unit(1, 0), 1)  # outgrown the exact kind: rebuilt approximate
+        gallery._index._rebuild.join(10)
+        gallery.search(unit(1, 0), 1)
+        assert gallery._index.current().kind == "approximate"
+        armed.set()
+        gallery.add_faces(faces("cy", unit(400, 4)))
+        gallery.search(unit(1, 0), 1)  # outgrown again: a rebuild starts, held before it
+        assert started.wait(10)
+        gallery.remove("bob")  # an approximate index cannot delete: dropped
+        go.set()
+        gallery._index._rebuild.join(10)
+        assert "bob" not in set(gallery.search(unit(1, 3), 5)[2].values())
+    assert "rebuilding the face index failed" not in caplog.text
+    assert "dropped a rebuilt index that holds erased faces" in caplog.text
+
+
 def test_threads_may_share_one_gallery(tmp_path):
     """The Gallery serializes its own calls: writers and readers on several threads at once
     (as a server's routes are) lose nothing and raise nothing, with no lock of their own."""

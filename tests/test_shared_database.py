@@ -155,3 +155,30 @@ def test_a_database_moves_to_postgresql_and_back_unchanged(address, postgres, tm
             assert nearest(copy, ada) == "Ada Lovelace"
     again = run_cli("migrate", "--from", folder, "--to", address, env=env)
     assert again.returncode == 2 and "already holds people" in again.stderr
+
+
+def test_an_erased_person_leaves_no_bytes_in_the_servers_files(address, postgres):
+    """After a removal nothing of the person is left in the database's table files: not
+    the embedding, the photo's digest, the source or the name (the server's write-ahead
+    log is out of reach, and said so)."""
+    secret = np.random.default_rng(99).standard_normal(16).astype(np.float32)
+    secret /= np.linalg.norm(secret)
+    detection = Detection.of((0, 0, 100, 100), [(30, 40), (70, 40), (50, 60), (35, 80),
+                                                 (65, 80)], 0.9)
+    erased = NewFace("Quillon Erasewell", "secret/quillon.jpg", "sha-of-quillons-photo",
+                     detection, 0.8, secret)
+    with Gallery(address) as gallery:
+        gallery.add_faces(faces("Bob", range(30)) + [erased])
+        gallery.keep_thumbnail("sha-of-quillons-photo", b"\xff\xd8quillon-crop")
+        gallery.reject("Bob", NewFace("Bob", "party.jpg#2", "sha-party", detection, 0.7,
+                                      secret))
+        gallery.remove("Quillon Erasewell")
+        gallery.forget_rejections("Bob", "sha-party")  # the same face, said not Bob
+
+    needles = {"embedding": secret.tobytes()[:48], "digest": b"sha-of-quillons-photo",
+               "source": b"secret/quillon.jpg", "name": b"Quillon Erasewell",
+               "crop": b"quillon-crop"}
+    found = [f"{path.relative_to(postgres.data)} holds the {what}"
+             for path in (postgres.data / "base").rglob("*") if path.is_file()
+             for what, needle in needles.items() if needle in path.read_bytes()]
+    assert not found, found

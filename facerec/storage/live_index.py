@@ -174,12 +174,13 @@ class LiveIndex:
     def _start_rebuild(self) -> None:
         log.info("the face index has outgrown its kind; rebuilding it in the background")
         self._rebuild_from = self._erasures
+        assert self._index is not None
+        dim = self._index.dim  # read now: an erasure may drop the index as the thread starts
 
         def work() -> None:
             try:
                 reader = self.store.reopened()
                 try:
-                    dim = self._index.dim if self._index is not None else 0
                     self._rebuilt = build(reader, dim)
                 finally:
                     reader.close()

@@ -148,7 +148,8 @@ WRITE_LOCK = 0x66616365
 """The advisory lock every write holds to its end: writes follow one another, as on
 SQLite, so the change log's positions are given in the order writes become visible."""
 
-FACE_TABLES = ("faces", "people", "rejections", "skips", "changes", "thumbnails")
+ERASED_TABLES = ("faces", "people", "rejections", "skips", "thumbnails")
+"""The tables whose rows hold what erasing a person removes (the change log holds ids)."""
 
 
 class SqlConnection:
@@ -305,6 +306,15 @@ class PostgresFaceStore(FaceStore):
     def check(self) -> list[str]:
         return []  # the server checks its own pages (data checksums, amcheck)
 
+    def forget_rejections(self, name: str, digest: str) -> int:
+        """As the SQLite store's; the rejections table is rewritten after a forgetting,
+        so the forgotten face's bytes do not stay in its files (see ``truncate_log``)."""
+        gone = super().forget_rejections(name, digest)
+        if gone:
+            with self._errors():
+                self.conn.execute("VACUUM FULL rejections")
+        return gone
+
     # the face crops every server shows (a folder keeps them as files, server/thumbnails)
     def thumbnail(self, sha256: str) -> bytes | None:
         """The kept crop of the face from the photo with ``sha256``, if there is one."""
@@ -328,9 +338,12 @@ class PostgresFaceStore(FaceStore):
                 for digest in set(digests))
 
     def truncate_log(self) -> bool:
-        """Vacuum the face tables, so the space of deleted rows is reclaimed (what the
-        server's write-ahead log archives and replicas keep is out of this reach)."""
+        """Rewrite the tables that held erased rows (``VACUUM FULL``): a plain vacuum
+        leaves a deleted row's bytes in the table's files until the space is reused, a
+        rewrite leaves none. Each table is locked while it is rewritten (seconds at a
+        million faces). Out of reach: the server's write-ahead log, which holds them
+        until it is recycled, and its archives, replicas and backups."""
         with self._errors():
-            for table in FACE_TABLES:
-                self.conn.execute(f"VACUUM {table}")
+            for table in ERASED_TABLES:
+                self.conn.execute(f"VACUUM FULL {table}")
         return True
