@@ -1,10 +1,12 @@
-"""A face database's storage: people and faces in SQLite, searched through FAISS.
+"""A face database's storage: people and faces in SQLite or PostgreSQL, searched through
+FAISS.
 
 A database is a folder: ``faces.sqlite`` (the truth) and ``faces.index`` with its note
-``faces.json`` (a FAISS cache kept in step with SQLite in place, see ``live_index``).
-The Gallery knows nothing of images or networks: it stores and finds embeddings, names
-people and keeps the database's threshold. ``facerec.recognition.recognizer`` puts photos in and
-asks it who they are.
+``faces.json`` (a FAISS cache kept in step with SQLite in place, see ``live_index``); or
+a PostgreSQL database many processes share, each with its index in memory. The Gallery
+knows nothing of images or networks: it stores and finds embeddings, names people and
+keeps the database's threshold. ``facerec.recognition.recognizer`` puts photos in and asks
+it who they are.
 """
 
 from __future__ import annotations
@@ -49,8 +51,6 @@ def stored_model(path: str | Path) -> str | None:
     nothing is loaded but that setting."""
     store: FaceStore
     if is_postgres(path):
-        from facerec.storage.postgres import PostgresFaceStore
-
         try:
             store = PostgresFaceStore(str(path), create=False)
         except DatabaseError as exc:
@@ -72,8 +72,6 @@ def open_store(path: str | Path, create: bool = True, check: bool = True) -> Fac
     """The store of the database in folder ``path``, or at the PostgreSQL address
     ``path`` (see ``Gallery``)."""
     if is_postgres(path):
-        from facerec.storage.postgres import PostgresFaceStore
-
         return PostgresFaceStore(str(path), create=create)
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
