@@ -116,7 +116,11 @@ def test_the_commands_take_a_postgresql_database(address, postgres, samples, mod
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert json.loads(elsewhere.stdout.splitlines()[0])["faces"][0]["person"] == "obama"
     assert "obama\t1" in run_cli("people", "--db", address, env=env).stdout
-    for command, says in ((["check"], "facerec check works on a database folder"),
+    checked = run_cli("check", "--db", address, env=env)
+    assert checked.returncode == 0 and "reached: 1 people, 1 faces, 1 in the index" in \
+        checked.stdout, checked.stderr
+    for command, says in ((["repair", "--out", "x"], "facerec repair works on a database "
+                                                      "folder"),
                           (["scan", str(samples)], "lives in a database folder")):
         refused = run_cli(*command, "--db", address, env=env)
         assert refused.returncode == 2 and says in refused.stderr, refused.stderr

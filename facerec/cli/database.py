@@ -442,9 +442,11 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from facerec.storage import repair
-    from facerec.storage.gallery import Gallery
 
-    folder = db_folder(args, "facerec check", "the server checks its own pages: amcheck")
+    location = db_path(args)
+    if isinstance(location, str):  # PostgreSQL checks its own pages (amcheck)
+        return _report_sound(location, "reached")
+    folder = location
     problems = repair.check(folder)
     if problems:
         for problem in problems:
@@ -460,11 +462,18 @@ def run_check(args: argparse.Namespace) -> int:
               f"{folder} --library` sets it aside, and `facerec scan` then reads the photos "
               "again", file=sys.stderr)
         return 2
-    with Gallery(folder, create=False, check=False) as gallery:
+    return _report_sound(folder, "sound")
+
+
+def _report_sound(location: Path | str, state: str) -> int:
+    """Who and what the database holds, its index built and caught up, and its rule."""
+    from facerec.storage.gallery import Gallery
+
+    with Gallery(location, create=False, check=False) as gallery:
         faces, indexed = gallery.check()
         people = len(gallery.people())
         rule = rule_in_force(gallery)
-    print(f"sound: {people} people, {faces} faces, {indexed} in the index")
+    print(f"{state}: {people} people, {faces} faces, {indexed} in the index")
     print(f"identify names faces by: {rule}")
     return 0
 
