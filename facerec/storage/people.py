@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from facerec.names import case_clash, name_key, normalize_name
+from facerec.storage.schema import columns_of
 
 
 def _same_key(conn: sqlite3.Connection, name: str) -> list[tuple[int, str]]:
@@ -28,7 +29,7 @@ def _same_key(conn: sqlite3.Connection, name: str) -> list[tuple[int, str]]:
 def store_name_keys(conn: sqlite3.Connection) -> list[str]:
     """Keep every person's name key beside the name, indexed (a schema step: the people
     of files written before keys were stored)."""
-    if "name_key" not in {row[1] for row in conn.execute("PRAGMA table_info(people)")}:
+    if "name_key" not in columns_of(conn, "people"):
         conn.execute("ALTER TABLE people ADD COLUMN name_key TEXT")
     conn.executemany("UPDATE people SET name_key = ? WHERE id = ?",
                      [(name_key(name), person_id) for person_id, name

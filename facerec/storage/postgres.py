@@ -218,6 +218,8 @@ class PostgresFaceStore(FaceStore):
             tables of a newer facerec.
     """
 
+    SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
     def __init__(self, address: str, create: bool = True) -> None:
         self.address = address
         self.path = Path(urlsplit(address).path)  # only messages the store shares name it
@@ -281,15 +283,6 @@ class PostgresFaceStore(FaceStore):
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
-
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        with self._errors():
-            self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try:
-                yield
-            finally:
-                self.conn.execute("COMMIT")
 
     def has_rejections(self) -> bool:
         return True

@@ -126,6 +126,9 @@ class FaceStore:
         return write_transaction(self.conn, self.path, self.writable)
 
     # what differs between databases (``facerec.storage.postgres`` overrides these) ------
+    SNAPSHOT = "BEGIN"
+    """What starts a snapshot (SQLite's reads in a transaction all see one state)."""
+
     def _errors(self) -> AbstractContextManager[None]:
         """A block whose database failures become facerec's errors."""
         return translated(self.path)
@@ -134,7 +137,7 @@ class FaceStore:
     def snapshot(self) -> Iterator[None]:
         """A block whose reads all see one state of the database (a write waits)."""
         with self._errors():
-            self.conn.execute("BEGIN")
+            self.conn.execute(self.SNAPSHOT)
             try:
                 yield
             finally:
