@@ -3,12 +3,16 @@
 1. **Visible elsewhere**: a person is enrolled through one server; the other is asked to
    identify a second photo of them until it names them. The delay from the enrollment's
    answer to the first right name, p50 and p99 over the people.
-2. **Through nginx**: ``/v1/identify`` requests from ``--clients`` clients through nginx in
+2. **Forgotten elsewhere**: people are removed through one gallery while another, which
+   answers nothing, follows the database's changes; the delay from the call to remove
+   until the follower's index in memory no longer holds them (conservative: it includes
+   the removal's own table rewrite), p50 and p99.
+3. **Through nginx**: ``/v1/identify`` requests from ``--clients`` clients through nginx in
    front of two servers on PostgreSQL, beside the same load on one server on a database
    folder (SQLite), in alternating rounds of ``--seconds`` so a change in the machine's
    speed falls on both: requests/s and p50/p99 latency.
 
-3. With ``--scale N`` (a million, say): N synthetic faces (as ``benchmark_database.py``
+4. With ``--scale N`` (a million, say): N synthetic faces (as ``benchmark_database.py``
    makes them) bulk loaded into PostgreSQL and into a database folder: the load rate, a
    new process's start (its index built from the database) with its peak memory, and
    how long a process with its index loaded takes to catch up 1,000 faces another one
@@ -88,6 +92,29 @@ def visible_elsewhere(first: str, second: str, people: list[tuple[str, bytes, by
                 break
             if time.perf_counter() - enrolled > 30:
                 raise RuntimeError(f"{name} was not named by the other server in 30 s")
+    return delays
+
+
+def forgotten_elsewhere(address: str, people: int) -> list[float]:
+    """Seconds from a call to remove a person through one gallery until another one,
+    following the changes and asked nothing, holds the log position after it."""
+    identities = Identities(people, genuine=0.7, seed=7)
+    with Gallery(address) as first, Gallery(address) as second:
+        first.claim_model(MODEL)
+        rows = np.arange(people * FACES_PER_IDENTITY)
+        first.add_faces(faces_of(identities, rows, "forget"))
+        second.load_index()
+        second.follow_changes()
+        delays = []
+        for name, _ in first.people():
+            start = time.perf_counter()
+            first.remove(name)
+            target = first.generation
+            while second.held_generation < target:
+                if time.perf_counter() - start > 30:
+                    raise RuntimeError(f"{name} stayed in the follower's memory for 30 s")
+                time.sleep(0.002)
+            delays.append(time.perf_counter() - start)
     return delays
 
 
@@ -216,6 +243,11 @@ def main() -> None:
         print(f"enrolled through one server, named by the other: p50 "
               f"{percentile(delays, 0.5):.0f} ms, p99 {percentile(delays, 0.99):.0f} ms "
               f"({len(delays)} people; each delay includes one identify request)")
+        os.environ.update(env)
+        delays = forgotten_elsewhere(postgres.database_url("forget"), args.people)
+        print(f"removed through one gallery, gone from an idle follower's index: p50 "
+              f"{percentile(delays, 0.5):.0f} ms, p99 {percentile(delays, 0.99):.0f} ms "
+              f"({len(delays)} people; each delay includes the removal itself)")
         folder = logs / "sqlite-db"
         alone = stack.enter_context(running_server(folder, logs=logs))
         for name, photo, _ in people:

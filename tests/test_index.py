@@ -99,3 +99,36 @@ def test_removed_faces_crowding_a_probe_never_hide_its_neighbour():
     sims, found = index.search(probe, 3)
     assert found[0, 0] == count + 40 and not np.isin(found, removed).any()
     assert (found >= 0).all() and np.all(np.diff(sims[0]) <= 0)
+
+
+def stored_vectors(index: FaceIndex, rows: int) -> np.ndarray:
+    """The first ``rows`` full vectors in the index's memory, read in place (past its
+    count too, where a removal left the buffer's tail as it was)."""
+    import faiss
+
+    inner = faiss.downcast_index(index.index.index)
+    flat = inner if isinstance(inner, faiss.IndexFlat) \
+        else faiss.downcast_index(inner.refine_index)
+    return faiss.rev_swig_ptr(flat.get_xb(), rows * index.dim).reshape(rows, index.dim).copy()
+
+
+def test_a_removed_face_leaves_no_copy_in_the_exact_index_memory():
+    vectors = unit(50)
+    index = FaceIndex.build(np.arange(50, dtype=np.int64), vectors, 16)
+    index.remove(np.array([49, 10]))  # the last row is left behind by a shrinking buffer
+    left = stored_vectors(index, 50)
+    for gone in (49, 10):
+        assert not np.isclose(left, vectors[gone]).all(axis=1).any()
+    assert (index.search(vectors[11], 1)[1] == 11).all()
+
+
+def test_a_forgotten_face_leaves_no_full_vector_in_the_approximate_index(monkeypatch):
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 100)
+    vectors = unit(400, dim=128, seed=2)
+    index = FaceIndex.build(np.arange(400, dtype=np.int64), vectors, 128)
+    assert index.kind == "approximate"
+    index.remove(np.array([7, 399]))
+    left = stored_vectors(index, 400)
+    for gone in (7, 399):
+        assert not np.isclose(left, vectors[gone]).all(axis=1).any()
+    assert index.search(vectors[8], 1)[1][0, 0] == 8

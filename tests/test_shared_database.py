@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +74,34 @@ def test_what_one_removes_is_gone_from_every_index(two):
     assert len(erased.faces) == 3 and erased.log_truncated  # the tables vacuumed
     assert nearest(second, ada[0]) == "Bob"  # gone from the second one's memory
     assert second.check() == (2, 2) and second.people() == [("Bob", 2)]
+
+
+def wait_for(condition, seconds: float) -> float:
+    """Seconds until ``condition()`` held, polling; fails after ``seconds``."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < seconds, f"not within {seconds} s"
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
+def test_a_following_process_forgets_a_removal_without_being_asked(two):
+    """A server that answers nothing still drops a face removed elsewhere from its
+    memory within a second: it is told by the database's notifications (its poll, the
+    fallback, is set far longer here)."""
+    first, second = two
+    ada, bob = faces("Ada", range(3)), faces("Bob", range(10, 12))
+    first.add_faces(ada + bob)
+    assert nearest(second, ada[0]) == "Ada" and second.templates() is not None
+    second.follow_changes(poll=30.0)
+    first.remove("Ada")
+    generation = first.generation
+    assert wait_for(lambda: second.held_generation == generation, 1.0) < 1.0
+    assert second._templates is None  # the templates held Ada's faces: dropped
+    first.add_faces(faces("Cy", range(20, 22)))
+    generation = first.generation
+    assert wait_for(lambda: second.held_generation == generation, 1.0) < 1.0
+    assert nearest(second, ada[0]) != "Ada"
 
 
 def test_a_new_process_builds_its_index_from_the_database(address):

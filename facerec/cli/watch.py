@@ -146,6 +146,7 @@ def run_watch(args: argparse.Namespace) -> int:
         recognizer = stack.enter_context(open_recognizer(args, create=False))
         if not recognizer.gallery.has_people():
             raise FacerecError(f"the database at {recognizer.address} has no one enrolled")
+        recognizer.gallery.follow_changes()  # who is enrolled or removed anywhere
         link = None
         if settings is not None:
             from facerec.live.mqtt import MqttLink

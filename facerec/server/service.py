@@ -74,6 +74,7 @@ class RecognitionService:
     def __init__(self, recognizer: Recognizer, config: ServerConfig) -> None:
         self.recognizer = recognizer
         self.gallery = recognizer.gallery
+        self.gallery.follow_changes()  # a shared database's removals leave memory at once
         self.config = config
         self.analyzer = recognizer.analyzer
         self.batcher: MicroBatcher[tuple[Photo, bool], tuple[list[Face], int]] = MicroBatcher(

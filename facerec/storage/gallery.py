@@ -28,6 +28,7 @@ from facerec.storage.erasure import (
     erase_from_backups,
     thumbnail_file,
 )
+from facerec.storage.follower import POLL, ChangeFollower
 from facerec.storage.live_index import LiveIndex
 from facerec.storage.postgres import PostgresFaceStore, checked_address, is_postgres
 from facerec.storage.store import FaceRecord, FaceStore
@@ -138,13 +139,17 @@ class Gallery:
                                 else self.path / "faces.index")
         self._templates: tuple[tuple[int, int, str], PeopleTemplates] | None = None
         self._lock = threading.RLock()
+        self._follower: ChangeFollower | None = None
 
-    @_serialized
     def close(self) -> None:
-        try:
-            self._index.close()
-        finally:
-            self._store.close()
+        if self._follower is not None:  # first: it waits for the lock to catch up
+            self._follower.stop()
+            self._follower = None
+        with self._lock:
+            try:
+                self._index.close()
+            finally:
+                self._store.close()
 
     def __enter__(self) -> Gallery:
         return self
@@ -268,6 +273,31 @@ class Gallery:
         return cast(PostgresFaceStore, self._store)
 
     # the index ----------------------------------------------------------------------------
+    def follow_changes(self, poll: float = POLL) -> None:
+        """Keep this process's memory in step with a shared database while it answers
+        nothing: a PostgreSQL database's writes, made by any process, are caught up at
+        once (see ``facerec.storage.follower``), so a face removed anywhere leaves this
+        process's index and templates within a moment (and at most ``poll`` seconds
+        after a notification lost with the connection). A database folder needs no
+        following (its one server learns of each change at its next search)."""
+        if self.path is None and self._follower is None:
+            self._follower = ChangeFollower(self.address, self.catch_up, poll)
+
+    @_serialized
+    def catch_up(self) -> None:
+        """Bring the index in step with the database now, and drop the templates when
+        what they are made of changed (they are read again when next needed)."""
+        self._index.current()
+        if self._templates is not None and self._templates[0] != self._store.decision_key:
+            self._templates = None
+
+    @property
+    @_serialized
+    def held_generation(self) -> int:
+        """The change-log position the index in memory reflects, without catching up
+        (-1 before it was first read)."""
+        return self._index.position
+
     @_serialized
     def load_index(self) -> None:
         """Load (or build) the search index now, so the first search is not slow."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -105,14 +106,30 @@ class FaceIndex:
             self.index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
 
     def remove(self, ids: np.ndarray) -> None:
-        """Remove faces by id: in place when exact, forgotten when approximate."""
+        """Remove faces by id: in place when exact, forgotten when approximate. Their
+        full vectors are overwritten with zeros first, so none stays in the index's
+        memory (a forgotten face keeps only its 16-byte quantised code until the
+        rebuild)."""
         if not len(ids):
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
+        self._zero_vectors(ids)
         if self.kind == "exact":
             self.index.remove_ids(ids)  # type: ignore[arg-type]  # faiss takes id arrays
         else:
             self.forgotten_ids = np.union1d(self.forgotten_ids, ids)
+
+    def _zero_vectors(self, ids: np.ndarray) -> None:
+        """Overwrite the stored full vectors of faces ``ids`` with zeros, in place."""
+        index: Any = self.index  # faiss's stubs type every index as the base Index
+        rows = np.flatnonzero(np.isin(faiss.vector_to_array(index.id_map), ids))
+        if not len(rows):
+            return
+        inner: Any = faiss.downcast_index(index.index)
+        flat: Any = inner if isinstance(inner, faiss.IndexFlat) \
+            else faiss.downcast_index(inner.refine_index)
+        stored = faiss.rev_swig_ptr(flat.get_xb(), int(flat.ntotal) * self.dim)
+        stored.reshape(-1, self.dim)[rows] = 0
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k per query: similarities (Q, k') float32 and ids (Q, k') int64, best

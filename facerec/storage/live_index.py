@@ -76,6 +76,11 @@ class LiveIndex:
                 self._start_rebuild()
             return self._index
 
+    @property
+    def position(self) -> int:
+        """The change-log position the index reflects (-1 before it was first read)."""
+        return self._seq
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k faces per (Q, D) query: similarities and ids, each (Q, k')."""
         index = self.current()

@@ -148,6 +148,10 @@ WRITE_LOCK = 0x66616365
 """The advisory lock every write holds to its end: writes follow one another, as on
 SQLite, so the change log's positions are given in the order writes become visible."""
 
+CHANNEL = "facerec_changes"
+"""The notification channel every write transaction notifies as it commits (processes
+that hold the faces in memory listen, see ``facerec.storage.follower``)."""
+
 ERASED_TABLES = ("faces", "people", "rejections", "skips", "thumbnails")
 """The tables whose rows hold what erasing a person removes (the change log holds ids)."""
 
@@ -211,7 +215,8 @@ def _placeholders(query: str) -> str:
 class PostgresFaceStore(FaceStore):
     """People and faces in the PostgreSQL database ``address`` names: the same store as
     ``FaceStore``, its SQL unchanged, with what differs between the two databases here
-    (connecting, the tables' types, transactions, the change log's position, vacuum).
+    (connecting, the tables' types, transactions, which notify ``CHANNEL`` as they
+    commit, the change log's position, vacuum).
 
     Raises:
         DatabaseError: as ``connect``; no face database there and ``create`` is False;
@@ -278,6 +283,7 @@ class PostgresFaceStore(FaceStore):
             try:
                 self.conn.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
                 yield self.conn
+                self.conn.execute(f"NOTIFY {CHANNEL}")
                 self.conn.execute("COMMIT")
             except BaseException:
                 if self.conn.in_transaction:
