@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
+from facerec.errors import ImageError
 from facerec.faces.reading import Received, analyze_photos
 from facerec.photos.image import load_image
 from facerec.photos.photo import FullPhoto, ReducedPhoto, decode_for_detection
@@ -113,6 +114,39 @@ def test_small_faces_are_cropped_from_the_full_photo(analyzer, samples):
     np.testing.assert_allclose(face.embedding,
                                analyzer.embed(load_image(data), [face.detection])[0],
                                atol=1e-5)
+
+
+def test_the_python_api_reads_files_and_bytes_as_the_commands_do(analyzer, samples,
+                                                                  tmp_path, monkeypatch):
+    """``analyze`` and ``analyze_batch`` on a file or bytes decode a phone-size JPEG
+    reduced, as ``analyze_photos`` does, and answer with the same faces."""
+    data = jpeg(enlarged(load_image(samples / "obama.jpg"), 3000))
+    path = tmp_path / "phone.jpg"
+    path.write_bytes(data)
+    expected = faces_of(analyzer, data).faces
+    sizes = []
+    real = analyzer.detector.detect
+
+    def detect(images, *args, **kwargs):
+        sizes.extend(image.shape[:2] for image in images)
+        return real(images, *args, **kwargs)
+
+    monkeypatch.setattr(analyzer.detector, "detect", detect)
+    for found in (analyzer.analyze(path), analyzer.analyze(str(path)), analyzer.analyze(data),
+                  *analyzer.analyze_batch([path, data])):
+        [face], [want] = found, expected
+        np.testing.assert_allclose(face.detection.box, want.detection.box, atol=1e-3)
+        np.testing.assert_allclose(face.embedding, want.embedding, atol=1e-5)
+    assert sizes and all(max(size) < 2 * SIDE for size in sizes)  # never the full photo
+
+
+def test_the_python_api_names_a_file_it_cannot_read(analyzer, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not a photo")
+    with pytest.raises(ImageError, match="broken.jpg"):
+        analyzer.analyze_batch([broken])
+    with pytest.raises(ImageError, match="missing.jpg"):
+        analyzer.analyze(tmp_path / "missing.jpg")
 
 
 def test_a_phone_photo_on_its_side_is_found_in_its_own_pixels(analyzer, samples):

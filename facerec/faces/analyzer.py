@@ -16,6 +16,7 @@ from facerec.errors import ModelError
 from facerec.faces.align import align_faces
 from facerec.faces.detector import DetectorConfig, DetectorNetwork, FaceDetector
 from facerec.faces.embedder import EmbedderNetwork, FaceEmbedder
+from facerec.faces.reading import decode_photos
 from facerec.models.build import build_network
 from facerec.models.device import select_device
 from facerec.models.model_id import ModelId
@@ -26,7 +27,7 @@ from facerec.models.registry import (
     get_model,
 )
 from facerec.photos.image import ImageInput, load_image
-from facerec.photos.photo import Photo, decoded
+from facerec.photos.photo import Photo
 from facerec.photos.sideways import TURNS, best_turn, needs_turning, turn, turned_back
 from facerec.types import Detection, Face
 
@@ -133,24 +134,34 @@ class FaceAnalyzer:
 
     def analyze(self, image: PhotoInput) -> list[Face]:
         """Every face of one image with its embedding, best detection score first (at
-        most ``max_faces``, the largest)."""
+        most ``max_faces``, the largest); see ``analyze_batch``."""
         return self.analyze_batch([image])[0]
 
     def analyze_batch(self, images: Sequence[PhotoInput]) -> list[list[Face]]:
         """Every face of every image; detection and embedding each run batched.
 
-        A ``ReducedPhoto`` is detected on its reduced copy; its faces are given in the
-        photo's own pixels and embedded from the full photo when the copy shows one
-        smaller than the embedder's crop (see ``facerec.photos.photo``)."""
-        photos = [decoded(image) for image in images]
+        Files and encoded bytes are read as the commands read them
+        (``facerec.faces.reading.decode_photos``: on threads, a large JPEG decoded
+        reduced to the detector's working size). A ``ReducedPhoto`` is detected on its
+        reduced copy; its faces are given in the photo's own pixels and embedded from
+        the full photo when the copy shows one smaller than the embedder's crop (see
+        ``facerec.photos.photo``).
+
+        Raises:
+            ImageError: an image cannot be read (the first, in order).
+        """
+        photos = self._photos(images)
         return self._embedded(photos, self.detector.detect([p.pixels for p in photos]))
+
+    def _photos(self, images: Sequence[PhotoInput]) -> list[Photo]:
+        return decode_photos(images, self.detector.config.max_side)
 
     def analyze_batch_upright(self, images: Sequence[PhotoInput], upright: Sequence[bool]
                               ) -> list[tuple[list[Face], int]]:
         """Every face of every image and the turn it was found at: the images analysed
         in one batch (``analyze_batch``), and each one ``upright`` asks for looked at
         turned when its faces say it may be on its side (``analyze_upright``)."""
-        photos = [decoded(image) for image in images]
+        photos = self._photos(images)
         return [self.analyze_upright(photo, faces) if wanted else (faces, 0)
                 for photo, faces, wanted in zip(photos, self.analyze_batch(photos), upright)]
 
@@ -165,7 +176,7 @@ class FaceAnalyzer:
         180 and 270 degrees in one batch, and the orientation whose best face scores
         highest wins; its faces are embedded upright and given in the photo's own pixels.
         """
-        photo = decoded(image)
+        photo = self._photos([image])[0]
         faces = list(self.analyze(photo) if faces is None else faces)
         if not needs_turning([f.detection for f in faces]):
             return faces, 0

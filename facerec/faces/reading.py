@@ -12,7 +12,7 @@ analyse.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, TypeVar
 import torch
 
 from facerec.errors import ImageError
-from facerec.photos.image import read_image_file
-from facerec.photos.photo import Photo, decode_for_detection
+from facerec.photos.image import ImageInput, read_image_file
+from facerec.photos.photo import Photo, decode_for_detection, decoded
 from facerec.results import Skip
 from facerec.types import Face
 
@@ -33,6 +33,8 @@ PHOTO_BATCH = 8
 """Photos decoded and analysed together (their decoded pixels are held at once)."""
 
 Tag = TypeVar("Tag")
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 
 @dataclass(frozen=True)
@@ -118,9 +120,8 @@ def label_of(photo: PhotoSource) -> str:
 def read_photos(photos: list[PhotoSource], side: int | None = None
                 ) -> list[tuple[str, Photo] | ImageError]:
     """``read_photo`` of each photo, in order, or the ImageError saying why it could not
-    be read. The photos are read and decoded on as many threads as PyTorch has for its
-    CPU work (the cores ``facerec.levers.threads`` found free; the decoders and the hash let go
-    of Python's lock), so a batch's decoding does not leave a core idle."""
+    be read; read and decoded on threads (``on_decoding_threads``), so a batch's decoding
+    does not leave a core idle."""
 
     def read(photo: PhotoSource) -> tuple[str, Photo] | ImageError:
         try:
@@ -128,11 +129,33 @@ def read_photos(photos: list[PhotoSource], side: int | None = None
         except ImageError as exc:
             return exc
 
-    workers = min(len(photos), torch.get_num_threads())
+    return on_decoding_threads(read, photos, len(photos))
+
+
+def decode_photos(images: Sequence[ImageInput | Photo], side: int | None) -> list[Photo]:
+    """Each image as a ``Photo`` for detection at ``side`` (``facerec.photos.photo.decoded``:
+    a large JPEG file or upload reduced as it decodes), files and encoded bytes decoded
+    on threads as ``read_photos`` does.
+
+    Raises:
+        ImageError: the first image, in order, that cannot be read.
+    """
+    encoded = sum(isinstance(image, (str, Path, bytes, bytearray, memoryview))
+                  for image in images)
+    return on_decoding_threads(lambda image: decoded(image, side), images, encoded)
+
+
+def on_decoding_threads(work: Callable[[In], Out], items: Sequence[In], decodes: int
+                        ) -> list[Out]:
+    """``work`` of each item, in order, on up to as many threads as PyTorch has for its
+    CPU work (the cores ``facerec.levers.threads`` found free: decoders and hashing let go of
+    Python's lock), or on this thread when ``decodes`` (how many items need decoding) is
+    under two."""
+    workers = min(decodes, torch.get_num_threads())
     if workers <= 1:
-        return [read(photo) for photo in photos]
+        return [work(item) for item in items]
     with ThreadPoolExecutor(workers, thread_name_prefix="facerec-decode") as pool:
-        return list(pool.map(read, photos))
+        return list(pool.map(work, items))
 
 
 def _analyze_batch(analyzer: FaceAnalyzer, entries: list[tuple[Tag, PhotoSource]],

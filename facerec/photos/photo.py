@@ -21,7 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from facerec.errors import ImageError
-from facerec.photos.image import MAX_PIXELS, ImageInput, decode_image, image_size, load_image
+from facerec.photos.image import (
+    MAX_PIXELS,
+    ImageInput,
+    decode_image,
+    image_size,
+    load_image,
+    read_image_file,
+)
 from facerec.photos.sideways import turn
 from facerec.types import Detection
 
@@ -144,9 +151,18 @@ def decode_for_detection(data: bytes, name: str, side: int | None,
     return ReducedPhoto(pixels, (width, height), data, name, max_pixels)
 
 
-def decoded(image: ImageInput | Photo) -> Photo:
-    """A photo as it is; any other image input decoded in full (``load_image``)."""
+def decoded(image: ImageInput | Photo, side: int | None = None) -> Photo:
+    """A photo as it is; a file or encoded bytes decoded for detection at ``side``
+    (``decode_for_detection``: a large JPEG reduced as it decodes); any other image
+    input as ``load_image`` reads it.
+
+    Raises:
+        ImageError: ``image`` cannot be read as an image.
+    """
     if isinstance(image, (FullPhoto, ReducedPhoto)):
         return image
-    return FullPhoto(load_image(image),
-                     str(image) if isinstance(image, (str, Path)) else "a photo")
+    if isinstance(image, (str, Path)):
+        return decode_for_detection(read_image_file(Path(image)), str(image), side)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return decode_for_detection(bytes(image), "<bytes>", side)
+    return FullPhoto(load_image(image), "a photo")
