@@ -1,11 +1,12 @@
 """Photo files to embeddings: facerec beside OpenCV running the same two ONNX files.
 
-Two sets of real photos: ``mixed`` (every sample and ``../shared/faces`` photo that is not
-LFW, filled up to ``--photos`` with LFW portraits spread over the alphabet), and
-``phone`` (the same non-LFW photos enlarged to 4032 x 3024, a phone camera's size, saved
-as JPEG quality 92 in a temporary folder). facerec reads them as its commands do
-(``facerec.faces.reading.analyze_photos``: each file read once, hashed, decoded, detected and
-embedded in batches); OpenCV's pipeline is the dozen lines a user would write:
+Sets of real photos: ``mixed`` (every sample and ``../shared/faces`` photo that is not
+LFW, filled up to ``--photos`` with LFW portraits spread over the alphabet), ``phone``
+(the same non-LFW photos enlarged to 4032 x 3024, a phone camera's size, saved as JPEG
+quality 92 in a temporary folder), and ``collages`` (``collage_photos``: LFW portraits
+pasted small into large photos, as faces are in a group photo). facerec reads them as
+its commands do (``facerec.faces.reading.analyze_photos``: each file read once, hashed,
+decoded, detected and embedded in batches); OpenCV's pipeline is the dozen lines a user would write:
 ``cv2.imread``, the photo scaled to at most 1280 px for ``FaceDetectorYN``, every face
 cropped from the full photo with ``alignCrop`` and embedded with ``FaceRecognizerSF``.
 
@@ -17,10 +18,16 @@ doing), and gives each contender's slowdown.
 Both run with freed memory kept for the next photo, as the ``facerec`` commands run
 (``facerec.levers.allocator``).
 
+``--ways`` times the other ways into facerec beside the commands' (``WAYS``): the
+Python API's ``FaceAnalyzer.analyze`` on each file, ``analyze_batch`` on eight at a time,
+and ``analyze`` on photos already decoded, beside OpenCV's pipeline on the same decoded
+photos.
+
 ``--stages`` also times decoding, detection and embedding apart (each stage on the previous
 stage's output, the fastest of the rounds).
 
     python scripts/benchmark_photos.py [--photos 60] [--rounds 5] [--busy] [--stages]
+        [--ways commands analyze analyze_batch pixels] [--sets mixed phone collages]
         [--threads N] [--opencv-shrink area|linear]
 """
 
@@ -106,6 +113,34 @@ def phone_photos(faces: Path, folder: Path) -> list[Path]:
     return made
 
 
+def collage_photos(faces: Path, folder: Path, count: int = 16, seed: int = 0) -> list[Path]:
+    """``count`` collages: 3 to 10 LFW portraits, each 60 to 220 px, pasted at random
+    places on a ``../shared/faces/photos`` photo enlarged to 1920 to 3200 px wide (a
+    group photo's scale of faces), JPEG quality 90, written to ``folder``. The LFW people
+    are drawn from the back half of the alphabet, which no lever was chosen on."""
+    rng = np.random.default_rng(seed)
+    backgrounds = sorted(p for p in (faces / "photos").glob("*.jpg"))
+    people = sorted(faces.glob("lfw/*/*.jpg"))
+    people = people[len(people) // 2:]
+    made = []
+    for index in range(count):
+        canvas = cv2.imread(str(backgrounds[index % len(backgrounds)]))
+        width = int(rng.integers(1920, 3201))
+        height = round(width * canvas.shape[0] / canvas.shape[1])
+        canvas = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_CUBIC)
+        for _ in range(int(rng.integers(3, 11))):
+            portrait = cv2.imread(str(people[int(rng.integers(len(people)))]))
+            side = int(rng.integers(60, 221))
+            portrait = cv2.resize(portrait, (side, side), interpolation=cv2.INTER_AREA)
+            x = int(rng.integers(0, width - side))
+            y = int(rng.integers(0, height - side))
+            canvas[y:y + side, x:x + side] = portrait
+        path = folder / f"collage_{index:02d}.jpg"
+        cv2.imwrite(str(path), canvas, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        made.append(path)
+    return made
+
+
 def facerec_pipeline(analyzer: FaceAnalyzer) -> Callable[[list[Path]], int]:
     def run(photos: list[Path]) -> int:
         faces = 0
@@ -113,6 +148,47 @@ def facerec_pipeline(analyzer: FaceAnalyzer) -> Callable[[list[Path]], int]:
             faces += 0 if isinstance(outcome, Skip) else len(outcome.faces)
         return faces
     return run
+
+
+def analyze_each(analyzer: FaceAnalyzer) -> Callable[[list[Path]], int]:
+    """The Python API's one-photo call on each file: ``FaceAnalyzer.analyze(path)``."""
+    def run(photos: list[Path]) -> int:
+        return sum(len(analyzer.analyze(path)) for path in photos)
+    return run
+
+
+def analyze_batches(analyzer: FaceAnalyzer, size: int = 8) -> Callable[[list[Path]], int]:
+    """The Python API's batch call on the files, ``size`` at a time."""
+    def run(photos: list[Path]) -> int:
+        return sum(len(faces) for start in range(0, len(photos), size)
+                   for faces in analyzer.analyze_batch(photos[start:start + size]))
+    return run
+
+
+def analyze_pixels(analyzer: FaceAnalyzer, decoded: dict[Path, np.ndarray]
+                   ) -> Callable[[list[Path]], int]:
+    """``FaceAnalyzer.analyze`` on photos already decoded (RGB arrays)."""
+    def run(photos: list[Path]) -> int:
+        return sum(len(analyzer.analyze(decoded[path])) for path in photos)
+    return run
+
+
+def opencv_pixels(analyzer: FaceAnalyzer, shrink: int, decoded: dict[Path, np.ndarray]
+                  ) -> Callable[[list[Path]], int]:
+    """OpenCV's pipeline on the same photos already decoded (BGR arrays)."""
+    detector, recognizer = opencv_networks(analyzer)
+
+    def run(photos: list[Path]) -> int:
+        return sum(opencv_embed(recognizer, decoded[path],
+                                *opencv_detect(detector, decoded[path], shrink))
+                   for path in photos)
+    return run
+
+
+WAYS = ("commands", "analyze", "analyze_batch", "pixels")
+"""The ways into facerec the benchmark times: ``analyze_photos`` (what enroll, embed and
+scan run), ``FaceAnalyzer.analyze(path)``, ``analyze_batch(paths)`` and ``analyze(pixels)``
+on decoded photos (beside OpenCV on the same decoded photos)."""
 
 
 def opencv_networks(analyzer: FaceAnalyzer) -> tuple[cv2.FaceDetectorYN, cv2.FaceRecognizerSF]:
@@ -217,13 +293,37 @@ def measure(contenders: dict[str, Callable[[list[Path]], int]], photos: list[Pat
 
 def report(title: str, photos: list[Path], faces: dict[str, int],
            figures: dict[str, tuple[float, float]]) -> None:
+    """Each contender's ms per photo, and each facerec way against OpenCV on the same
+    input (files, or decoded pixels)."""
     print(f"\n{title}: {len(photos)} photos, ms per photo (lower is better)")
-    print(f"{'':10} {'in turns':>9} {'alone':>9} {'faces':>6}")
+    print(f"{'':22} {'in turns':>9} {'alone':>9} {'faces':>6} {'vs OpenCV':>20}")
     for name, (turns, alone) in figures.items():
-        print(f"{name:10} {turns:9.1f} {alone:9.1f} {faces[name]:6d}")
-    ours, theirs = figures["facerec"], figures["opencv"]
-    print(f"facerec / opencv: {theirs[0] / ours[0]:.2f}x in turns, "
-          f"{theirs[1] / ours[1]:.2f}x alone")
+        reference = "opencv pixels" if name == "analyze(pixels)" else "opencv"
+        against = ""
+        if not name.startswith("opencv") and reference in figures:
+            theirs = figures[reference]
+            against = f"{theirs[0] / turns:.2f}x / {theirs[1] / alone:.2f}x"
+        print(f"{name:22} {turns:9.1f} {alone:9.1f} {faces[name]:6d} {against:>20}")
+
+
+def contenders_for(analyzer: FaceAnalyzer, ways: list[str], shrink: int,
+                   photos: list[Path]) -> dict[str, Callable[[list[Path]], int]]:
+    """The facerec ways asked for, and OpenCV's pipeline on the same input."""
+    chosen: dict[str, Callable[[list[Path]], int]] = {}
+    if "commands" in ways:
+        chosen["facerec"] = facerec_pipeline(analyzer)
+    if "analyze" in ways:
+        chosen["analyze(path)"] = analyze_each(analyzer)
+    if "analyze_batch" in ways:
+        chosen["analyze_batch(paths)"] = analyze_batches(analyzer)
+    if set(ways) - {"pixels"}:
+        chosen["opencv"] = opencv_pipeline(analyzer, shrink)
+    if "pixels" in ways:
+        bgr = {path: cv2.imread(str(path)) for path in photos}
+        rgb = {path: cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for path, image in bgr.items()}
+        chosen["analyze(pixels)"] = analyze_pixels(analyzer, rgb)
+        chosen["opencv pixels"] = opencv_pixels(analyzer, shrink, bgr)
+    return chosen
 
 
 def busy_core() -> subprocess.Popen:
@@ -237,7 +337,10 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=60, help="size of the mixed set")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sets", nargs="+", default=["mixed", "phone"],
-                        choices=["mixed", "phone"])
+                        choices=["mixed", "phone", "collages"])
+    parser.add_argument("--ways", nargs="+", default=["commands"], choices=WAYS,
+                        help="the ways into facerec to time (default: commands); "
+                             "pixels also times OpenCV on the decoded photos")
     parser.add_argument("--busy", action="store_true",
                         help="also measure beside a process keeping one core busy")
     parser.add_argument("--stages", action="store_true",
@@ -255,15 +358,15 @@ def main() -> int:
     keep_freed_blocks()  # as the commands run (facerec.levers.allocator); OpenCV shares the process
     analyzer = FaceAnalyzer(download=True)
     shrink = SHRINK[args.opencv_shrink]
-    contenders = {"facerec": facerec_pipeline(analyzer),
-                  "opencv": opencv_pipeline(analyzer, shrink)}
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"OpenCV {cv2.__version__} ({cv2.getNumThreads()} threads), numpy {np.__version__}")
     with tempfile.TemporaryDirectory() as tmp:
         sets = {"mixed": lambda: mixed_photos(args.faces, args.photos),
-                "phone": lambda: phone_photos(args.faces, Path(tmp))}
+                "phone": lambda: phone_photos(args.faces, Path(tmp)),
+                "collages": lambda: collage_photos(args.faces, Path(tmp))}
         for name in args.sets:
             photos = sets[name]()
+            contenders = contenders_for(analyzer, args.ways, shrink, photos)
             faces = {who: run(photos) for who, run in contenders.items()}
             quiet = measure(contenders, photos, args.rounds)
             report(f"{name} photos", photos, faces, quiet)

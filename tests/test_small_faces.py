@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from facerec import DetectorConfig, FaceAnalyzer, load_image
+from facerec.faces.detector import Looks
 
 
 @pytest.fixture(scope="module")
@@ -35,16 +36,22 @@ def crowd(samples, face_px: int) -> tuple[np.ndarray, int]:
 def test_a_wide_shot_of_small_faces_is_looked_at_closer(detectors, samples):
     photo, placed = crowd(samples, face_px=36)  # about 15 px where the detector works
     never = len(detectors["never"].detect([photo])[0])
+    detectors["auto"].looks = Looks()
     auto = len(detectors["auto"].detect([photo])[0])
     assert auto >= placed - 1 and auto > never
+    looks = detectors["auto"].looks  # what scripts/measure_looks.py reports
+    assert (looks.first, looks.closer.ran, looks.closer.found) == (1, 1, 1)
+    assert looks.closer.faces == auto - never and looks.coarse.ran == 0
     assert len(detectors["always"].detect([photo])[0]) == auto
 
 
 def test_an_ordinary_photo_is_not_looked_at_closer(detectors, samples):
     photo = load_image(samples / "obama.jpg")
     detector = detectors["auto"]
+    detector.looks = Looks()
     (found,) = detector.detect([photo])
     assert not detector._worth_a_closer_look(photo, found)
+    assert detector.looks.first == 1 and detector.looks.closer.ran == 0
     assert [d.box for d in found] == [d.box for d in detectors["never"].detect([photo])[0]]
 
 

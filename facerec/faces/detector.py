@@ -22,7 +22,7 @@ All passes' faces are merged by NMS, so a face found twice is kept once.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import cv2
@@ -112,6 +112,40 @@ Prepared = tuple[np.ndarray, tuple[float, float], tuple[float, float]]
 offset of the input's top-left corner in it."""
 
 
+@dataclass
+class LookCount:
+    """How often one of the extra looks ran, and what it gave.
+
+    Attributes:
+        ran: images looked at again.
+        found: of those, images where the look found a face the first pass had not.
+        faces: faces it added, over all images.
+        same: images where it found only faces the first pass had (NMS merged them).
+    """
+
+    ran: int = 0
+    found: int = 0
+    faces: int = 0
+    same: int = 0
+
+    def count(self, added: int, saw_any: bool) -> None:
+        self.ran += 1
+        self.found += added > 0
+        self.faces += max(added, 0)
+        self.same += saw_any and added <= 0
+
+
+@dataclass
+class Looks:
+    """What a detector's passes did since it was made (``scripts/measure_looks.py``
+    reports them per kind of photo): ``first`` images detected, and each extra look's
+    ``LookCount``."""
+
+    first: int = 0
+    closer: LookCount = field(default_factory=LookCount)
+    coarse: LookCount = field(default_factory=LookCount)
+
+
 class FaceDetector:
     """Batched face detection on a device.
 
@@ -136,6 +170,7 @@ class FaceDetector:
         self.config = config
         self.batch_pixels = config.batch_pixels or (
             CPU_BATCH_PIXELS if device.type == "cpu" else ACCELERATOR_BATCH_PIXELS)
+        self.looks = Looks()
 
     @torch.inference_mode()
     def detect(self, images: Sequence[np.ndarray], frames: bool = False
@@ -156,22 +191,26 @@ class FaceDetector:
         candidates = self._run([self._working(image) for image in images], HINT_SCORE)
         threshold = self.config.score_threshold
         results = [[d for d in found if d.score >= threshold] for found in candidates]
+        self.looks.first += len(images)
         self._look_again(images, results, [self._worth_a_closer_look(image, found)
                                            for image, found in zip(images, candidates)],
-                         self._closer)
+                         self._closer, self.looks.closer)
         self._look_again(images, results, [self._worth_a_coarse_look(image, found, frames)
                                            for image, found in zip(images, results)],
-                         self._coarse)
+                         self._coarse, self.looks.coarse)
         return results
 
     def _look_again(self, images: Sequence[np.ndarray], results: list[list[Detection]],
-                    wanted: Sequence[bool], view: Callable[[np.ndarray], Prepared]) -> None:
+                    wanted: Sequence[bool], view: Callable[[np.ndarray], Prepared],
+                    counts: LookCount) -> None:
         """Detect the ``wanted`` images again as ``view`` prepares them (in one batch) and
         merge what is found into their ``results``."""
         chosen = [i for i, want in enumerate(wanted) if want]
         if chosen:
             for index, extra in zip(chosen, self._run([view(images[i]) for i in chosen])):
+                before = len(results[index])
                 results[index] = self._merge(results[index] + extra)
+                counts.count(len(results[index]) - before, bool(extra))
 
     @torch.inference_mode()
     def score_map(self, image: np.ndarray) -> np.ndarray:
