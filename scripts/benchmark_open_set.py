@@ -178,6 +178,9 @@ def main() -> None:
     parser.add_argument("--score", choices=sorted(SCORES), default=SCORE,
                         help="how a person is scored from their faces (held out only: the "
                              "tails are measured for it; default: facerec's)")
+    parser.add_argument("--int8", action="store_true",
+                        help="also each model's 8-bit embedder (facerec.models.int8), its "
+                             "tails held out from its own embeddings")
     args = parser.parse_args()
     if args.in_sample and args.score != SCORE:
         parser.error("--in-sample uses the registry's tails, measured for facerec's score")
@@ -187,9 +190,12 @@ def main() -> None:
           "wrong names | unsure | pair rule: strangers named | named right | wrong | "
           "fixed at same rate: named right |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for model in args.models:
-        found = lfw_faces(model, args.faces)
+    runs = [(model, False) for model in args.models]
+    runs += [(model, True) for model in args.models if args.int8]
+    for model, int8 in runs:
+        found = lfw_faces(model, args.faces, int8=int8)
         spec = get_model(model)
+        label = f"{model} int8" if int8 else model
         everyone = np.unique(found.labels)
         order = np.random.default_rng(2024).permutation(everyone)
         if args.in_sample:
@@ -203,7 +209,7 @@ def main() -> None:
                 total.add(one_draw(found, pool, people, photos, tails,
                                    float(spec.threshold), np.random.default_rng(draw),
                                    args.score))
-            print(f"| {model} | {people:,} | {photos} | {total.threshold / args.draws:.3f} | "
+            print(f"| {label} | {people:,} | {photos} | {total.threshold / args.draws:.3f} | "
                   f"{_pct(total.named, total.strangers)} | {_pct(total.right, total.probes)} | "
                   f"{_pct(total.wrong, total.probes)} | {_pct(total.unsure, total.probes)} | "
                   f"{_pct(total.pair_named, total.strangers)} | "
@@ -213,7 +219,7 @@ def main() -> None:
         wrong = [mislabeled_draw(found, pool, 100, tails, float(spec.threshold),
                                  np.random.default_rng(draw), args.score)
                  for draw in range(args.draws)]
-        print(f"# {model}, 100 people enrolled with 3 photos, one of them someone else's: "
+        print(f"# {label}, 100 people enrolled with 3 photos, one of them someone else's: "
               f"that someone's other photos named as the person: "
               f"{_pct(sum(n for n, _ in wrong), sum(t for _, t in wrong))}", flush=True)
 

@@ -341,6 +341,8 @@ def main() -> int:
     parser.add_argument("--ways", nargs="+", default=["commands"], choices=WAYS,
                         help="the ways into facerec to time (default: commands); "
                              "pixels also times OpenCV on the decoded photos")
+    parser.add_argument("--precision", choices=("int8", "float"), default=None,
+                        help="facerec's embedder (default: what facerec chooses here)")
     parser.add_argument("--busy", action="store_true",
                         help="also measure beside a process keeping one core busy")
     parser.add_argument("--stages", action="store_true",
@@ -356,9 +358,11 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     keep_freed_blocks()  # as the commands run (facerec.levers.allocator); OpenCV shares the process
-    analyzer = FaceAnalyzer(download=True)
+    analyzer = FaceAnalyzer(download=True, int8=None if args.precision is None
+                            else args.precision == "int8")
     shrink = SHRINK[args.opencv_shrink]
-    print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+    print(f"facerec's embedder in {'int8' if analyzer.int8 else 'float'}; "
+          f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"OpenCV {cv2.__version__} ({cv2.getNumThreads()} threads), numpy {np.__version__}")
     with tempfile.TemporaryDirectory() as tmp:
         sets = {"mixed": lambda: mixed_photos(args.faces, args.photos),

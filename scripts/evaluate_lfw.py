@@ -178,6 +178,10 @@ def main() -> int:
     parser.add_argument("--flip", action="store_true", help="add mirrored-crop embeddings")
     parser.add_argument("--embedder", default="sface-2021dec", help="embedding model")
     parser.add_argument("--opencv", action="store_true", help="also run OpenCV's pipeline")
+    parser.add_argument("--int8", action="store_true",
+                        help="run the float embedder and the 8-bit one (facerec.models.int8), "
+                             "and count the pairs on which they disagree (default: the "
+                             "embedder facerec chooses here)")
     parser.add_argument("--enlarge", type=int, metavar="SIDE",
                         help="instead, every DevTest image enlarged to SIDE px and saved "
                              "as JPEG, read as facerec reads photo files (decoded reduced) "
@@ -188,16 +192,23 @@ def main() -> int:
         return 2
     pairs = read_pairs(args.faces)
     names = sorted({p[k] for p in pairs for k in ("image_a", "image_b")})
-    analyzer = FaceAnalyzer(args.device, download=True, flip=args.flip, embedder=args.embedder)
+    analyzer = FaceAnalyzer(args.device, download=True, flip=args.flip, embedder=args.embedder,
+                            int8=False if args.int8 else None)
     train = [p for p in pairs if p["split"] == "DevTrain"]
     test = [p for p in pairs if p["split"] == "DevTest"]
-    print(f"model: {analyzer.model_id} on {analyzer.device}, flip={args.flip}; "
+    print(f"model: {analyzer.model_id} on {analyzer.device}, flip={args.flip}, "
+          f"{'int8' if analyzer.int8 else 'float'}; "
           f"{len(names)} images, {len(train)} DevTrain and {len(test)} DevTest pairs")
     if args.enlarge:
         return compare_enlarged(analyzer, args.faces, test, args.enlarge)
     runs = [("facerec", lambda: embed_images(analyzer, args.faces, names))]
+    if args.int8:
+        quantized = FaceAnalyzer(args.device, download=True, flip=args.flip,
+                                 embedder=args.embedder, int8=True)
+        runs.append(("int8", lambda: embed_images(quantized, args.faces, names)))
     if args.opencv:
         runs.append(("opencv", lambda: embed_images_opencv(analyzer, args.faces, names)))
+    decisions: dict[str, np.ndarray] = {}
     for label, run in runs:
         started = time.perf_counter()
         embeddings = run()
@@ -210,6 +221,11 @@ def main() -> int:
               f"[registry threshold {analyzer.threshold:.3f}: DevTest "
               f"{accuracy(*similarities(test, embeddings), analyzer.threshold):.2%}]  "
               f"{missing} images without a face, {rate:.1f} images/s")
+        decisions[label] = similarities(test, embeddings)[0] >= threshold
+    if "int8" in decisions:
+        differ = int((decisions["int8"] != decisions["facerec"]).sum())
+        print(f"int8 and float decide {differ} of {len(test)} DevTest pairs differently "
+              f"(each at its own DevTrain threshold)")
     return 0
 
 

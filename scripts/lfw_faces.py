@@ -57,12 +57,14 @@ def _fingerprint(photos: list[tuple[str, Path]], model: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def lfw_faces(model: str, faces: Path = DEFAULT_FACES, flip: bool = False) -> LfwFaces:
-    """Every LFW photo's main face embedded by ``model`` (from the cache when current)."""
+def lfw_faces(model: str, faces: Path = DEFAULT_FACES, flip: bool = False,
+              int8: bool = False) -> LfwFaces:
+    """Every LFW photo's main face embedded by ``model`` (from the cache when current);
+    ``int8``: by its 8-bit embedder (``facerec.models.int8``)."""
     photos = lfw_photos(faces)
     if not photos:
         raise SystemExit(f"no LFW photos under {faces / 'lfw'}")
-    tag = model + ("+flip" if flip else "")
+    tag = model + ("+flip" if flip else "") + ("-int8" if int8 else "")
     cache = REPO / "data" / f"lfw-{tag}.npz"
     fingerprint = _fingerprint(photos, tag)
     if cache.is_file():
@@ -70,7 +72,7 @@ def lfw_faces(model: str, faces: Path = DEFAULT_FACES, flip: bool = False) -> Lf
             if str(stored["fingerprint"]) == fingerprint:
                 return LfwFaces(stored["labels"], stored["paths"], stored["embeddings"],
                                 stored["sizes"], stored["scores"], stored["landmarks"])
-    found = _embed(photos, faces, model, flip)
+    found = _embed(photos, faces, model, flip, int8)
     cache.parent.mkdir(exist_ok=True)
     np.savez(cache, fingerprint=np.array(fingerprint), labels=found.labels,
              paths=found.paths, embeddings=found.embeddings, sizes=found.sizes,
@@ -78,11 +80,12 @@ def lfw_faces(model: str, faces: Path = DEFAULT_FACES, flip: bool = False) -> Lf
     return found
 
 
-def _embed(photos: list[tuple[str, Path]], faces: Path, model: str, flip: bool) -> LfwFaces:
+def _embed(photos: list[tuple[str, Path]], faces: Path, model: str, flip: bool,
+           int8: bool) -> LfwFaces:
     from facerec import FaceAnalyzer
     from facerec.evaluation.dataset import embed_photos
 
-    analyzer = FaceAnalyzer(embedder=model, download=True, flip=flip)
+    analyzer = FaceAnalyzer(embedder=model, download=True, flip=flip, int8=int8)
     with tqdm(total=len(photos), desc=f"embedding LFW with {model}", unit="photo") as bar:
         found = embed_photos(analyzer, photos, bar.update)
     boxes = np.array([d.box for d in found.detections], dtype=np.float32).reshape(-1, 4)
@@ -103,8 +106,9 @@ def main() -> None:
     parser.add_argument("--model", default="sface-2021dec")
     parser.add_argument("--faces", type=Path, default=DEFAULT_FACES)
     parser.add_argument("--flip", action="store_true")
+    parser.add_argument("--int8", action="store_true")
     args = parser.parse_args()
-    found = lfw_faces(args.model, args.faces, args.flip)
+    found = lfw_faces(args.model, args.faces, args.flip, args.int8)
     print(f"{len(found.labels)} faces of {len(set(found.labels))} people, "
           f"{found.embeddings.shape[1]}-d")
 

@@ -24,6 +24,13 @@ def ort_session(path):
 
 
 @pytest.fixture(scope="module")
+def analyzer(model_paths):
+    """The float networks: parity with onnxruntime and OpenCV is the float network's
+    (the 8-bit embedder's agreement with it is tests/test_int8.py's)."""
+    return FaceAnalyzer("cpu", int8=False)
+
+
+@pytest.fixture(scope="module")
 def full_res(model_paths):
     """An analyzer that never downscales and takes no closer look, to compare with
     OpenCV's single pass at full resolution."""

@@ -41,6 +41,10 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--embedder", default=None,
                         help="embedding model (default: $FACEREC_EMBEDDER, else the default "
                              "in `facerec models`); a database keeps the model it was made with")
+    parser.add_argument("--precision", choices=("int8", "float"), default=None,
+                        help="the embedder's numbers: int8 (8-bit integers, about 1.6x as "
+                             "fast a face on the CPU) or float; default: int8 on x86 CPUs "
+                             "with VNNI for SFace, float elsewhere")
     parser.add_argument("--compile", action="store_true",
                         help="compile the detector: the first photo of each size takes about "
                              "15 s more, later ones run faster (for video and servers)")
@@ -74,7 +78,8 @@ def make_analyzer(args: argparse.Namespace, database: Path | str | None = None
     return FaceAnalyzer(args.device, detector_config=config, download=True,
                         compile_detector=args.compile, embedder=embedder,
                         flip=recorded == ModelId(embedder, flip=True),
-                        max_faces=args.max_faces or MAX_FACES)
+                        max_faces=args.max_faces or MAX_FACES,
+                        int8=None if args.precision is None else args.precision == "int8")
 
 
 def chosen_embedder(args: argparse.Namespace, recorded: ModelId | None = None) -> str:

@@ -61,6 +61,12 @@ class FaceAnalyzer:
         max_faces: most faces embedded per photo, the largest ones (``MAX_FACES``); the
             others are left out with a warning. ``None``: every face the detector keeps
             (``DetectorConfig.top_k``).
+        int8: run the embedder in 8-bit integers on the CPU (``facerec.models.int8``),
+            for an embedder with a calibration table (SFace); its embeddings stay in the
+            float network's space (the same model id, 0.998 cosine to the float one's on
+            average). ``None``: where it is the faster (``int8_by_default``: an x86 CPU
+            with VNNI) for such an embedder on the CPU; ``True`` where it can run at all
+            (ModelError elsewhere); ``False``: the float network.
 
     Images may be anything ``facerec.photos.image.load_image`` reads; numpy arrays are RGB.
     """
@@ -69,7 +75,8 @@ class FaceAnalyzer:
                  detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER,
                  detector_config: DetectorConfig = DetectorConfig(),
                  download: bool = False, batch_size: int = 16, flip: bool = False,
-                 compile_detector: bool = False, max_faces: int | None = MAX_FACES) -> None:
+                 compile_detector: bool = False, max_faces: int | None = MAX_FACES,
+                 int8: bool | None = None) -> None:
         if max_faces is not None and max_faces < 1:
             raise ValueError(f"max_faces must be at least 1, not {max_faces}")
         self.max_faces = max_faces
@@ -87,10 +94,40 @@ class FaceAnalyzer:
                                           build_network(embedder, "embedder", download)),
                                      self.device, self.embedder_spec.embedding_size,
                                      batch_size, flip)
+        if int8:
+            self._to_int8()
+        elif int8 is None and self._int8_by_default():
+            try:
+                self._to_int8()
+            except Exception as exc:  # a PyTorch without what INT8 is built of
+                log.warning("the 8-bit embedder cannot run here (%s); using float", exc)
         self.crop_size = self.embedder_spec.input_size[0]
         template = self.embedder_spec.template
         self.template = None if template is None else torch.tensor(template, dtype=torch.float64)
         log.debug("FaceAnalyzer on %s", self.device)
+
+    def _int8_by_default(self) -> bool:
+        from facerec.models.int8 import has_table, int8_by_default
+        from facerec.models.nets.sface import SFace
+
+        return (self.device.type == "cpu" and isinstance(self.embedder.net, SFace)
+                and has_table(self.embedder_spec.name) and int8_by_default())
+
+    def _to_int8(self) -> None:
+        from facerec.models.int8 import int8_sface
+        from facerec.models.nets.sface import SFace
+
+        if self.device.type != "cpu" or not isinstance(self.embedder.net, SFace):
+            raise ModelError(f"INT8 runs SFace on the CPU, not {self.embedder_spec.name} "
+                             f"on {self.device}")
+        self.embedder.net = int8_sface(self.embedder.net, self.embedder_spec.name)
+
+    @property
+    def int8(self) -> bool:
+        """Whether the embedder runs in 8-bit integers."""
+        from facerec.models.int8 import Int8SFace
+
+        return isinstance(self.embedder.net, Int8SFace)
 
     @property
     def threshold(self) -> float:

@@ -1,0 +1,236 @@
+"""INT8 SFace for the CPU: the embedder's pointwise convolutions and its fully connected
+layer in 8-bit integers, on PyTorch's x86 quantized engine (FBGEMM and oneDNN kernels).
+
+Static quantization: each layer's weights per output channel (symmetric, from the
+weights themselves), and each layer's input and output on a fixed scale measured once on
+real aligned faces (``scripts/calibrate_int8.py`` over ``../shared/faces``; the table,
+``facerec/models/calibration/<model>.int8.json``, holds only those scales).
+
+What stays in float32, and why (measured on 64 LFW faces, 2-core x86 CPU with VNNI):
+PReLU, because PyTorch's quantized PReLU gives wrong values (off by up to 7 on inputs
+within +-9; the embeddings of a network using it were unrelated to the float one's), so
+each quantized layer takes float in and gives float out; and the depthwise 3x3
+convolutions and the stem, which are a small share of the work: quantizing them too cost
+accuracy (cosine to the float embedding 0.9932 on average, 0.987 at worst, against
+0.9977 and 0.995) for no speed (7.9 against 8.5 ms a face alone, 46 against 40 ms for
+eight). The feature BatchNorm before the fully connected layer is folded into it.
+
+Built straight from the float network and the table, without tracing, in milliseconds.
+``scripts/evaluate_lfw.py --int8`` and ``scripts/benchmark.py`` measure what it changes.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.ao.nn import quantized as nnq
+
+from facerec.errors import ModelError
+from facerec.models.nets.sface import ConvBNPReLU, DepthwiseSeparable, SFace
+
+ENGINE = "x86"
+
+# PyTorch marks its quantized tensors deprecated (pytorch/pytorch#184982) and says so on
+# first use; they are what this module is built of, and a user can do nothing about it.
+# Should they go, the analyzer falls back to the float network (FaceAnalyzer).
+warnings.filterwarnings("ignore", category=UserWarning,
+                        message=r"torch\.quantize_per_tensor, torch\.quantize_per_channel")
+TABLES = Path(__file__).resolve().parent / "calibration"
+"""Where the calibration tables live (``<model name>.int8.json``), shipped with facerec."""
+
+
+def int8_available() -> bool:
+    """Whether this machine runs PyTorch's x86 quantized engine (an x86-64 CPU and a
+    build with the engine)."""
+    return (platform.machine().lower() in ("x86_64", "amd64")
+            and ENGINE in torch.backends.quantized.supported_engines)
+
+
+def int8_by_default() -> bool:
+    """Whether INT8 is the default here: the engine runs, and the CPU multiplies 8-bit
+    numbers into 32-bit sums in one instruction (VNNI: ``avx512_vnni`` or ``avx_vnni``
+    in Linux's CPU flags). There the full 8-bit range the tables are measured for is
+    exact and faster; without VNNI the kernels' 16-bit intermediate sums may saturate, so
+    INT8 is only taken when asked for. Elsewhere than Linux the flags are not read and
+    the float network stays the default."""
+    if not int8_available():
+        return False
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines()
+                  if line.startswith("flags")), [])
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
+def has_table(model: str) -> bool:
+    """Whether ``model`` has an INT8 calibration table (SFace does)."""
+    return table_path(model).is_file()
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How a tensor is held in unsigned 8 bits: ``(q - zero_point) * scale``."""
+
+    scale: float
+    zero_point: int
+
+
+def table_path(model: str) -> Path:
+    return TABLES / f"{model}.int8.json"
+
+
+def read_table(model: str) -> dict[str, tuple[Scale, Scale]]:
+    """Each quantized layer's (input, output) scales, by module name.
+
+    Raises:
+        ModelError: no table for ``model``, or one that cannot be read.
+    """
+    path = table_path(model)
+    try:
+        layers = json.loads(path.read_text(encoding="utf-8"))["layers"]
+        return {name: (Scale(*pair["input"]), Scale(*pair["output"]))
+                for name, pair in layers.items()}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{model}: no INT8 calibration table at {path} ({exc})") from None
+
+
+def write_table(model: str, layers: dict[str, tuple[Scale, Scale]], source: str) -> Path:
+    """Write ``model``'s table (``scripts/calibrate_int8.py``); returns its path."""
+    path = table_path(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = json.dumps({"model": model, "engine": ENGINE, "calibrated_on": source})
+    rows = ",\n".join(f'  {json.dumps(name)}: {{"input": [{i.scale!r}, {i.zero_point}], '
+                      f'"output": [{o.scale!r}, {o.zero_point}]}}'
+                      for name, (i, o) in layers.items())
+    path.write_text(f'{head[:-1]}, "layers": {{\n{rows}\n}}}}\n', encoding="utf-8")
+    json.loads(path.read_text(encoding="utf-8"))  # one layer a line, still JSON
+    return path
+
+
+class QuantizedLayer(nn.Module):
+    """A float-in, float-out wrapper of one quantized convolution or linear layer: its
+    input quantized at the calibrated scale, the integer layer, the output dequantized."""
+
+    def __init__(self, layer: nn.Module, source: Scale) -> None:
+        super().__init__()
+        self.layer = layer
+        self.source = source
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = torch.quantize_per_tensor(x, self.source.scale, self.source.zero_point,
+                                      torch.quint8)
+        return self.layer(q).dequantize()
+
+
+def quantized_conv(conv: nn.Conv2d, scales: tuple[Scale, Scale]) -> QuantizedLayer:
+    """``conv`` in 8 bits: weights per output channel, input and output at ``scales``."""
+    source, target = scales
+    layer = nnq.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
+                       conv.stride, conv.padding, groups=conv.groups, bias=True)
+    layer.set_weight_bias(_per_channel(conv.weight), _bias(conv))
+    layer.scale, layer.zero_point = target.scale, target.zero_point
+    return QuantizedLayer(layer, source)
+
+
+def quantized_linear(linear: nn.Linear, scales: tuple[Scale, Scale]) -> QuantizedLayer:
+    source, target = scales
+    layer = nnq.Linear(linear.in_features, linear.out_features)
+    layer.set_weight_bias(_per_channel(linear.weight), _bias(linear))
+    layer.scale, layer.zero_point = target.scale, target.zero_point
+    return QuantizedLayer(layer, source)
+
+
+def _per_channel(weight: torch.Tensor) -> torch.Tensor:
+    """Symmetric per-output-channel int8 weights (the largest magnitude at 127.5)."""
+    flat = weight.detach().float().reshape(weight.shape[0], -1)
+    scales = (flat.abs().amax(dim=1) / 127.5).clamp(min=1e-12).double()
+    return torch.quantize_per_channel(weight.detach().float(), scales,
+                                      torch.zeros_like(scales, dtype=torch.long), 0,
+                                      torch.qint8)
+
+
+def _bias(layer: nn.Conv2d | nn.Linear) -> torch.Tensor:
+    if layer.bias is None:
+        return torch.zeros(layer.weight.shape[0])
+    return layer.bias.detach().float()
+
+
+class Int8SFace(nn.Module):
+    """SFace with its layers in 8 bits (see the module docstring); the same input and
+    output as ``SFace``: (N, 3, H, W) float RGB 0..255 aligned faces, (N, D) embeddings
+    not normalised."""
+
+    def __init__(self, net: SFace, scales: dict[str, tuple[Scale, Scale]]) -> None:
+        super().__init__()
+        self.input_size = net.input_size
+        self.mean, self.scale = float(net.mean), float(net.scale)
+        units: list[nn.Module] = []
+        for name, module in conv_units(net):
+            if not name.endswith(".pw"):  # depthwise and the stem stay in float
+                units.append(module)
+                continue
+            if name not in scales:
+                raise ModelError(f"the INT8 table has no scales for {name}")
+            units.append(nn.Sequential(quantized_conv(module.conv, scales[name]),
+                                       module.prelu))
+        self.units = nn.Sequential(*units)
+        self.fc = quantized_linear(fold_feature_bn(net), scales["fc"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.units((x - self.mean) * self.scale)
+        return self.fc(x.flatten(1))
+
+
+def conv_units(net: SFace) -> list[tuple[str, ConvBNPReLU]]:
+    """The network's convolution-PReLU units in order, by module name (``stem``,
+    ``units.0.dw``, ``units.0.pw``, ...); its BatchNorms already folded (``fuse``)."""
+    found = [("stem", net.stem)]
+    for index, unit in enumerate(net.units):
+        assert isinstance(unit, DepthwiseSeparable)
+        found += [(f"units.{index}.dw", unit.dw), (f"units.{index}.pw", unit.pw)]
+    for name, module in found:
+        if not isinstance(module.bn, nn.Identity):
+            raise ModelError(f"SFace's {name} has a BatchNorm left: fuse() it first")
+    return found
+
+
+def fold_feature_bn(net: SFace) -> nn.Linear:
+    """The fully connected layer with the feature BatchNorm before it folded in:
+    fc(bn(x)) for the (N, C, H, W) map x flattened, as one linear layer."""
+    bn, fc = net.features_bn, net.fc
+    if not isinstance(bn, nn.BatchNorm2d) or bn.running_var is None \
+            or bn.running_mean is None:
+        raise ModelError("SFace's feature BatchNorm is not a BatchNorm2d with statistics")
+    gain = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
+    shift = (bn.bias - bn.running_mean * gain).detach()
+    cells = fc.in_features // gain.numel()
+    folded = nn.Linear(fc.in_features, fc.out_features)
+    with torch.no_grad():
+        folded.weight.copy_(fc.weight * gain.repeat_interleave(cells))
+        folded.bias.copy_(fc.bias + fc.weight @ shift.repeat_interleave(cells))
+    return folded
+
+
+def quantized_units(net: SFace) -> list[tuple[str, ConvBNPReLU]]:
+    """The units whose convolution runs in 8 bits: the pointwise ones."""
+    return [(name, unit) for name, unit in conv_units(net) if name.endswith(".pw")]
+
+
+def int8_sface(net: SFace, model: str) -> Int8SFace:
+    """``net`` (fused, eval mode) in 8 bits with ``model``'s calibration table.
+
+    Raises:
+        ModelError: the machine has no x86 quantized engine, or no table for ``model``.
+    """
+    if not int8_available():
+        raise ModelError("INT8 needs an x86-64 CPU and PyTorch's x86 quantized engine")
+    torch.backends.quantized.engine = ENGINE
+    return Int8SFace(net, read_table(model)).eval()

@@ -1,0 +1,84 @@
+"""INT8 SFace: built from the float network and its calibration table, its embeddings
+in the float network's space, the default only where it is the faster."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from facerec import FaceAnalyzer, load_image
+from facerec.errors import ModelError
+from facerec.models import int8
+from facerec.models.int8 import Scale, fold_feature_bn, int8_available, read_table, write_table
+
+needs_engine = pytest.mark.skipif(not int8_available(),
+                                  reason="INT8 needs an x86-64 CPU and PyTorch's x86 "
+                                         "quantized engine")
+
+
+@pytest.fixture(scope="module")
+def both(model_paths) -> tuple[FaceAnalyzer, FaceAnalyzer]:
+    if not int8_available():
+        pytest.skip("INT8 needs an x86-64 CPU and PyTorch's x86 quantized engine")
+    return FaceAnalyzer("cpu", int8=False), FaceAnalyzer("cpu", int8=True)
+
+
+@needs_engine
+def test_int8_faces_embed_as_the_float_network_embeds_them(both, samples):
+    real, quantized = both
+    assert quantized.int8 and not real.int8 and quantized.model_id == real.model_id
+    names = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")
+    photos = [load_image(samples / name) for name in names]
+    floats = [real.analyze(photo)[0] for photo in photos]
+    ints = [quantized.analyze(photo)[0] for photo in photos]
+    for a, b in zip(floats, ints):
+        assert a.detection == b.detection  # the detector is the same
+        assert float(a.embedding @ b.embedding) > 0.99
+    same = [float(ints[0].embedding @ other.embedding) for other in ints[1:]]
+    threshold = quantized.threshold
+    assert same[0] >= threshold and same[1] >= threshold and same[2] < threshold
+
+
+@needs_engine
+def test_the_8_bit_embedder_is_quantized_where_it_says(both):
+    _, quantized = both
+    net = quantized.embedder.net
+    kinds = {type(module).__name__ for module in net.modules()}
+    assert {"Conv2d", "Linear"} <= {k for k in kinds}  # quantized ones, from torch.ao
+    quantized_layers = [m for m in net.modules() if isinstance(m, int8.QuantizedLayer)]
+    assert len(quantized_layers) == 14  # 13 pointwise convolutions and the fc layer
+    assert all(m.layer.weight().is_quantized for m in quantized_layers)
+
+
+def test_the_feature_batchnorm_folds_into_the_fully_connected_layer(model_paths):
+    net = FaceAnalyzer("cpu", int8=False).embedder.net
+    x = torch.randn(3, 1024, 7, 7)
+    with torch.no_grad():
+        expected = net.fc(net.features_bn(x).flatten(1))
+        np.testing.assert_allclose(fold_feature_bn(net)(x.flatten(1)), expected,
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_a_table_round_trips_and_a_missing_one_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(int8, "TABLES", tmp_path)
+    layers = {"units.0.pw": (Scale(0.05, 98), Scale(0.06, 146)),
+              "fc": (Scale(0.01, 120), Scale(0.02, 128))}
+    write_table("some-model", layers, "a test")
+    assert read_table("some-model") == layers
+    with pytest.raises(ModelError, match="no INT8 calibration table"):
+        read_table("other-model")
+
+
+def test_the_shipped_table_covers_every_quantized_layer(model_paths):
+    net = FaceAnalyzer("cpu", int8=False).embedder.net
+    table = read_table("sface-2021dec")
+    assert set(table) == {name for name, _ in int8.quantized_units(net)} | {"fc"}
+    assert all(0 < s.scale < 1 and 0 <= s.zero_point <= 255
+               for pair in table.values() for s in pair)
+
+
+def test_only_sface_on_the_cpu_takes_int8(model_paths, dlib_path):
+    with pytest.raises(ModelError, match="INT8 runs SFace on the CPU"):
+        FaceAnalyzer("cpu", embedder="dlib-resnet-v1", int8=True)
+    assert not FaceAnalyzer("cpu", embedder="dlib-resnet-v1").int8  # never by default
