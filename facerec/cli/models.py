@@ -41,17 +41,21 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def list_models(args: argparse.Namespace) -> int:
     from facerec.models import weights
+    from facerec.models.int8 import has_table, int8_available, int8_by_default
 
     rows: list[dict[str, Any]] = []
     for spec in MODELS.values():
         state = weights.status(spec)
+        int8 = ("default here" if int8_by_default() else "available (--precision int8)"
+                if int8_available() else "not on this machine") if has_table(spec.name) \
+            else None
         rows.append({"name": spec.name, "role": spec.role, "state": state.state,
                      "license": spec.license, "commercial_use": spec.commercial,
                      "terms": spec.terms, "default": spec.name in DEFAULTS,
                      "size": spec.size, "sha256": spec.sha256,
                      "accuracy": spec.accuracy, "threshold": spec.threshold,
                      "cluster_threshold": spec.cluster_threshold,
-                     "path": str(state.path),
+                     "path": str(state.path), "int8": int8,
                      "sources": [s.describe() for s in spec.sources]})
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -68,6 +72,9 @@ def list_models(args: argparse.Namespace) -> int:
               f"{row['size'] / 1e6:>7.1f}MB  {threshold:>9}  {row['accuracy']}{default}")
         if row["terms"]:
             print(f"{'':<16}{row['terms']}")
+        if row["int8"]:
+            print(f"{'':<16}8-bit on the CPU: {row['int8']} (the same weights and licence, "
+                  "--precision float for float32)")
         print(f"{'':<16}from {row['sources'][0]}")
     print(f"cache: {weights.cache_dir()}")
     return 0

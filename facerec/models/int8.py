@@ -26,10 +26,10 @@ import platform
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
-from torch.ao.nn import quantized as nnq
 
 from facerec.errors import ModelError
 from facerec.models.nets.sface import ConvBNPReLU, DepthwiseSeparable, SFace
@@ -116,36 +116,38 @@ def write_table(model: str, layers: dict[str, tuple[Scale, Scale]], source: str)
 
 
 class QuantizedLayer(nn.Module):
-    """A float-in, float-out wrapper of one quantized convolution or linear layer: its
-    input quantized at the calibrated scale, the integer layer, the output dequantized."""
+    """One convolution or linear layer in 8 bits, float in and float out: its input
+    quantized at the calibrated scale, the integer kernel on the weights packed once for
+    it, the output dequantized.
 
-    def __init__(self, layer: nn.Module, source: Scale) -> None:
+    Args:
+        layer: the float ``nn.Conv2d`` or ``nn.Linear`` (its weights are read, not kept).
+        scales: (input, output) scales from the calibration table.
+    """
+
+    def __init__(self, layer: nn.Conv2d | nn.Linear, scales: tuple[Scale, Scale]) -> None:
         super().__init__()
-        self.layer = layer
-        self.source = source
+        self.source, self.target = scales
+        self.conv = isinstance(layer, nn.Conv2d)
+        weight, bias = _per_channel(layer.weight), _bias(layer)
+        if isinstance(layer, nn.Conv2d):
+            self.packed = torch.ops.quantized.conv2d_prepack(
+                weight, bias, list(layer.stride), list(cast(tuple[int, int], layer.padding)),
+                list(layer.dilation), layer.groups)
+        else:
+            self.packed = torch.ops.quantized.linear_prepack(weight, bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q = torch.quantize_per_tensor(x, self.source.scale, self.source.zero_point,
                                       torch.quint8)
-        return self.layer(q).dequantize()
+        kernel = torch.ops.quantized.conv2d if self.conv else torch.ops.quantized.linear
+        return kernel(q, self.packed, self.target.scale, self.target.zero_point).dequantize()
 
-
-def quantized_conv(conv: nn.Conv2d, scales: tuple[Scale, Scale]) -> QuantizedLayer:
-    """``conv`` in 8 bits: weights per output channel, input and output at ``scales``."""
-    source, target = scales
-    layer = nnq.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
-                       conv.stride, conv.padding, groups=conv.groups, bias=True)
-    layer.set_weight_bias(_per_channel(conv.weight), _bias(conv))
-    layer.scale, layer.zero_point = target.scale, target.zero_point
-    return QuantizedLayer(layer, source)
-
-
-def quantized_linear(linear: nn.Linear, scales: tuple[Scale, Scale]) -> QuantizedLayer:
-    source, target = scales
-    layer = nnq.Linear(linear.in_features, linear.out_features)
-    layer.set_weight_bias(_per_channel(linear.weight), _bias(linear))
-    layer.scale, layer.zero_point = target.scale, target.zero_point
-    return QuantizedLayer(layer, source)
+    def weight(self) -> torch.Tensor:
+        """The layer's 8-bit weights, unpacked (for checks)."""
+        unpack = torch.ops.quantized.conv2d_unpack if self.conv \
+            else torch.ops.quantized.linear_unpack
+        return unpack(self.packed)[0]
 
 
 def _per_channel(weight: torch.Tensor) -> torch.Tensor:
@@ -179,10 +181,10 @@ class Int8SFace(nn.Module):
                 continue
             if name not in scales:
                 raise ModelError(f"the INT8 table has no scales for {name}")
-            units.append(nn.Sequential(quantized_conv(module.conv, scales[name]),
+            units.append(nn.Sequential(QuantizedLayer(module.conv, scales[name]),
                                        module.prelu))
         self.units = nn.Sequential(*units)
-        self.fc = quantized_linear(fold_feature_bn(net), scales["fc"])
+        self.fc = QuantizedLayer(fold_feature_bn(net), scales["fc"])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.units((x - self.mean) * self.scale)
