@@ -162,6 +162,33 @@ def test_the_commands_take_a_postgresql_database(address, postgres, samples, mod
     assert run_cli("people", "--db", address, env=env).stdout.strip() in ("", "no one enrolled")
 
 
+def test_the_naming_commands_work_on_postgresql(address, postgres, samples, model_paths):
+    """calibrate, verify against its threshold, correct, rename and merge on a
+    PostgreSQL database, each seen by the next command, a process of its own."""
+    env = postgres.environment()
+
+    def ok(*args: object) -> str:
+        done = run_cli(*args, "--db", address, env=env)
+        assert done.returncode == 0, (args, done.stderr)
+        assert_no_traceback(done)
+        return done.stdout
+
+    ok("enroll", "--name", "obama", samples / "obama.jpg", samples / "obama2.jpg")
+    ok("enroll", "--name", "biden", samples / "biden.jpg")
+    ok("calibrate", "--set", "0.4")
+    verified = json.loads(ok("verify", "--json", samples / "obama.jpg", samples / "obama3.jpg"))
+    assert verified["threshold"] == pytest.approx(0.4) and verified["same_person"]
+    corrected = json.loads(ok("correct", "--not", "biden", "--json", samples / "obama3.jpg"))
+    assert corrected, corrected
+    ok("rename", "obama", "Barack Obama")
+    ok("merge", "biden", "Barack Obama")  # a mistake, made on purpose: one person now
+    people = ok("people")
+    assert "Barack Obama\t3" in people and "biden" not in people
+    named = run_cli_process("identify", "--db", address, "--json", samples / "obama2.jpg",
+                            env=env)
+    assert json.loads(named.stdout.splitlines()[0])["faces"][0]["person"] == "Barack Obama"
+
+
 def test_a_database_moves_to_postgresql_and_back_unchanged(address, postgres, tmp_path):
     """facerec migrate, both ways, from a database of every kind of row (the current
     schema fixture): people, faces with their ids, skips, rejections, settings."""

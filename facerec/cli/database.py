@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from facerec.cli.decision import DEFAULT_FPIR_HELP, add_decision_options, share
 from facerec.cli.faces import add_pipeline_options, expand_or_report, make_analyzer, report_failure
+from facerec.cli.locations import database_location
 from facerec.cli.outputs import prepare_folder, prepare_report, writing
 from facerec.errors import FacerecError, ImageError
 from facerec.escaping import SafeCsvWriter, csv_writer, shown
@@ -27,18 +28,6 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
                         help="database folder, or postgresql://USER@HOST[:PORT]/NAME with "
                              "the password in $PGPASSWORD or ~/.pgpass (default: "
                              "$FACEREC_DB or ./facerec-db)")
-
-
-def database_location(text: str) -> Path | str:
-    """A ``--db`` value: a PostgreSQL address (checked), else a folder."""
-    from facerec.storage.postgres import checked_address, is_postgres
-
-    if not is_postgres(text):
-        return Path(text)
-    try:
-        return checked_address(text)
-    except FacerecError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def db_path(args: argparse.Namespace) -> Path | str:

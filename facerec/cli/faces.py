@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from facerec.cli.locations import database_location
 from facerec.cli.outputs import prepare_report, writing
 from facerec.errors import FacerecError, ImageError
 from facerec.escaping import csv_writer, shown
@@ -114,8 +115,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     verify.add_argument("--threshold", type=float, default=None,
                         help="cosine similarity threshold (default: the calibrated one of "
                              "--db when given, else the model's)")
-    verify.add_argument("--db", type=Path, default=None,
-                        help="use this database's calibrated threshold")
+    verify.add_argument("--db", type=database_location, default=None,
+                        help="use this database's calibrated threshold (a folder or a "
+                             "postgresql:// address)")
     verify.add_argument("--json", action="store_true", help="print JSON")
     add_pipeline_options(verify)
     verify.set_defaults(run=run_verify)
