@@ -6,7 +6,7 @@ The faces: the main face of LFW photos of people who are in none of LFW View 1's
 (``lfw_view1_pairs.csv``), so the accuracy ``evaluate_lfw.py --int8`` reports on View 1
 is measured on people the scales never saw; every ``--step``-th such photo, up to
 ``--faces``. Each layer's input and output go through a histogram observer (the one
-PyTorch's x86 default uses, on the full 8-bit range: the x86 engine computes in 32
+PyTorch's x86 default uses, on the full 8-bit range: FBGEMM computes in 32
 bits on CPUs with VNNI) that picks the range losing the least.
 
     python scripts/calibrate_int8.py [--faces 512] [--step 7]

@@ -13,14 +13,14 @@ from facerec.models import int8
 from facerec.models.int8 import Scale, fold_feature_bn, int8_available, read_table, write_table
 
 needs_engine = pytest.mark.skipif(not int8_available(),
-                                  reason="INT8 needs an x86-64 CPU and PyTorch's x86 "
+                                  reason="INT8 needs an x86-64 CPU and PyTorch's FBGEMM "
                                          "quantized engine")
 
 
 @pytest.fixture(scope="module")
 def both(model_paths) -> tuple[FaceAnalyzer, FaceAnalyzer]:
     if not int8_available():
-        pytest.skip("INT8 needs an x86-64 CPU and PyTorch's x86 quantized engine")
+        pytest.skip("INT8 needs an x86-64 CPU and PyTorch's FBGEMM quantized engine")
     return FaceAnalyzer("cpu", int8=False), FaceAnalyzer("cpu", int8=True)
 
 
@@ -81,3 +81,4 @@ def test_only_sface_on_the_cpu_takes_int8(model_paths, dlib_path):
     with pytest.raises(ModelError, match="INT8 runs SFace on the CPU"):
         FaceAnalyzer("cpu", embedder="dlib-resnet-v1", int8=True)
     assert not FaceAnalyzer("cpu", embedder="dlib-resnet-v1").int8  # never by default
+
