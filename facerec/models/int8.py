@@ -15,8 +15,10 @@ accuracy (cosine to the float embedding 0.9932 on average, 0.987 at worst, again
 0.9977 and 0.995) for no speed (7.9 against 8.5 ms a face alone, 46 against 40 ms for
 eight). The feature BatchNorm before the fully connected layer is folded into it.
 
-Built straight from the float network and the table, without tracing, in milliseconds.
-``scripts/evaluate_lfw.py --int8`` and ``scripts/benchmark.py`` measure what it changes.
+Built straight from the float network and the table, without tracing, in about 0.1 s
+(each layer's weights packed once). ``scripts/evaluate_lfw.py --int8``,
+``scripts/benchmark_open_set.py --int8`` and ``scripts/benchmark_photos.py --precision``
+measure what it changes (docs/models.md).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ at about 20% more time (9.3 against 7.4 ms a face, 70 against 63 ms for eight)."
 # Should they go, the analyzer falls back to the float network (FaceAnalyzer).
 warnings.filterwarnings("ignore", category=UserWarning,
                         message=r"torch\.quantize_per_tensor, torch\.quantize_per_channel")
+
 TABLES = Path(__file__).resolve().parent / "calibration"
 """Where the calibration tables live (``<model name>.int8.json``), shipped with facerec."""
 
@@ -111,7 +114,7 @@ def write_table(model: str, layers: dict[str, tuple[Scale, Scale]], source: str)
     """Write ``model``'s table (``scripts/calibrate_int8.py``); returns its path."""
     path = table_path(model)
     path.parent.mkdir(parents=True, exist_ok=True)
-    head = json.dumps({"model": model, "engine": ENGINE, "calibrated_on": source})
+    head = json.dumps({"model": model, "calibrated_on": source})
     rows = ",\n".join(f'  {json.dumps(name)}: {{"input": [{i.scale!r}, {i.zero_point}], '
                       f'"output": [{o.scale!r}, {o.zero_point}]}}'
                       for name, (i, o) in layers.items())
