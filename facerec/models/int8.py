@@ -222,10 +222,10 @@ def fold_feature_bn(net: SFace) -> nn.Linear:
     gain = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
     shift = (bn.bias - bn.running_mean * gain).detach()
     cells = fc.in_features // gain.numel()
-    folded = nn.Linear(fc.in_features, fc.out_features)
+    folded = nn.Linear(fc.in_features, fc.out_features, device="meta")  # not initialised
     with torch.no_grad():
-        folded.weight.copy_(fc.weight * gain.repeat_interleave(cells))
-        folded.bias.copy_(fc.bias + fc.weight @ shift.repeat_interleave(cells))
+        folded.weight = nn.Parameter(fc.weight * gain.repeat_interleave(cells))
+        folded.bias = nn.Parameter(fc.bias + fc.weight @ shift.repeat_interleave(cells))
     return folded
 
 
