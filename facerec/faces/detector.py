@@ -120,19 +120,16 @@ class LookCount:
         ran: images looked at again.
         found: of those, images where the look found a face the first pass had not.
         faces: faces it added, over all images.
-        same: images where it found only faces the first pass had (NMS merged them).
     """
 
     ran: int = 0
     found: int = 0
     faces: int = 0
-    same: int = 0
 
-    def count(self, added: int, saw_any: bool) -> None:
+    def count(self, added: int) -> None:
         self.ran += 1
         self.found += added > 0
         self.faces += max(added, 0)
-        self.same += saw_any and added <= 0
 
 
 @dataclass
@@ -210,7 +207,7 @@ class FaceDetector:
             for index, extra in zip(chosen, self._run([view(images[i]) for i in chosen])):
                 before = len(results[index])
                 results[index] = self._merge(results[index] + extra)
-                counts.count(len(results[index]) - before, bool(extra))
+                counts.count(len(results[index]) - before)
 
     @torch.inference_mode()
     def score_map(self, image: np.ndarray) -> np.ndarray:

@@ -182,9 +182,10 @@ class Int8SFace(nn.Module):
         super().__init__()
         self.input_size = net.input_size
         self.mean, self.scale = float(net.mean), float(net.scale)
+        quantized = {name for name, _ in quantized_units(net)}
         units: list[nn.Module] = []
         for name, module in conv_units(net):
-            if not name.endswith(".pw"):  # depthwise and the stem stay in float
+            if name not in quantized:  # depthwise and the stem stay in float
                 units.append(module)
                 continue
             if name not in scales:
