@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+from itertools import chain
 from pathlib import Path
 from typing import Protocol
 
@@ -60,12 +61,18 @@ def build_network(name: str, role: Role, download: bool = False) -> torch.nn.Mod
         download: fetch missing weights (see ``weights.weights_path``).
     """
     spec = get_model(name, role)
-    net = network_class(spec).from_spec(spec)
+    with torch.device("meta"):  # no random initialisation: every tensor comes from the file
+        net = network_class(spec).from_spec(spec)
     try:
-        net.load_state_dict(prepared_state(spec, download), strict=True)
+        net.load_state_dict(prepared_state(spec, download), strict=True, assign=True)
     except RuntimeError as exc:
         raise ModelError(f"the weights of {spec.name} do not fit {spec.network}: {exc}") \
             from None
+    unfilled = [key for key, tensor in chain(net.named_parameters(), net.named_buffers())
+                if tensor.is_meta]
+    if unfilled:
+        raise ModelError(f"{spec.network} holds tensors its weights file does not give: "
+                         f"{', '.join(unfilled)}")
     return net.eval()
 
 

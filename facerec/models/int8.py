@@ -181,7 +181,7 @@ class Int8SFace(nn.Module):
     def __init__(self, net: SFace, scales: dict[str, tuple[Scale, Scale]]) -> None:
         super().__init__()
         self.input_size = net.input_size
-        self.mean, self.scale = float(net.mean), float(net.scale)
+        self.mean, self.scale = net.mean, net.scale
         quantized = {name for name, _ in quantized_units(net)}
         units: list[nn.Module] = []
         for name, module in conv_units(net):

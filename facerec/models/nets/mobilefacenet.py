@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-from torch.nn.utils.fusion import fuse_linear_bn_eval
 
 from facerec.errors import ModelError
+from facerec.models.nets.folding import fold_batchnorm
 from facerec.models.nets.onnx_weights import initializers, load_onnx
 
 if TYPE_CHECKING:
@@ -70,9 +70,6 @@ class MobileFaceNet(nn.Module):
     Output: (N, embedding_size) float32 embeddings, not normalised to unit length.
     """
 
-    mean: torch.Tensor
-    scale: torch.Tensor
-
     def __init__(self, embedding_size: int = 512, input_size: tuple[int, int] = (112, 112),
                  mean: float = 127.5, scale: float = 1.0 / 127.5) -> None:
         super().__init__()
@@ -93,8 +90,7 @@ class MobileFaceNet(nn.Module):
         cells = (input_size[0] // 16) * (input_size[1] // 16)
         self.fc = nn.Linear(64 * cells, embedding_size)
         self.features: nn.Module = nn.BatchNorm1d(embedding_size, eps=_HEAD_BN_EPS)
-        self.register_buffer("mean", torch.tensor(float(mean)), persistent=False)
-        self.register_buffer("scale", torch.tensor(float(scale)), persistent=False)
+        self.mean, self.scale = float(mean), float(scale)
 
     @classmethod
     def from_spec(cls, spec: ModelSpec) -> MobileFaceNet:
@@ -124,7 +120,7 @@ class MobileFaceNet(nn.Module):
 
     def fuse(self) -> MobileFaceNet:
         if isinstance(self.features, nn.BatchNorm1d):
-            self.fc = fuse_linear_bn_eval(self.fc, self.features)
+            fold_batchnorm(self.fc, self.features)
             self.features = nn.Identity()
         return self
 

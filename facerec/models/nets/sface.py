@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from facerec.errors import ModelError
+from facerec.models.nets.folding import fold_batchnorm
 from facerec.models.nets.onnx_weights import initializers, load_onnx
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class ConvBNPReLU(nn.Module):
     def fuse(self) -> None:
         """Fold the BatchNorm into the convolution (eval mode only)."""
         if isinstance(self.bn, nn.BatchNorm2d):
-            self.conv = fuse_conv_bn_eval(self.conv, self.bn)
+            fold_batchnorm(self.conv, self.bn)
             self.bn = nn.Identity()
 
 
@@ -70,9 +70,6 @@ class SFace(nn.Module):
     Output: (N, embedding_size) float32 embeddings, not normalised to unit length.
     """
 
-    mean: torch.Tensor
-    scale: torch.Tensor
-
     def __init__(self, embedding_size: int = 128, input_size: tuple[int, int] = (112, 112),
                  mean: float = 127.5, scale: float = 1.0 / 128.0) -> None:
         super().__init__()
@@ -89,8 +86,7 @@ class SFace(nn.Module):
         cells = (input_size[0] // 16) * (input_size[1] // 16)
         self.fc = nn.Linear(channels * cells, embedding_size)
         self.embedding_bn: nn.Module = nn.BatchNorm1d(embedding_size, eps=_HEAD_BN_EPS)
-        self.register_buffer("mean", torch.tensor(float(mean)), persistent=False)
-        self.register_buffer("scale", torch.tensor(float(scale)), persistent=False)
+        self.mean, self.scale = float(mean), float(scale)
 
     @classmethod
     def from_spec(cls, spec: ModelSpec) -> SFace:
@@ -123,7 +119,7 @@ class SFace(nn.Module):
             if isinstance(module, ConvBNPReLU):
                 module.fuse()
         if isinstance(self.embedding_bn, nn.BatchNorm1d):
-            self.fc = fuse_linear_bn_eval(self.fc, self.embedding_bn)
+            fold_batchnorm(self.fc, self.embedding_bn)
             self.embedding_bn = nn.Identity()
         return self
 
