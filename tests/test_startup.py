@@ -68,7 +68,7 @@ def test_importing_facerec_changes_no_process_setting_until_the_levers_are_on():
                               env={**environment, **extra}, check=True).stdout.strip()
 
     assert run(plain) == "None False"
-    assert run(levers) == "3000 True"
+    assert run(levers) == "30000 True"
     assert run(levers, GOMP_SPINCOUNT="100000") == "100000 True"
 
 

@@ -7,11 +7,12 @@ imports torch. The levers, and what each was measured to do (docs/benchmarks.md)
 
 * **OpenMP spinning** (``GOMP_SPINCOUNT``, libgomp's 300,000 by default, set to
   ``OPENMP_SPIN``): PyTorch's CPU threads spin that long waiting for work before they
-  sleep. While another process holds a core, the spinning thread keeps the one with work
-  from running: with one core of two kept busy, photos took 2.8x as long (OpenCV's
-  1.7x); at 3,000 an idle machine's speed is the same and a busy one's 1.7-2.3x. Read by
-  libgomp when torch is imported, so set only before then, and only when the
-  environment does not set it.
+  sleep. While another process holds a core, a thread spinning on it keeps the one with
+  work from running (before the threads were fitted to free cores, photos took 2.8x as
+  long beside a busy core at the default); a thread that sleeps too soon has to be woken
+  for each of a small network's many short layers (at 3,000, quiet photos took 1.1-1.3x
+  as long as at 30,000). Read by libgomp when torch is imported, so set only before
+  then, and only when the environment does not set it.
 * **Threads fitted to free cores** (``facerec.levers.threads``): before each detection on the
   CPU, PyTorch gets the cores other processes left free over the last half second.
 * **The allocator** (``facerec.levers.allocator``, glibc only): the commands keep freed blocks for
@@ -32,7 +33,7 @@ from facerec.levers import threads
 
 log = logging.getLogger(__name__)
 
-OPENMP_SPIN = "3000"
+OPENMP_SPIN = "30000"
 """``GOMP_SPINCOUNT`` with the levers on."""
 
 
