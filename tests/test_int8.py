@@ -9,8 +9,10 @@ import torch
 
 from facerec import FaceAnalyzer, load_image
 from facerec.errors import ModelError
-from facerec.models import int8
+from facerec.models import int8, weights
+from facerec.models.build import build_network
 from facerec.models.int8 import Scale, fold_feature_bn, int8_available, read_table, write_table
+from facerec.models.registry import SFACE
 
 needs_engine = pytest.mark.skipif(not int8_available(),
                                   reason="INT8 needs an x86-64 CPU and PyTorch's FBGEMM "
@@ -48,6 +50,31 @@ def test_the_8_bit_embedder_is_quantized_where_it_says(both):
     assert len(quantized_layers) == 14  # 13 pointwise convolutions and the fc layer
     assert all(m.weight().is_quantized for m in quantized_layers)
     assert sum(isinstance(m, torch.nn.Conv2d) for m in net.modules()) == 14  # dw, stem
+
+
+@needs_engine
+def test_the_kept_8_bit_weights_give_the_network_made_from_the_float_ones(
+        model_paths, tmp_path, monkeypatch):
+    """The first 8-bit build quantizes the float weights and keeps them in the cache; a
+    later one reads them instead (quantizing nothing) and gives the same bits; kept
+    weights that fail their check are made again."""
+    monkeypatch.setenv("FACEREC_MODELS_DIR", str(tmp_path))
+    weights.import_file(model_paths[SFACE.name])
+    crops = torch.rand(3, 3, *SFACE.input_size) * 255
+
+    def embeddings() -> torch.Tensor:
+        net = int8.int8_sface(build_network(SFACE.name, "embedder"), SFACE)
+        with torch.inference_mode():
+            return net(crops)
+
+    made = embeddings()
+    (kept,) = (tmp_path / "prepared").glob("*.int8-*.safetensors")
+    with monkeypatch.context() as patched:
+        patched.setattr(int8, "quantized_state", None)  # a call would fail
+        assert torch.equal(embeddings(), made)
+    kept.write_bytes(b"garbage" * 100)
+    assert torch.equal(embeddings(), made)
+    assert kept.stat().st_size > 1_000_000
 
 
 def test_the_feature_batchnorm_folds_into_the_fully_connected_layer(model_paths):

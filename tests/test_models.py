@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 
 from facerec import DeviceError, ModelError, select_device
-from facerec.models import weights
+from facerec.models import build, weights
 from facerec.models.build import build_network
 from facerec.models.nets import SFace
 from facerec.models.registry import MODELS, SFACE, YUNET
@@ -112,6 +114,26 @@ def test_networks_are_built_from_their_entries(model_paths, tmp_path, monkeypatc
     with torch.inference_mode():
         assert torch.equal(again(crops), reference(crops))
     assert prepared.stat().st_size > 1_000_000
+
+
+def test_a_tensor_the_weights_file_does_not_give_is_refused(model_paths, tmp_path,
+                                                            monkeypatch):
+    """Networks are made on the meta device and take every tensor from the weights file;
+    one the file does not give (a buffer an architecture makes for itself) would have no
+    values, so the build names it instead of running without them."""
+    monkeypatch.setenv("FACEREC_MODELS_DIR", str(tmp_path))
+    weights.import_file(model_paths[SFACE.name])
+
+    class SFaceWithOffsets(SFace):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.register_buffer("offsets", torch.zeros(3), persistent=False)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(build, "network_class", lambda spec: SFaceWithOffsets)
+        with pytest.raises(ModelError, match="offsets"):
+            build_network(SFACE.name, "embedder")
+    assert not any(t.is_meta for t in build_network(SFACE.name, "embedder").state_dict().values())
 
 
 def test_a_non_commercial_model_is_fetched_only_on_acceptance(tmp_path, monkeypatch):

@@ -90,37 +90,36 @@ class FaceAnalyzer:
                                      self.device, detector_config, compile_detector)
         if self.embedder_spec.embedding_size is None:
             raise ModelError(f"{embedder} has no embedding size in the registry")
-        self.embedder = FaceEmbedder(cast(EmbedderNetwork,
-                                          build_network(embedder, "embedder", download)),
-                                     self.device, self.embedder_spec.embedding_size,
-                                     batch_size, flip)
+        net = build_network(embedder, "embedder", download)
         if int8:
-            self._to_int8()
-        elif int8 is None and self._int8_by_default():
+            net = self._in_8_bits(net)
+        elif int8 is None and self._int8_by_default(net):
             try:
-                self._to_int8()
+                net = self._in_8_bits(net)
             except Exception as exc:  # a PyTorch without what INT8 is built of
                 log.warning("the 8-bit embedder cannot run here (%s); using float", exc)
+        self.embedder = FaceEmbedder(cast(EmbedderNetwork, net), self.device,
+                                     self.embedder_spec.embedding_size, batch_size, flip)
         self.crop_size = self.embedder_spec.input_size[0]
         template = self.embedder_spec.template
         self.template = None if template is None else torch.tensor(template, dtype=torch.float64)
         log.debug("FaceAnalyzer on %s", self.device)
 
-    def _int8_by_default(self) -> bool:
+    def _int8_by_default(self, net: torch.nn.Module) -> bool:
         from facerec.models.int8 import has_table, int8_by_default
         from facerec.models.nets.sface import SFace
 
-        return (self.device.type == "cpu" and isinstance(self.embedder.net, SFace)
+        return (self.device.type == "cpu" and isinstance(net, SFace)
                 and has_table(self.embedder_spec.name) and int8_by_default())
 
-    def _to_int8(self) -> None:
+    def _in_8_bits(self, net: torch.nn.Module) -> torch.nn.Module:
         from facerec.models.int8 import int8_sface
         from facerec.models.nets.sface import SFace
 
-        if self.device.type != "cpu" or not isinstance(self.embedder.net, SFace):
+        if self.device.type != "cpu" or not isinstance(net, SFace):
             raise ModelError(f"INT8 runs SFace on the CPU, not {self.embedder_spec.name} "
                              f"on {self.device}")
-        self.embedder.net = int8_sface(self.embedder.net, self.embedder_spec.name)
+        return int8_sface(net, self.embedder_spec)
 
     @property
     def int8(self) -> bool:

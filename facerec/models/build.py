@@ -78,24 +78,35 @@ def build_network(name: str, role: Role, download: bool = False) -> torch.nn.Mod
 
 def prepared_state(spec: ModelSpec, download: bool = False) -> dict[str, torch.Tensor]:
     """``spec``'s tensors by parameter name, from the prepared copy (made if needed)."""
-    target = cache_dir() / "prepared" / f"{spec.name}-{spec.sha256[:16]}.safetensors"
-    state = _read_prepared(target)
+    target = prepared_path(spec)
+    state = read_prepared(target)
     if state is not None:
         return state
     source = weights_path(spec, download)
     state = network_class(spec).state_from_file(source, spec)
-    _write_prepared(target, state, spec)
+    write_prepared(target, state, spec)
     return state
 
 
-def _read_prepared(target: Path) -> dict[str, torch.Tensor] | None:
+def prepared_path(spec: ModelSpec, variant: str = "") -> Path:
+    """Where the prepared copy of ``spec``'s tensors is kept; ``variant`` names a form
+    derived from them (``facerec.models.int8`` keeps its 8-bit weights so)."""
+    suffix = f".{variant}" if variant else ""
+    return cache_dir() / "prepared" / f"{spec.name}-{spec.sha256[:16]}{suffix}.safetensors"
+
+
+def read_prepared(target: Path) -> dict[str, torch.Tensor] | None:
+    """The tensors of a prepared copy that passes its check, or None (no copy, or one
+    that fails its check or cannot be read: the caller makes it again)."""
     note = target.with_suffix(".json")
     try:
         recorded = json.loads(note.read_text())["sha256"]
         if not has_digest(target, recorded):
             log.warning("prepared weights %s fail their check; making them again", target)
             return None
-        return load_file(target)
+        # copied out of the mapped file: a network holds its tensors for the life of the
+        # process, and a mapped file cut short under it would crash it at the next read
+        return {key: tensor.clone() for key, tensor in load_file(target).items()}
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
@@ -103,7 +114,9 @@ def _read_prepared(target: Path) -> dict[str, torch.Tensor] | None:
         return None
 
 
-def _write_prepared(target: Path, state: dict[str, torch.Tensor], spec: ModelSpec) -> None:
+def write_prepared(target: Path, state: dict[str, torch.Tensor], spec: ModelSpec) -> None:
+    """Keep ``state`` at ``target`` with a note of its digest; a cache that cannot be
+    written is left as it is (the next start makes the tensors again)."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tensors = {key: value.contiguous() for key, value in state.items()}

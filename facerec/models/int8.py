@@ -15,26 +15,33 @@ accuracy (cosine to the float embedding 0.9932 on average, 0.987 at worst, again
 0.9977 and 0.995) for no speed (7.9 against 8.5 ms a face alone, 46 against 40 ms for
 eight). The feature BatchNorm before the fully connected layer is folded into it.
 
-Built straight from the float network and the table, without tracing, in about 0.1 s
-(each layer's weights packed once). ``scripts/evaluate_lfw.py --int8``,
+Built straight from the float network and the table, without tracing: the first time,
+each layer's weights are folded and quantized and the result kept in the weights cache
+(``int8_sface``); after that only the layers kept in float are folded and each 8-bit
+layer's weights packed once for FBGEMM. ``scripts/evaluate_lfw.py --int8``,
 ``scripts/benchmark_open_set.py --int8`` and ``scripts/benchmark_photos.py --precision``
 measure what it changes (docs/models.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
 
 from facerec.errors import ModelError
+from facerec.models.build import prepared_path, read_prepared, write_prepared
 from facerec.models.nets.sface import ConvBNPReLU, DepthwiseSeparable, SFace
+
+if TYPE_CHECKING:
+    from facerec.models.registry import ModelSpec
 
 ENGINE = "fbgemm"
 """FBGEMM rather than PyTorch's "x86" engine, which hands some shapes and memory layouts
@@ -129,19 +136,22 @@ class QuantizedLayer(nn.Module):
     it, the output dequantized.
 
     Args:
-        layer: the float ``nn.Conv2d`` or ``nn.Linear`` (its weights are read, not kept).
+        weight: the layer's weights, quantized per output channel (``quantized_weight``).
+        bias: (out,) float32.
         scales: (input, output) scales from the calibration table.
+        conv: for a convolution, the float ``nn.Conv2d`` whose stride, padding, dilation
+            and groups it takes (its weights are not read); None for a linear layer.
     """
 
-    def __init__(self, layer: nn.Conv2d | nn.Linear, scales: tuple[Scale, Scale]) -> None:
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, scales: tuple[Scale, Scale],
+                 conv: nn.Conv2d | None = None) -> None:
         super().__init__()
         self.source, self.target = scales
-        self.conv = isinstance(layer, nn.Conv2d)
-        weight, bias = _per_channel(layer.weight), _bias(layer)
-        if isinstance(layer, nn.Conv2d):
+        self.conv = conv is not None
+        if conv is not None:
             self.packed = torch.ops.quantized.conv2d_prepack(
-                weight, bias, list(layer.stride), list(cast(tuple[int, int], layer.padding)),
-                list(layer.dilation), layer.groups)
+                weight, bias, list(conv.stride), list(cast(tuple[int, int], conv.padding)),
+                list(conv.dilation), conv.groups)
         else:
             self.packed = torch.ops.quantized.linear_prepack(weight, bias)
 
@@ -176,9 +186,17 @@ def _bias(layer: nn.Conv2d | nn.Linear) -> torch.Tensor:
 class Int8SFace(nn.Module):
     """SFace with its layers in 8 bits (see the module docstring); the same input and
     output as ``SFace``: (N, 3, H, W) float RGB 0..255 aligned faces, (N, D) embeddings
-    not normalised."""
+    not normalised.
 
-    def __init__(self, net: SFace, scales: dict[str, tuple[Scale, Scale]]) -> None:
+    Args:
+        net: the float network (eval mode, BatchNorms folded or not); the units kept in
+            float are taken from it and folded, the others are not read.
+        scales: the calibration table (``read_table``).
+        weights: the quantized layers' weights (``quantized_state``).
+    """
+
+    def __init__(self, net: SFace, scales: dict[str, tuple[Scale, Scale]],
+                 weights: dict[str, torch.Tensor]) -> None:
         super().__init__()
         self.input_size = net.input_size
         self.mean, self.scale = net.mean, net.scale
@@ -186,30 +204,43 @@ class Int8SFace(nn.Module):
         units: list[nn.Module] = []
         for name, module in conv_units(net):
             if name not in quantized:  # depthwise and the stem stay in float
+                module.fuse()
                 units.append(module)
-                continue
-            if name not in scales:
-                raise ModelError(f"the INT8 table has no scales for {name}")
-            units.append(nn.Sequential(QuantizedLayer(module.conv, scales[name]),
-                                       module.prelu))
+            else:
+                units.append(nn.Sequential(_layer(name, weights, scales, module.conv),
+                                           module.prelu))
         self.units = nn.Sequential(*units)
-        self.fc = QuantizedLayer(fold_feature_bn(net), scales["fc"])
+        self.fc = _layer("fc", weights, scales)
+
+    def for_inference(self) -> Int8SFace:
+        """Already ready for inference; returns self (``FaceEmbedder`` calls it)."""
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.units((x - self.mean) * self.scale)
         return self.fc(x.flatten(1))
 
 
+def _layer(name: str, weights: dict[str, torch.Tensor], scales: dict[str, tuple[Scale, Scale]],
+           conv: nn.Conv2d | None = None) -> QuantizedLayer:
+    if name not in scales:
+        raise ModelError(f"the INT8 table has no scales for {name}")
+    try:
+        weight = torch._make_per_channel_quantized_tensor(
+            weights[f"{name}.weight"], weights[f"{name}.scales"],
+            torch.zeros_like(weights[f"{name}.scales"], dtype=torch.long), 0)
+        return QuantizedLayer(weight, weights[f"{name}.bias"], scales[name], conv)
+    except (KeyError, RuntimeError) as exc:
+        raise ModelError(f"the 8-bit weights of {name} are unusable ({exc})") from None
+
+
 def conv_units(net: SFace) -> list[tuple[str, ConvBNPReLU]]:
     """The network's convolution-PReLU units in order, by module name (``stem``,
-    ``units.0.dw``, ``units.0.pw``, ...); its BatchNorms already folded (``fuse``)."""
+    ``units.0.dw``, ``units.0.pw``, ...)."""
     found = [("stem", net.stem)]
     for index, unit in enumerate(net.units):
         assert isinstance(unit, DepthwiseSeparable)
         found += [(f"units.{index}.dw", unit.dw), (f"units.{index}.pw", unit.pw)]
-    for name, module in found:
-        if not isinstance(module.bn, nn.Identity):
-            raise ModelError(f"SFace's {name} has a BatchNorm left: fuse() it first")
     return found
 
 
@@ -235,13 +266,50 @@ def quantized_units(net: SFace) -> list[tuple[str, ConvBNPReLU]]:
     return [(name, unit) for name, unit in conv_units(net) if name.endswith(".pw")]
 
 
-def int8_sface(net: SFace, model: str) -> Int8SFace:
-    """``net`` (fused, eval mode) in 8 bits with ``model``'s calibration table.
+def quantized_state(net: SFace) -> dict[str, torch.Tensor]:
+    """The 8-bit layers' weights made from ``net`` (its BatchNorms folded here): for each
+    quantized unit and ``fc``, ``<name>.weight`` (out, ...) int8, ``<name>.scales``
+    (out,) float64 (weight = int8 * scale) and ``<name>.bias`` (out,) float32."""
+    net.fuse()
+    layers: dict[str, nn.Conv2d | nn.Linear] = {
+        name: unit.conv for name, unit in quantized_units(net)}
+    layers["fc"] = fold_feature_bn(net)
+    state: dict[str, torch.Tensor] = {}
+    for name, layer in layers.items():
+        weight = _per_channel(layer.weight)
+        state[f"{name}.weight"] = weight.int_repr()
+        state[f"{name}.scales"] = weight.q_per_channel_scales()
+        state[f"{name}.bias"] = _bias(layer)
+    return state
+
+
+STATE_FORMAT = 1
+"""Part of the kept 8-bit weights' name: changed when ``quantized_state`` makes other
+tensors, so an older copy is not read as a newer one."""
+
+
+def int8_sface(net: SFace, spec: ModelSpec) -> Int8SFace:
+    """``net`` (built, eval mode, BatchNorms folded or not) in 8 bits with the
+    calibration table of ``spec``.
+
+    The 8-bit weights are kept in the weights cache beside the float ones' prepared copy
+    (``facerec.models.build``), named after the float file's and the table's digests and
+    checked as that copy is; a start that finds them neither folds nor quantizes the
+    layers they replace, nor reads their float weights from the file (about 60 ms and
+    70 MiB of a cold start).
 
     Raises:
-        ModelError: the machine has no FBGEMM engine, or no table for ``model``.
+        ModelError: the machine has no FBGEMM engine, no table for ``spec``, or kept
+            weights that do not fit it.
     """
     if not int8_available():
         raise ModelError("INT8 needs an x86-64 CPU and PyTorch's FBGEMM quantized engine")
     torch.backends.quantized.engine = ENGINE
-    return Int8SFace(net, read_table(model)).eval()
+    scales = read_table(spec.name)
+    table = hashlib.sha256(table_path(spec.name).read_bytes()).hexdigest()
+    kept = prepared_path(spec, f"int8-v{STATE_FORMAT}-{table[:12]}")
+    weights = read_prepared(kept)
+    if weights is None:
+        weights = quantized_state(net)
+        write_prepared(kept, weights, spec)
+    return Int8SFace(net, scales, weights).eval()
