@@ -9,7 +9,7 @@ import torch
 
 from facerec import FaceAnalyzer, load_image
 from facerec.errors import ModelError
-from facerec.models import int8, weights
+from facerec.models import build, int8, weights
 from facerec.models.build import build_network
 from facerec.models.int8 import Scale, fold_feature_bn, int8_available, read_table, write_table
 from facerec.models.registry import SFACE
@@ -56,14 +56,15 @@ def test_the_8_bit_embedder_is_quantized_where_it_says(both):
 def test_the_kept_8_bit_weights_give_the_network_made_from_the_float_ones(
         model_paths, tmp_path, monkeypatch):
     """The first 8-bit build quantizes the float weights and keeps them in the cache; a
-    later one reads them instead (quantizing nothing) and gives the same bits; kept
-    weights that fail their check are made again."""
+    later one reads them instead (quantizing nothing, and reading none of the float
+    tensors they replace) and gives the same bits; kept weights that fail their check
+    are made again."""
     monkeypatch.setenv("FACEREC_MODELS_DIR", str(tmp_path))
     weights.import_file(model_paths[SFACE.name])
     crops = torch.rand(3, 3, *SFACE.input_size) * 255
 
     def embeddings() -> torch.Tensor:
-        net = int8.int8_sface(build_network(SFACE.name, "embedder"), SFACE)
+        net = int8.int8_sface(SFACE)
         with torch.inference_mode():
             return net(crops)
 
@@ -71,7 +72,21 @@ def test_the_kept_8_bit_weights_give_the_network_made_from_the_float_ones(
     (kept,) = (tmp_path / "prepared").glob("*.int8-*.safetensors")
     with monkeypatch.context() as patched:
         patched.setattr(int8, "quantized_state", None)  # a call would fail
+        read: list[str] = []
+        full = build.read_prepared
+
+        def reading(target, leave_out=None):  # what the build reads of the float copy
+            found = full(target, leave_out)
+            read.extend(found or {})
+            return found
+
+        patched.setattr(build, "read_prepared", reading)
         assert torch.equal(embeddings(), made)
+    float_keys = set(build_network(SFACE.name, "embedder").state_dict())
+    left = float_keys - set(read)
+    assert left and all(int8.replaced(key) for key in left)
+    assert left == {key for key in float_keys if int8.replaced(key)}
+    assert all(".prelu." not in key for key in left)
     kept.write_bytes(b"garbage" * 100)
     assert torch.equal(embeddings(), made)
     assert kept.stat().st_size > 1_000_000

@@ -90,14 +90,16 @@ class FaceAnalyzer:
                                      self.device, detector_config, compile_detector)
         if self.embedder_spec.embedding_size is None:
             raise ModelError(f"{embedder} has no embedding size in the registry")
-        net = build_network(embedder, "embedder", download)
+        net: torch.nn.Module | None = None
         if int8:
-            net = self._in_8_bits(net)
-        elif int8 is None and self._int8_by_default(net):
+            net = self._in_8_bits(download)
+        elif int8 is None and self._int8_by_default():
             try:
-                net = self._in_8_bits(net)
+                net = self._in_8_bits(download)
             except Exception as exc:  # a PyTorch without what INT8 is built of
                 log.warning("the 8-bit embedder cannot run here (%s); using float", exc)
+        if net is None:
+            net = build_network(embedder, "embedder", download)
         self.embedder = FaceEmbedder(cast(EmbedderNetwork, net), self.device,
                                      self.embedder_spec.embedding_size, batch_size, flip)
         self.crop_size = self.embedder_spec.input_size[0]
@@ -105,21 +107,26 @@ class FaceAnalyzer:
         self.template = None if template is None else torch.tensor(template, dtype=torch.float64)
         log.debug("FaceAnalyzer on %s", self.device)
 
-    def _int8_by_default(self, net: torch.nn.Module) -> bool:
+    def _runs_sface_on_the_cpu(self) -> bool:
+        from facerec.models.build import network_class
+        from facerec.models.nets.sface import SFace
+
+        return self.device.type == "cpu" and \
+            issubclass(cast(type, network_class(self.embedder_spec)), SFace)
+
+    def _int8_by_default(self) -> bool:
         from facerec.models.int8 import has_table, int8_by_default
-        from facerec.models.nets.sface import SFace
 
-        return (self.device.type == "cpu" and isinstance(net, SFace)
-                and has_table(self.embedder_spec.name) and int8_by_default())
+        return (self._runs_sface_on_the_cpu() and has_table(self.embedder_spec.name)
+                and int8_by_default())
 
-    def _in_8_bits(self, net: torch.nn.Module) -> torch.nn.Module:
+    def _in_8_bits(self, download: bool) -> torch.nn.Module:
         from facerec.models.int8 import int8_sface
-        from facerec.models.nets.sface import SFace
 
-        if self.device.type != "cpu" or not isinstance(net, SFace):
+        if not self._runs_sface_on_the_cpu():
             raise ModelError(f"INT8 runs SFace on the CPU, not {self.embedder_spec.name} "
                              f"on {self.device}")
-        return int8_sface(net, self.embedder_spec)
+        return int8_sface(self.embedder_spec, download)
 
     @property
     def int8(self) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+from collections.abc import Callable
 from itertools import chain
 from pathlib import Path
 from typing import Protocol
@@ -52,40 +53,50 @@ def network_class(spec: ModelSpec) -> type[Network]:
         raise ModelError(f"{spec.name}: network {spec.network!r} not found ({exc})") from None
 
 
-def build_network(name: str, role: Role, download: bool = False) -> torch.nn.Module:
+def build_network(name: str, role: Role, download: bool = False,
+                  leave_out: Callable[[str], bool] | None = None) -> torch.nn.Module:
     """The network of registry entry ``name`` with its verified weights, in eval mode.
 
     Args:
         name: registry name.
         role: the role the caller needs; an entry of another role raises ModelError.
         download: fetch missing weights (see ``weights.weights_path``).
+        leave_out: which tensors, by name, not to read: they stay on PyTorch's meta
+            device, without values, for a caller that replaces the layers holding them
+            (``facerec.models.int8``). Every other tensor must come from the file.
     """
     spec = get_model(name, role)
     with torch.device("meta"):  # no random initialisation: every tensor comes from the file
         net = network_class(spec).from_spec(spec)
     try:
-        net.load_state_dict(prepared_state(spec, download), strict=True, assign=True)
+        missing, unexpected = net.load_state_dict(
+            prepared_state(spec, download, leave_out), strict=False, assign=True)
     except RuntimeError as exc:
         raise ModelError(f"the weights of {spec.name} do not fit {spec.network}: {exc}") \
             from None
+    if unexpected:
+        raise ModelError(f"the weights of {spec.name} hold tensors {spec.network} does not "
+                         f"have: {', '.join(unexpected)}")
     unfilled = [key for key, tensor in chain(net.named_parameters(), net.named_buffers())
-                if tensor.is_meta]
+                if tensor.is_meta and not (leave_out and leave_out(key))]
     if unfilled:
         raise ModelError(f"{spec.network} holds tensors its weights file does not give: "
                          f"{', '.join(unfilled)}")
     return net.eval()
 
 
-def prepared_state(spec: ModelSpec, download: bool = False) -> dict[str, torch.Tensor]:
-    """``spec``'s tensors by parameter name, from the prepared copy (made if needed)."""
+def prepared_state(spec: ModelSpec, download: bool = False,
+                   leave_out: Callable[[str], bool] | None = None) -> dict[str, torch.Tensor]:
+    """``spec``'s tensors by parameter name, from the prepared copy (made if needed);
+    those ``leave_out`` names are not read."""
     target = prepared_path(spec)
-    state = read_prepared(target)
+    state = read_prepared(target, leave_out)
     if state is not None:
         return state
     source = weights_path(spec, download)
     state = network_class(spec).state_from_file(source, spec)
     write_prepared(target, state, spec)
-    return state
+    return {key: tensor for key, tensor in state.items() if not (leave_out and leave_out(key))}
 
 
 def prepared_path(spec: ModelSpec, variant: str = "") -> Path:
@@ -95,9 +106,11 @@ def prepared_path(spec: ModelSpec, variant: str = "") -> Path:
     return cache_dir() / "prepared" / f"{spec.name}-{spec.sha256[:16]}{suffix}.safetensors"
 
 
-def read_prepared(target: Path) -> dict[str, torch.Tensor] | None:
-    """The tensors of a prepared copy that passes its check, or None (no copy, or one
-    that fails its check or cannot be read: the caller makes it again)."""
+def read_prepared(target: Path, leave_out: Callable[[str], bool] | None = None
+                  ) -> dict[str, torch.Tensor] | None:
+    """The tensors of a prepared copy that passes its check, but those ``leave_out``
+    names, or None (no copy, or one that fails its check or cannot be read: the caller
+    makes it again). A tensor left out is never read from the disk."""
     note = target.with_suffix(".json")
     try:
         recorded = json.loads(note.read_text())["sha256"]
@@ -106,7 +119,8 @@ def read_prepared(target: Path) -> dict[str, torch.Tensor] | None:
             return None
         # copied out of the mapped file: a network holds its tensors for the life of the
         # process, and a mapped file cut short under it would crash it at the next read
-        return {key: tensor.clone() for key, tensor in load_file(target).items()}
+        return {key: tensor.clone() for key, tensor in load_file(target).items()
+                if not (leave_out and leave_out(key))}
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
