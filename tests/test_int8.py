@@ -57,8 +57,8 @@ def test_the_kept_8_bit_weights_give_the_network_made_from_the_float_ones(
         model_paths, tmp_path, monkeypatch):
     """The first 8-bit build quantizes the float weights and keeps them in the cache; a
     later one reads them instead (quantizing nothing, and reading none of the float
-    tensors they replace) and gives the same bits; kept weights that fail their check
-    are made again."""
+    tensors they replace) and gives the same bits; kept weights that fail their check,
+    or do not fit, are made again."""
     monkeypatch.setenv("FACEREC_MODELS_DIR", str(tmp_path))
     weights.import_file(model_paths[SFACE.name])
     crops = torch.rand(3, 3, *SFACE.input_size) * 255
@@ -90,6 +90,9 @@ def test_the_kept_8_bit_weights_give_the_network_made_from_the_float_ones(
     kept.write_bytes(b"garbage" * 100)
     assert torch.equal(embeddings(), made)
     assert kept.stat().st_size > 1_000_000
+    build.write_prepared(kept, {"fc.weight": torch.zeros(1, dtype=torch.int8)}, SFACE)
+    assert torch.equal(embeddings(), made)  # kept weights that pass their check but do
+    assert kept.stat().st_size > 1_000_000  # not fit the network are made again too
 
 
 def test_the_feature_batchnorm_folds_into_the_fully_connected_layer(model_paths):

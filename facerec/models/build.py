@@ -69,8 +69,8 @@ def build_network(name: str, role: Role, download: bool = False,
     with torch.device("meta"):  # no random initialisation: every tensor comes from the file
         net = network_class(spec).from_spec(spec)
     try:
-        missing, unexpected = net.load_state_dict(
-            prepared_state(spec, download, leave_out), strict=False, assign=True)
+        unexpected = net.load_state_dict(prepared_state(spec, download, leave_out),
+                                         strict=False, assign=True).unexpected_keys
     except RuntimeError as exc:
         raise ModelError(f"the weights of {spec.name} do not fit {spec.network}: {exc}") \
             from None

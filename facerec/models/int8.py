@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import platform
 import warnings
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ from facerec.models.nets.sface import ConvBNPReLU, DepthwiseSeparable, SFace
 
 if TYPE_CHECKING:
     from facerec.models.registry import ModelSpec
+
+log = logging.getLogger(__name__)
 
 ENGINE = "fbgemm"
 """FBGEMM rather than PyTorch's "x86" engine, which hands some shapes and memory layouts
@@ -136,7 +139,8 @@ class QuantizedLayer(nn.Module):
     it, the output dequantized.
 
     Args:
-        weight: the layer's weights, quantized per output channel (``quantized_weight``).
+        weight: the layer's weights, quantized per output channel (as ``quantized_state``
+            keeps them).
         bias: (out,) float32.
         scales: (input, output) scales from the calibration table.
         conv: for a convolution, the float ``nn.Conv2d`` whose stride, padding, dilation
@@ -225,7 +229,7 @@ def _layer(name: str, weights: dict[str, torch.Tensor], scales: dict[str, tuple[
            conv: nn.Conv2d | None = None) -> QuantizedLayer:
     if name not in scales:
         raise ModelError(f"the INT8 table has no scales for {name}")
-    try:
+    try:  # the kept integers and scales as a quantized tensor, without quantizing again
         weight = torch._make_per_channel_quantized_tensor(
             weights[f"{name}.weight"], weights[f"{name}.scales"],
             torch.zeros_like(weights[f"{name}.scales"], dtype=torch.long), 0)
@@ -319,10 +323,15 @@ def int8_sface(spec: ModelSpec, download: bool = False) -> Int8SFace:
     table = hashlib.sha256(table_path(spec.name).read_bytes()).hexdigest()
     kept = prepared_path(spec, f"int8-v{STATE_FORMAT}-{table[:12]}")
     weights = read_prepared(kept)
-    if weights is None:
-        net = cast(SFace, build_network(spec.name, "embedder", download))
-        weights = quantized_state(net)
-        write_prepared(kept, weights, spec)
-    else:
-        net = cast(SFace, build_network(spec.name, "embedder", download, leave_out=replaced))
+    if weights is not None:
+        try:
+            net = cast(SFace, build_network(spec.name, "embedder", download,
+                                            leave_out=replaced))
+            return Int8SFace(net, scales, weights).eval()
+        except ModelError as exc:
+            log.warning("the kept 8-bit weights %s are unusable (%s); making them again",
+                        kept, exc)
+    net = cast(SFace, build_network(spec.name, "embedder", download))
+    weights = quantized_state(net)
+    write_prepared(kept, weights, spec)
     return Int8SFace(net, scales, weights).eval()
