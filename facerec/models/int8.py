@@ -234,7 +234,8 @@ def _layer(name: str, weights: dict[str, torch.Tensor], scales: dict[str, tuple[
             weights[f"{name}.weight"], weights[f"{name}.scales"],
             torch.zeros_like(weights[f"{name}.scales"], dtype=torch.long), 0)
         return QuantizedLayer(weight, weights[f"{name}.bias"], scales[name], conv)
-    except (KeyError, RuntimeError) as exc:
+    # AttributeError: a PyTorch without that private function
+    except (KeyError, RuntimeError, AttributeError) as exc:
         raise ModelError(f"the 8-bit weights of {name} are unusable ({exc})") from None
 
 
