@@ -97,7 +97,7 @@ def main() -> int:
     args = parser.parse_args()
     if not (args.faces / "lfw_view1_pairs.csv").is_file():
         sys.exit(f"{args.faces} has no LFW: the faces come from ../shared/faces")
-    analyzer = FaceAnalyzer("cpu", download=True, embedder=args.embedder)
+    analyzer = FaceAnalyzer("cpu", download=True, embedder=args.embedder, int8=False)
     photos = calibration_photos(args.faces, args.count, args.step)
     crops = aligned_faces(analyzer, photos)
     net = analyzer.embedder.net
