@@ -39,16 +39,24 @@ def register(commands: argparse._SubParsersAction) -> None:
     samples.set_defaults(run=fetch_sample_photos)
 
 
+def _int8_status(model: str) -> str | None:
+    """Where ``model`` runs in 8 bits on the CPU (None: it has no 8-bit form)."""
+    from facerec.models.int8 import has_table, int8_available, int8_by_default
+
+    if not has_table(model):
+        return None
+    if int8_by_default():
+        return "default here"
+    return "available (--precision int8)" if int8_available() else "not on this machine"
+
+
 def list_models(args: argparse.Namespace) -> int:
     from facerec.models import weights
-    from facerec.models.int8 import has_table, int8_available, int8_by_default
 
     rows: list[dict[str, Any]] = []
     for spec in MODELS.values():
         state = weights.status(spec)
-        int8 = ("default here" if int8_by_default() else "available (--precision int8)"
-                if int8_available() else "not on this machine") if has_table(spec.name) \
-            else None
+        int8 = _int8_status(spec.name)
         rows.append({"name": spec.name, "role": spec.role, "state": state.state,
                      "license": spec.license, "commercial_use": spec.commercial,
                      "terms": spec.terms, "default": spec.name in DEFAULTS,

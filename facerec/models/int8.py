@@ -314,8 +314,8 @@ def int8_sface(spec: ModelSpec, download: bool = False) -> Int8SFace:
     (``replaced``): nothing folded or quantized, and 34 of SFace's 37 MB never read.
 
     Raises:
-        ModelError: the machine has no FBGEMM engine, no table for ``spec``, or kept
-            weights that do not fit it.
+        ModelError: the machine has no FBGEMM engine, no table for ``spec``, or 8-bit
+            weights made afresh do not fit (kept ones that do not are made again).
     """
     if not int8_available():
         raise ModelError("INT8 needs an x86-64 CPU and PyTorch's FBGEMM quantized engine")
