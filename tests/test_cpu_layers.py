@@ -1,6 +1,7 @@
 """The networks' layers taken a faster way on the CPU compute what PyTorch's own compute:
-pointwise convolutions on oneDNN (and the same embeddings at one thread as at two: a busy
-machine must not move a face's vector), and YuNet's 2x2 max pooling."""
+convolutions on oneDNN with their weights laid out once and a ReLU fused in (and the same
+embeddings at one thread as at two: a busy machine must not move a face's vector), and
+YuNet's 2x2 max pooling."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import facerec.models.nets.onednn as onednn
 from facerec import load_image
-from facerec.models.nets.pointwise import PointwiseConv2d, is_pointwise, onednn_pointwise
+from facerec.models.build import build_network
+from facerec.models.nets.onednn import OneDNNConv2d, onednn_convolutions, with_relu
 from facerec.models.nets.yunet import max_pool_2x2
+from facerec.models.registry import YUNET
 
 
 @pytest.fixture
@@ -22,43 +26,100 @@ def restore_threads():
     torch.set_num_threads(threads)
 
 
-def test_only_plain_1x1_convolutions_are_swapped_and_keep_their_parameters():
-    net = nn.Sequential(nn.Conv2d(8, 16, 1), nn.Conv2d(16, 16, 3, padding=1),
-                        nn.Conv2d(16, 16, 1, groups=4), nn.Conv2d(16, 8, 1, stride=2),
-                        nn.Sequential(nn.Conv2d(8, 4, 1, bias=False)))
+def test_every_plain_convolution_is_swapped_and_keeps_its_parameters():
+    net = nn.Sequential(nn.Conv2d(8, 16, 1), nn.Conv2d(16, 16, 3, padding=1, groups=16),
+                        nn.Conv2d(16, 16, 3, padding="same"),
+                        nn.Conv2d(16, 16, 3, padding=1, padding_mode="reflect"),
+                        nn.Sequential(nn.Conv2d(16, 4, 1, stride=2, bias=False)))
     weights = [conv.weight for conv in net.modules() if isinstance(conv, nn.Conv2d)]
-    onednn_pointwise(net)
+    onednn_convolutions(net)
     kinds = [type(m) for m in net.modules() if isinstance(m, nn.Conv2d)]
-    assert kinds == [PointwiseConv2d, nn.Conv2d, nn.Conv2d, nn.Conv2d, PointwiseConv2d]
+    assert kinds == [OneDNNConv2d, OneDNNConv2d, nn.Conv2d, nn.Conv2d, OneDNNConv2d]
     assert [conv.weight for conv in net.modules() if isinstance(conv, nn.Conv2d)] == weights
-    assert net[4][0].bias is None and not is_pointwise(net[3])
+    assert net[4][0].bias is None and net[4][0].stride == (2, 2)
+    assert not any(conv.relu for conv in net.modules() if isinstance(conv, OneDNNConv2d))
 
 
+LAYERS = {
+    "pointwise": dict(in_channels=24, out_channels=40, kernel_size=1),
+    "depthwise, strided": dict(in_channels=24, out_channels=24, kernel_size=3, stride=2,
+                               padding=1, groups=24),
+    "dense, no bias": dict(in_channels=24, out_channels=16, kernel_size=3, padding=1,
+                           bias=False),
+    "dilated, grouped": dict(in_channels=24, out_channels=12, kernel_size=3, padding=2,
+                             dilation=2, groups=4),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+@pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_a_pointwise_layer_computes_what_conv2d_computes(layout, dtype, restore_threads):
+def test_a_onednn_layer_computes_what_conv2d_then_relu_computes(layer, relu, layout, dtype,
+                                                                 restore_threads):
     torch.manual_seed(0)
-    plain = nn.Conv2d(24, 40, 1).to(dtype)
-    swapped = onednn_pointwise(nn.Sequential(plain))[0]
+    plain = nn.Conv2d(**LAYERS[layer]).to(dtype)
+    swapped = with_relu(plain) if relu else onednn_convolutions(nn.Sequential(plain))[0]
     x = torch.randn(3, 24, 37, 29, dtype=dtype).contiguous(memory_format=layout)
     for threads in (1, 2):
         torch.set_num_threads(threads)
         with torch.inference_mode():
-            torch.testing.assert_close(swapped(x), nn.Conv2d.forward(plain, x))
+            expected = nn.Conv2d.forward(plain, x)
+            expected = F.relu(expected) if relu else expected
+            torch.testing.assert_close(swapped(x), expected)
+            # another input size takes the same laid-out weights
+            small = x[:1, :, :9, :13]
+            torch.testing.assert_close(swapped(small), expected_of(plain, small, relu))
+
+
+def expected_of(conv: nn.Conv2d, x: torch.Tensor, relu: bool) -> torch.Tensor:
+    y = nn.Conv2d.forward(conv, x)
+    return F.relu(y) if relu else y
+
+
+def test_weights_written_after_the_first_call_are_used():
+    torch.manual_seed(0)
+    conv = with_relu(nn.Conv2d(8, 8, 3, padding=1))
+    x = torch.randn(1, 8, 6, 6)
+    with torch.inference_mode():
+        conv(x)
+    with torch.no_grad():
+        conv.weight.mul_(-1.0)  # the same tensor, written to
+    with torch.inference_mode():
+        torch.testing.assert_close(conv(x), expected_of(conv, x, True))
+    conv.weight = nn.Parameter(torch.randn_like(conv.weight))  # another tensor
+    with torch.inference_mode():
+        torch.testing.assert_close(conv(x), expected_of(conv, x, True))
 
 
 @pytest.mark.filterwarnings("ignore:TF32 acceleration")  # torch.backends.mkldnn.flags says so
 def test_turning_onednn_off_is_respected(monkeypatch):
-    conv = onednn_pointwise(nn.Sequential(nn.Conv2d(8, 8, 1)))[0]
+    conv = with_relu(nn.Conv2d(8, 8, 1))
     calls = []
-    monkeypatch.setattr(torch, "mkldnn_convolution",
-                        lambda *args: calls.append(args) or nn.Conv2d.forward(conv, args[0]))
+    fused = onednn._CONVOLVE
+    assert fused is not None
+    monkeypatch.setattr(onednn, "_CONVOLVE", lambda *args: calls.append(args) or fused(*args))
     x = torch.randn(1, 8, 5, 5)
     with torch.inference_mode():
         conv(x)
         with torch.backends.mkldnn.flags(enabled=False):
-            conv(x)
+            off = conv(x)
     assert len(calls) == 1
+    torch.testing.assert_close(off, expected_of(conv, x, True))
+
+
+def test_yunet_with_its_relus_fused_gives_what_its_layers_apart_give(model_paths):
+    fused = build_network(YUNET.name, "detector").for_inference()
+    apart = build_network(YUNET.name, "detector").fuse().take_rgb()
+    assert sum(isinstance(m, OneDNNConv2d) and m.relu for m in fused.modules()) == 15
+    assert not any(isinstance(m, OneDNNConv2d) for m in apart.modules())
+    torch.manual_seed(2)
+    x = (torch.rand(2, 3, 96, 160) * 255).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        ours, theirs = fused(x), apart(x)
+    assert ours.keys() == theirs.keys()
+    for key in theirs:
+        torch.testing.assert_close(ours[key], theirs[key], rtol=0, atol=1e-5)
 
 
 def test_embeddings_are_the_same_at_one_thread_and_two(analyzer, samples, restore_threads):

@@ -32,7 +32,7 @@ import torch
 from facerec.faces.nms import batched_nms, nms
 from facerec.levers.threads import fit_threads
 from facerec.models.compiled import CompiledNetwork
-from facerec.models.nets.pointwise import onednn_pointwise
+from facerec.models.nets.onednn import onednn_convolutions
 from facerec.types import Detection
 
 
@@ -147,8 +147,9 @@ class FaceDetector:
     """Batched face detection on a device.
 
     The network is prepared for inference (for YuNet: head branches merged, RGB input
-    folded into the stem; pointwise convolutions on oneDNN at every thread count, see
-    ``facerec.models.nets.pointwise``) in channels-last memory (an RGB uint8 (H, W, 3) frame
+    folded into the stem, each ReLU applied inside the convolution before it; on the CPU
+    every convolution on oneDNN with its weights laid out once, see
+    ``facerec.models.nets.onednn``) in channels-last memory (an RGB uint8 (H, W, 3) frame
     already is that layout).
 
     Args:
@@ -160,7 +161,7 @@ class FaceDetector:
 
     def __init__(self, net: DetectorNetwork, device: torch.device,
                  config: DetectorConfig = DetectorConfig(), compile: bool = False) -> None:
-        self.net: DetectorNetwork = onednn_pointwise(net.eval().for_inference()).to(
+        self.net: DetectorNetwork = onednn_convolutions(net.eval().for_inference()).to(
             device, memory_format=torch.channels_last)
         self._forward = CompiledNetwork(self.net, "the detector") if compile else self.net
         self.device = device

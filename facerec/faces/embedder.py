@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import torch
 import torch.nn.functional as F
 
-from facerec.models.nets.pointwise import onednn_pointwise
+from facerec.models.nets.onednn import onednn_convolutions
 
 
 class EmbedderNetwork(Protocol):
@@ -30,8 +30,8 @@ class EmbedderNetwork(Protocol):
 
 
 class FaceEmbedder:
-    """Batched embedding with BatchNorm folded, channels-last memory and the pointwise
-    convolutions on oneDNN at every thread count (``facerec.models.nets.pointwise``).
+    """Batched embedding with BatchNorm folded, channels-last memory and, on the CPU, every
+    convolution on oneDNN with its weights laid out once (``facerec.models.nets.onednn``).
 
     Args:
         net: the embedding network with loaded weights (``models.build_network``).
@@ -44,7 +44,7 @@ class FaceEmbedder:
 
     def __init__(self, net: EmbedderNetwork, device: torch.device, dim: int,
                  batch_size: int = 16, flip: bool = False) -> None:
-        self.net = onednn_pointwise(net.eval().for_inference()).to(
+        self.net = onednn_convolutions(net.eval().for_inference()).to(
             device, memory_format=torch.channels_last)
         self.device = device
         self.dim = dim

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facerec.errors import ModelError
+from facerec.models.nets.onednn import with_relu
 from facerec.models.nets.onnx_weights import initializers, load_onnx
 
 if TYPE_CHECKING:
@@ -35,9 +36,16 @@ class ConvBNReLU(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, 3, stride, 1)
+        self.relu = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.conv(x), inplace=True)
+        x = self.conv(x)
+        return F.relu(x, inplace=True) if self.relu else x
+
+    def fuse_relu(self) -> None:
+        """Apply the ReLU inside the convolution's call (``nets.onednn.with_relu``)."""
+        if self.relu:
+            self.conv, self.relu = with_relu(self.conv), False
 
 
 class ConvDPUnit(nn.Module):
@@ -52,6 +60,12 @@ class ConvDPUnit(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv2(self.conv1(x))
         return F.relu(x, inplace=True) if self.relu else x
+
+    def fuse_relu(self) -> None:
+        """Apply the ReLU inside the depthwise convolution's call
+        (``nets.onednn.with_relu``)."""
+        if self.relu:
+            self.conv2, self.relu = with_relu(self.conv2), False
 
 
 class ConvHead(nn.Module):
@@ -244,9 +258,14 @@ class YuNet(nn.Module):
     """Input heights and widths must be multiples of this."""
 
     def for_inference(self) -> YuNet:
-        """Merge the head branches and take RGB input (see ``fuse`` and ``take_rgb``);
-        returns self. This is what ``facerec.faces.detector`` runs."""
-        return self.fuse().take_rgb()
+        """Merge the head branches, take RGB input and apply each ReLU inside the
+        convolution before it (see ``fuse``, ``take_rgb`` and ``nets.onednn``); returns
+        self. This is what ``facerec.faces.detector`` runs."""
+        self.fuse().take_rgb()
+        for module in self.modules():
+            if isinstance(module, (ConvBNReLU, ConvDPUnit)):
+                module.fuse_relu()
+        return self
 
     @torch.inference_mode()
     def decode(self, raw: dict[str, torch.Tensor], height: int, width: int,
