@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from facerec.faces.align import ARCFACE_TEMPLATE, align_faces, similarity_transforms, warp_crops
@@ -53,3 +54,32 @@ def test_the_registry_template_is_the_one_the_aligner_uses():
             assert spec.template is not None and len(spec.template) == 5
             assert all(0 < x < spec.input_size[0] and 0 < y < spec.input_size[1]
                        for x, y in spec.template)
+
+
+def umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Umeyama's (1991) least-squares similarity through the SVD, reflection excluded:
+    the reference the closed form is checked against."""
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    s, d = src - src_mean, dst - dst_mean
+    u, sigma, vh = np.linalg.svd(d.T @ s / len(src))
+    signs = np.array([1.0, 1.0 if np.linalg.det(u) * np.linalg.det(vh) > 0 else -1.0])
+    rotation = u @ np.diag(signs) @ vh
+    scale = (sigma * signs).sum() / ((s ** 2).sum() / len(src))
+    linear = rotation * scale
+    return np.concatenate([linear, (dst_mean - linear @ src_mean)[:, None]], axis=1)
+
+
+def test_the_closed_form_is_umeyamas_least_squares_fit():
+    rng = np.random.default_rng(0)
+    template = ARCFACE_TEMPLATE.numpy()
+    points = []
+    for _ in range(200):
+        angle, scale = rng.uniform(-np.pi, np.pi), rng.uniform(0.1, 8.0)
+        rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        placed = template @ rotation.T * scale + rng.uniform(-500, 1500, 2)
+        points.append(placed + rng.normal(0, 3.0 * scale, placed.shape))  # off the template
+    points.append(template * [-1.0, 1.0])  # a mirrored face: the fit must not reflect
+    matrices = similarity_transforms(torch.from_numpy(np.stack(points))).numpy()
+    for face, matrix in zip(points, matrices):
+        np.testing.assert_allclose(matrix, umeyama(face, template), rtol=1e-9, atol=1e-9)
+        assert np.linalg.det(matrix[:, :2]) >= 0

@@ -2,12 +2,14 @@
 (ArcFace's 112x112 one unless the model's registry entry gives another).
 
 The transform (rotation, uniform scale, translation) is the least-squares fit of Umeyama
-(1991), computed for a whole batch at once; crops are sampled bilinearly with zeros
-outside the image, the same as ``cv2.warpAffine`` with its defaults.
+(1991), computed for a whole batch at once on the host; crops are sampled bilinearly with
+zeros outside the image, the same as ``cv2.warpAffine`` with its defaults, in one
+``F.grid_sample`` call on the image's device.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -27,28 +29,35 @@ def similarity_transforms(points: torch.Tensor,
                           template: torch.Tensor = ARCFACE_TEMPLATE) -> torch.Tensor:
     """Least-squares similarity transforms mapping ``points`` onto ``template``.
 
+    Umeyama's fit without reflection, which in the plane has a closed form: with both
+    point sets centred, the rotation-and-scale matrix is ``[[a, -b], [b, a]]`` where ``a``
+    sums the dot products and ``b`` the cross products of corresponding points, over the
+    points' variance. Computed on the host in float64 (a handful of numbers per face).
+
     Args:
         points: (N, K, 2) landmark coordinates in the source image.
         template: (K, 2) target coordinates in the crop.
 
     Returns:
-        (N, 2, 3) float64 affine matrices ``M`` with ``crop_xy = M @ [x, y, 1]``.
+        (N, 2, 3) float64 affine matrices ``M`` with ``crop_xy = M @ [x, y, 1]``, on
+        ``points``' device.
     """
-    src = points.to(torch.float64)
-    dst = template.to(src.device, torch.float64).expand_as(src)
-    src_mean, dst_mean = src.mean(dim=1, keepdim=True), dst.mean(dim=1, keepdim=True)
-    src_c, dst_c = src - src_mean, dst - dst_mean
-    covariance = dst_c.transpose(1, 2) @ src_c / src.shape[1]            # (N, 2, 2)
-    u, s, vh = torch.linalg.svd(covariance)
-    sign = torch.sign(torch.linalg.det(u) * torch.linalg.det(vh))
-    d = torch.ones_like(s)
-    d[:, -1] = torch.where(sign < 0, -1.0, 1.0)
-    rotation = u @ torch.diag_embed(d) @ vh
-    src_var = src_c.pow(2).sum(dim=(1, 2)) / src.shape[1]
-    scale = (s * d).sum(dim=1) / src_var.clamp_min(1e-12)
-    linear = rotation * scale[:, None, None]
-    translation = dst_mean.transpose(1, 2) - linear @ src_mean.transpose(1, 2)
-    return torch.cat([linear, translation], dim=2)
+    matrices = _similarities(_host(points), _host(template))
+    return torch.from_numpy(matrices).to(points.device)
+
+
+def _similarities(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(N, 2, 3) similarities taking (N, K, 2) ``src`` onto (K, 2) ``dst`` (see
+    ``similarity_transforms``)."""
+    src_mean = src.mean(axis=1)                                          # (N, 2)
+    dst_mean = dst.mean(axis=0)                                          # (2,)
+    s, d = src - src_mean[:, None, :], dst - dst_mean
+    variance = np.maximum((s ** 2).sum(axis=(1, 2)), 1e-12)
+    a = (s * d).sum(axis=(1, 2)) / variance
+    b = (s[..., 0] * d[..., 1] - s[..., 1] * d[..., 0]).sum(axis=1) / variance
+    linear = np.stack([np.stack([a, -b], axis=-1), np.stack([b, a], axis=-1)], axis=1)
+    translation = dst_mean - np.einsum("nij,nj->ni", linear, src_mean)
+    return np.concatenate([linear, translation[:, :, None]], axis=2)
 
 
 def warp_crops(image: torch.Tensor, transforms: torch.Tensor,
@@ -66,23 +75,41 @@ def warp_crops(image: torch.Tensor, transforms: torch.Tensor,
     """
     n = transforms.shape[0]
     height, width = image.shape[-2:]
-    inverse = _invert_affine(transforms.to(torch.float64))               # crop -> image
-    coords = torch.arange(size, dtype=torch.float64, device=image.device)
-    ys, xs = torch.meshgrid(coords, coords, indexing="ij")
-    grid = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1).reshape(-1, 3)
-    src = grid @ inverse.to(image.device).transpose(1, 2)                # (N, size*size, 2)
-    norm = torch.tensor([width, height], dtype=torch.float64, device=image.device)
-    src = (2.0 * src + 1.0) / norm - 1.0                                 # align_corners=False
-    src = src.reshape(n, size, size, 2).to(image.dtype)
+    theta = torch.from_numpy(_sampling_matrices(_host(transforms), size, width, height))
+    grid = F.affine_grid(theta.to(image.device), [n, 1, size, size], align_corners=False)
     batch = image.unsqueeze(0).expand(n, -1, -1, -1)
-    return F.grid_sample(batch, src, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return F.grid_sample(batch, grid.to(image.dtype), mode="bilinear",
+                         padding_mode="zeros", align_corners=False)
 
 
-def _invert_affine(matrices: torch.Tensor) -> torch.Tensor:
+def _sampling_matrices(transforms: np.ndarray, size: int, width: int, height: int
+                       ) -> np.ndarray:
+    """(N, 2, 3) float64 matrices from a crop's normalised coordinates to the image's, as
+    ``F.affine_grid`` takes them (-1..1 across the outer edges of the pixels, as
+    ``align_corners=False`` counts them): crop pixel = (u + 1) * size / 2 - 1/2, then
+    ``transforms``' inverse, then image pixel -> (2 x + 1) / W - 1."""
+    to_pixels = np.array([[size / 2, 0.0, (size - 1) / 2],
+                          [0.0, size / 2, (size - 1) / 2],
+                          [0.0, 0.0, 1.0]])
+    to_normalised = np.array([[2.0 / width, 0.0, 1.0 / width - 1.0],
+                              [0.0, 2.0 / height, 1.0 / height - 1.0]])
+    return to_normalised @ _homogeneous(_inverted(transforms)) @ to_pixels
+
+
+def _inverted(matrices: np.ndarray) -> np.ndarray:
     """Invert (N, 2, 3) affine matrices."""
-    linear, translation = matrices[:, :, :2], matrices[:, :, 2:]
-    inverse_linear = torch.linalg.inv(linear)
-    return torch.cat([inverse_linear, -inverse_linear @ translation], dim=2)
+    inverse_linear = np.linalg.inv(matrices[:, :, :2])
+    return np.concatenate([inverse_linear, -inverse_linear @ matrices[:, :, 2:]], axis=2)
+
+
+def _homogeneous(matrices: np.ndarray) -> np.ndarray:
+    """(N, 2, 3) affine matrices as (N, 3, 3)."""
+    last = np.broadcast_to(np.array([0.0, 0.0, 1.0]), (matrices.shape[0], 1, 3))
+    return np.concatenate([matrices, last], axis=1)
+
+
+def _host(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().to("cpu", torch.float64).numpy()
 
 
 def align_faces(image: torch.Tensor, landmarks: torch.Tensor, size: int = CROP_SIZE,
@@ -94,7 +121,8 @@ def align_faces(image: torch.Tensor, landmarks: torch.Tensor, size: int = CROP_S
 
     Args:
         image: (H, W, 3) uint8 RGB tensor, on the device to work on.
-        landmarks: (N, 5, 2) points in image pixels.
+        landmarks: (N, 5, 2) points in image pixels (on any device; the transforms are
+            worked out on the host).
         size: side of the crop.
         template: (5, 2) where the landmarks land in the crop; by default the 112-pixel
             ArcFace template scaled to ``size``.
@@ -106,26 +134,24 @@ def align_faces(image: torch.Tensor, landmarks: torch.Tensor, size: int = CROP_S
         return torch.zeros((0, 3, size, size), dtype=torch.float32, device=image.device)
     if template is None:
         template = ARCFACE_TEMPLATE * (size / CROP_SIZE)
-    transforms = similarity_transforms(landmarks, template)
+    transforms = _similarities(_host(landmarks), _host(template))
     x0, y0, x1, y1 = _covered_region(transforms, size, image.shape[1], image.shape[0])
-    region = image[y0:y1, x0:x1].permute(2, 0, 1).float()
-    shift = transforms[:, :, :2] @ torch.tensor([[x0], [y0]], dtype=torch.float64,
-                                                device=transforms.device)
-    shifted = torch.cat([transforms[:, :, :2], transforms[:, :, 2:] + shift], dim=2)
-    if region.numel() == 0:
+    if x1 <= x0 or y1 <= y0:
         return torch.zeros((landmarks.shape[0], 3, size, size), device=image.device)
-    return warp_crops(region, shifted, size)
+    region = image[y0:y1, x0:x1].permute(2, 0, 1).float()
+    shifted = transforms.copy()
+    shifted[:, :, 2] += transforms[:, :, :2] @ np.array([x0, y0], dtype=np.float64)
+    return warp_crops(region, torch.from_numpy(shifted), size)
 
 
-def _covered_region(transforms: torch.Tensor, size: int, width: int,
+def _covered_region(transforms: np.ndarray, size: int, width: int,
                     height: int) -> tuple[int, int, int, int]:
     """Smallest pixel rectangle (x0, y0, x1, y1) holding every crop's source area."""
-    corners = torch.tensor([[0, 0, 1], [size - 1, 0, 1], [0, size - 1, 1],
-                            [size - 1, size - 1, 1]], dtype=torch.float64,
-                           device=transforms.device)
-    src = corners @ _invert_affine(transforms).transpose(1, 2)           # (N, 4, 2)
-    low = src.reshape(-1, 2).min(dim=0).values.floor() - 2
-    high = src.reshape(-1, 2).max(dim=0).values.ceil() + 3
-    x0, y0 = int(low[0].clamp(0, width)), int(low[1].clamp(0, height))
-    x1, y1 = int(high[0].clamp(0, width)), int(high[1].clamp(0, height))
+    corners = np.array([[0, 0, 1], [size - 1, 0, 1], [0, size - 1, 1],
+                        [size - 1, size - 1, 1]], dtype=np.float64)
+    src = (corners @ _inverted(transforms).transpose(0, 2, 1)).reshape(-1, 2)  # (N*4, 2)
+    low = np.floor(src.min(axis=0)) - 2
+    high = np.ceil(src.max(axis=0)) + 3
+    x0, y0 = int(np.clip(low[0], 0, width)), int(np.clip(low[1], 0, height))
+    x1, y1 = int(np.clip(high[0], 0, width)), int(np.clip(high[1], 0, height))
     return x0, y0, max(x0, x1), max(y0, y1)

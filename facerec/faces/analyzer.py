@@ -262,8 +262,8 @@ class FaceAnalyzer:
         return kept
 
     def _crops(self, pixels: np.ndarray, detections: Sequence[Detection]) -> torch.Tensor:
-        points = torch.tensor([d.landmarks for d in detections], dtype=torch.float64,
-                              device=self.device).reshape(-1, 5, 2)
+        points = torch.tensor([d.landmarks for d in detections],
+                              dtype=torch.float64).reshape(-1, 5, 2)
         return align_faces(torch.from_numpy(pixels).to(self.device), points, self.crop_size,
                            self.template)
 
