@@ -92,6 +92,27 @@ def test_weights_written_after_the_first_call_are_used():
         torch.testing.assert_close(conv(x), expected_of(conv, x, True))
 
 
+def test_a_layout_is_made_once_for_each_input_shape_met_lately(monkeypatch):
+    """oneDNN lays weights out by the input's shape; weights laid out for a batch and
+    given one image are laid out again inside every call (5x slower for SFace), so the
+    layer keeps one layout per shape, the latest few."""
+    conv = with_relu(nn.Conv2d(8, 8, 3, padding=1))
+    made: list[tuple[int, ...]] = []
+    lay_out = onednn._LAY_OUT
+    assert lay_out is not None
+    monkeypatch.setattr(onednn, "_LAY_OUT",
+                        lambda weight, *args: made.append(tuple(args[-1])) or
+                        lay_out(weight, *args))
+    shapes = [(1, 8, 6, 6), (8, 8, 6, 6), (1, 8, 6, 6), (8, 8, 6, 6), (1, 8, 9, 6)]
+    shapes += [(n, 8, 6, 6) for n in range(2, 2 + onednn.LAYOUTS_KEPT)] + [(1, 8, 6, 6)]
+    with torch.inference_mode():
+        for shape in shapes:
+            x = torch.randn(shape)
+            torch.testing.assert_close(conv(x), expected_of(conv, x, True))
+    assert made == [(1, 8, 6, 6), (8, 8, 6, 6), (1, 8, 9, 6)] + [
+        (n, 8, 6, 6) for n in range(2, 2 + onednn.LAYOUTS_KEPT)] + [(1, 8, 6, 6)]
+
+
 @pytest.mark.filterwarnings("ignore:TF32 acceleration")  # torch.backends.mkldnn.flags says so
 def test_turning_onednn_off_is_respected(monkeypatch):
     conv = with_relu(nn.Conv2d(8, 8, 1))

@@ -27,8 +27,9 @@ the fused operator, which is internal to it) runs as ``nn.Conv2d`` runs it, then
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -37,16 +38,21 @@ from torch import nn
 Net = TypeVar("Net", bound=nn.Module)
 
 
-def _fused_operator() -> Callable[..., torch.Tensor] | None:
-    """oneDNN's convolution with a post-op (what ``torch.compile`` itself emits for a CPU
-    convolution), or None in a PyTorch without it."""
+def _operator(name: str) -> Callable[..., torch.Tensor] | None:
+    """PyTorch's internal oneDNN operator ``name`` (what ``torch.compile`` itself emits
+    for a CPU convolution), or None in a PyTorch without it."""
     try:
-        return cast(Callable[..., torch.Tensor], torch.ops.mkldnn._convolution_pointwise)
+        return cast(Callable[..., torch.Tensor], getattr(torch.ops.mkldnn, name))
     except (AttributeError, RuntimeError):
         return None
 
 
-_CONVOLVE = _fused_operator()
+_CONVOLVE = _operator("_convolution_pointwise")
+_LAY_OUT = _operator("_reorder_convolution_weight")
+LAYOUTS_KEPT = 4
+"""Input shapes a layer keeps its weights laid out for (a batch job meets a few: one
+image, a full batch, the last one's remainder)."""
+_LAYING_OUT = threading.Lock()
 
 
 class OneDNNConv2d(nn.Conv2d):
@@ -54,8 +60,11 @@ class OneDNNConv2d(nn.Conv2d):
     inputs through oneDNN with its weights laid out once for it (see the module
     docstring). Same parameters, same output as the convolution then ``F.relu``.
 
-    The layout is made at the first call and again whenever the weights change (another
-    tensor, or the same one written to).
+    oneDNN picks the layout by the input's shape (one image or a batch take different
+    ones, and weights laid out for the other would be laid out again at every call, far
+    slower), so a layout is made for each input shape the layer meets, the latest
+    ``LAYOUTS_KEPT`` kept, and all made again when the weights change (another tensor, or
+    the same one written to).
     """
 
     relu: bool = False
@@ -63,7 +72,7 @@ class OneDNNConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         convolve = _CONVOLVE
-        if convolve is not None and self._runs_on_onednn(x):
+        if convolve is not None and _LAY_OUT is not None and self._runs_on_onednn(x):
             padding = cast(tuple[int, int], self.padding)
             return convolve(x, self._laid_out(x), self.bias, list(padding),
                             list(self.stride), list(self.dilation), self.groups,
@@ -77,18 +86,25 @@ class OneDNNConv2d(nn.Conv2d):
                 and _onednn_on() and not torch.compiler.is_compiling())
 
     def _laid_out(self, x: torch.Tensor) -> torch.Tensor:
-        """The weights in oneDNN's layout for inputs like ``x`` (made once per weights)."""
-        weight = self.weight
-        key = (weight.data_ptr(), weight._version)
-        cached: tuple[Any, torch.Tensor] | None = self.__dict__.get("_layout")
-        if cached is None or cached[0] != key:
-            padding = cast(tuple[int, int], self.padding)
-            laid_out = torch.ops.mkldnn._reorder_convolution_weight(
-                weight.detach(), list(padding), list(self.stride), list(self.dilation),
-                self.groups, list(x.shape))
-            cached = (key, laid_out)
-            self.__dict__["_layout"] = cached
-        return cached[1]
+        """The weights in oneDNN's layout for inputs of ``x``'s shape."""
+        weights = (self.weight.data_ptr(), self.weight._version)
+        shape = tuple(x.shape)
+        with _LAYING_OUT:
+            made_for, layouts = self.__dict__.get("_layouts", (None, {}))
+            if made_for != weights:
+                layouts = {}
+            laid_out = layouts.pop(shape, None)
+            if laid_out is None:
+                padding = cast(tuple[int, int], self.padding)
+                assert _LAY_OUT is not None  # checked by forward
+                laid_out = _LAY_OUT(
+                    self.weight.detach(), list(padding), list(self.stride),
+                    list(self.dilation), self.groups, list(shape))
+                while len(layouts) >= LAYOUTS_KEPT:
+                    del layouts[next(iter(layouts))]  # the least recently used
+            layouts[shape] = laid_out
+            self.__dict__["_layouts"] = (weights, layouts)
+        return laid_out
 
 
 def with_relu(conv: nn.Conv2d) -> OneDNNConv2d:
