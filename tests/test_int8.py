@@ -47,9 +47,11 @@ def test_the_8_bit_embedder_is_quantized_where_it_says(both):
     _, quantized = both
     net = quantized.embedder.net
     quantized_layers = [m for m in net.modules() if isinstance(m, int8.QuantizedLayer)]
-    assert len(quantized_layers) == 14  # 13 pointwise convolutions and the fc layer
+    assert len(quantized_layers) == 13  # 12 of the 13 pointwise convolutions and fc
     assert all(m.weight().is_quantized for m in quantized_layers)
-    assert sum(isinstance(m, torch.nn.Conv2d) for m in net.modules()) == 14  # dw, stem
+    floats = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(floats) == 15  # the 13 depthwise, the stem and the first pointwise
+    assert sum(m.kernel_size == (1, 1) for m in floats) == 1
 
 
 @needs_engine
@@ -117,7 +119,7 @@ def test_a_table_round_trips_and_a_missing_one_is_named(tmp_path, monkeypatch):
 def test_the_shipped_table_covers_every_quantized_layer(model_paths):
     net = FaceAnalyzer("cpu", int8=False).embedder.net
     table = read_table("sface-2021dec")
-    assert set(table) == {name for name, _ in int8.quantized_units(net)} | {"fc"}
+    assert set(table) >= {name for name, _ in int8.quantized_units(net)} | {"fc"}
     assert all(0 < s.scale < 1 and 0 <= s.zero_point <= 255
                for pair in table.values() for s in pair)
 

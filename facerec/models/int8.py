@@ -1,5 +1,5 @@
-"""INT8 SFace for the CPU: the embedder's pointwise convolutions and its fully connected
-layer in 8-bit integers, on PyTorch's FBGEMM quantized engine.
+"""INT8 SFace for the CPU: the embedder's pointwise convolutions but the first, and its
+fully connected layer, in 8-bit integers, on PyTorch's FBGEMM quantized engine.
 
 Static quantization: each layer's weights per output channel (symmetric, from the
 weights themselves), and each layer's input and output on a fixed scale measured once on
@@ -13,7 +13,11 @@ each quantized layer takes float in and gives float out; and the depthwise 3x3
 convolutions and the stem, which are a small share of the work: quantizing them too cost
 accuracy (cosine to the float embedding 0.9932 on average, 0.987 at worst, against
 0.9977 and 0.995) for no speed (7.9 against 8.5 ms a face alone, 46 against 40 ms for
-eight). The feature BatchNorm before the fully connected layer is folded into it.
+eight); and the first pointwise convolution (``FLOAT_POINTWISE``), whose 32-channel input
+covers the whole 112 x 112 crop: quantizing that map and dequantizing the 64-channel one
+it gives cost more than its integer arithmetic saves (eight faces: 0.98 against 0.39 ms a
+face for the layer with its PReLU; one: 0.75 against 0.56). The feature BatchNorm before
+the fully connected layer is folded into it.
 
 Built straight from the float network and the table, without tracing: the first time,
 each layer's weights are folded and quantized and the result kept in the weights cache
@@ -266,9 +270,17 @@ def fold_feature_bn(net: SFace) -> nn.Linear:
     return folded
 
 
+FLOAT_POINTWISE = frozenset({"units.0.pw"})
+"""Pointwise units kept in float: the first, over the largest map (32 channels at the
+crop's full 112 x 112), where quantizing its input and dequantizing its output cost more
+than the integer arithmetic saves (see the module docstring)."""
+
+
 def quantized_units(net: SFace) -> list[tuple[str, ConvBNPReLU]]:
-    """The units whose convolution runs in 8 bits: the pointwise ones."""
-    return [(name, unit) for name, unit in conv_units(net) if name.endswith(".pw")]
+    """The units whose convolution runs in 8 bits: the pointwise ones but
+    ``FLOAT_POINTWISE``."""
+    return [(name, unit) for name, unit in conv_units(net)
+            if name.endswith(".pw") and name not in FLOAT_POINTWISE]
 
 
 def quantized_state(net: SFace) -> dict[str, torch.Tensor]:
@@ -288,20 +300,29 @@ def quantized_state(net: SFace) -> dict[str, torch.Tensor]:
     return state
 
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 """Part of the kept 8-bit weights' name: changed when ``quantized_state`` makes other
 tensors, so an older copy is not read as a newer one."""
 
 
 def replaced(key: str) -> bool:
     """Whether the float network's tensor ``key`` (a ``state_dict`` name) belongs to a
-    layer the 8-bit network replaces: a pointwise unit's convolution or BatchNorm (not
-    its PReLU), the feature BatchNorm, the fully connected layer, the embedding
-    BatchNorm. Built from kept 8-bit weights, ``Int8SFace`` reads none of them."""
+    layer the 8-bit network replaces: a quantized pointwise unit's convolution or
+    BatchNorm (not its PReLU), the feature BatchNorm, the fully connected layer, the
+    embedding BatchNorm. Built from kept 8-bit weights, ``Int8SFace`` reads none of them."""
     unit, _, rest = key.partition(".pw.")
     if rest:
-        return unit.startswith("units.") and rest.startswith(("conv.", "bn."))
+        return (unit.startswith("units.") and f"{unit}.pw" not in FLOAT_POINTWISE
+                and rest.startswith(("conv.", "bn.")))
     return key.split(".", 1)[0] in ("features_bn", "fc", "embedding_bn")
+
+
+def variant(model: str) -> str:
+    """Names the 8-bit network of ``model`` made from its float weights: the layout of
+    its weights (``STATE_FORMAT``) and the calibration table's digest. The kept weights
+    are named after it, and so may anything else kept from its output."""
+    table = hashlib.sha256(table_path(model).read_bytes()).hexdigest()
+    return f"int8-v{STATE_FORMAT}-{table[:12]}"
 
 
 def int8_sface(spec: ModelSpec, download: bool = False) -> Int8SFace:
@@ -321,8 +342,7 @@ def int8_sface(spec: ModelSpec, download: bool = False) -> Int8SFace:
         raise ModelError("INT8 needs an x86-64 CPU and PyTorch's FBGEMM quantized engine")
     torch.backends.quantized.engine = ENGINE
     scales = read_table(spec.name)
-    table = hashlib.sha256(table_path(spec.name).read_bytes()).hexdigest()
-    kept = prepared_path(spec, f"int8-v{STATE_FORMAT}-{table[:12]}")
+    kept = prepared_path(spec, variant(spec.name))
     weights = read_prepared(kept)
     if weights is not None:
         try:
