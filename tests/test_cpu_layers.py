@@ -92,25 +92,35 @@ def test_weights_written_after_the_first_call_are_used():
         torch.testing.assert_close(conv(x), expected_of(conv, x, True))
 
 
-def test_a_layout_is_made_once_for_each_input_shape_met_lately(monkeypatch):
-    """oneDNN lays weights out by the input's shape; weights laid out for a batch and
-    given one image are laid out again inside every call (5x slower for SFace), so the
-    layer keeps one layout per shape, the latest few."""
+def test_a_layout_is_made_once_for_each_batch_size_met_lately(monkeypatch):
+    """oneDNN lays weights out by the batch size; weights laid out for a batch and given
+    one image are laid out again inside every call (4x slower for SFace), so the layer
+    keeps one layout per batch size, the latest few, whatever the images' size."""
     conv = with_relu(nn.Conv2d(8, 8, 3, padding=1))
-    made: list[tuple[int, ...]] = []
+    made: list[int] = []
     lay_out = onednn._LAY_OUT
     assert lay_out is not None
     monkeypatch.setattr(onednn, "_LAY_OUT",
-                        lambda weight, *args: made.append(tuple(args[-1])) or
+                        lambda weight, *args: made.append(args[-1][0]) or
                         lay_out(weight, *args))
-    shapes = [(1, 8, 6, 6), (8, 8, 6, 6), (1, 8, 6, 6), (8, 8, 6, 6), (1, 8, 9, 6)]
-    shapes += [(n, 8, 6, 6) for n in range(2, 2 + onednn.LAYOUTS_KEPT)] + [(1, 8, 6, 6)]
+    kept = onednn.LAYOUTS_KEPT
+    batches = [1, 8, 1, 8, 1] + list(range(2, 2 + kept)) + [1]
     with torch.inference_mode():
-        for shape in shapes:
-            x = torch.randn(shape)
+        for index, batch in enumerate(batches):
+            x = torch.randn(batch, 8, 6 + index, 9)
             torch.testing.assert_close(conv(x), expected_of(conv, x, True))
-    assert made == [(1, 8, 6, 6), (8, 8, 6, 6), (1, 8, 9, 6)] + [
-        (n, 8, 6, 6) for n in range(2, 2 + onednn.LAYOUTS_KEPT)] + [(1, 8, 6, 6)]
+    assert made == [1, 8] + list(range(2, 2 + kept)) + [1]
+
+
+def test_gradients_flow_through_a_onednn_layer():
+    """oneDNN's fused call records no gradients, so a layer whose gradients are wanted
+    runs as nn.Conv2d runs it."""
+    torch.manual_seed(0)
+    conv = with_relu(nn.Conv2d(4, 4, 3, padding=1))
+    x = torch.randn(1, 4, 5, 5, requires_grad=True)
+    conv(x).sum().backward()
+    assert x.grad is not None and conv.weight.grad is not None
+    assert conv.weight.grad.abs().sum() > 0
 
 
 @pytest.mark.filterwarnings("ignore:TF32 acceleration")  # torch.backends.mkldnn.flags says so

@@ -1,16 +1,16 @@
 """Convolutions run by oneDNN on the CPU with their weights laid out once, and a ReLU after
 one fused into the same call.
 
-The networks here are mobile ones: many small convolutions (YuNet has 35, SFace 28),
+The networks here are mobile ones: many small convolutions (YuNet has 35, SFace 27),
 where a layer's fixed costs weigh as much as its arithmetic. Through ``nn.Conv2d`` each
 call pays two of them: oneDNN reorders the weights into its blocked layout (every call,
 for the same weights), and a ReLU after the layer is a pass of its own over the map.
-Here the weights are reordered the first time a layer runs and kept in that layout, and a
-layer that ``relu`` asks for applies it as oneDNN's post-op while the output is still in
-cache: the same values (the same kernels run; the ReLU is exact), in fewer passes.
-Measured on a 2-core x86 CPU, YuNet alone: 3.4-3.8 against 4.2-4.8 ms at 256 x 256,
-7.6-8.2 against 9.2-9.6 ms at 640 x 480 (the reorders are a fixed cost per layer, so large
-inputs gain little).
+Here the weights are reordered the first time a layer meets a batch size and kept in that
+layout (oneDNN chooses the layout by the number of images), and a layer that ``relu``
+asks for applies it as oneDNN's post-op while the output is still in cache: the same
+values (the same kernels run; the ReLU is exact), in fewer passes. Measured on a 2-core
+x86 CPU, YuNet alone: 3.4-3.8 against 4.2-4.8 ms at 256 x 256, 7.6-8.2 against 9.2-9.6 ms
+at 640 x 480 (the reorders are a fixed cost per layer, so large inputs gain little).
 
 Every thread count takes the same library: PyTorch runs a float32 1x1 convolution of fewer
 than 16 images through its own im2col-and-matrix-multiply path when it has one thread, and
@@ -20,9 +20,10 @@ the other cores, so this is the path that runs when time is scarcest; and a face
 embedding barely depends on how busy the machine is: the same to the last bit on some
 processors, within 1e-7 on others where oneDNN blocks the work differently by thread count.
 
-Anything else (another device or type, a build without oneDNN or with it turned off
-through ``torch.backends.mkldnn``, ``torch.compile`` tracing the network, a PyTorch without
-the fused operator, which is internal to it) runs as ``nn.Conv2d`` runs it, then the ReLU.
+Anything else (another device or type, gradients to record, a build without oneDNN or
+with it turned off through ``torch.backends.mkldnn``, ``torch.compile`` tracing the
+network, a PyTorch without the fused operator, which is internal to it) runs as
+``nn.Conv2d`` runs it, then the ReLU.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def _operator(name: str) -> Callable[..., torch.Tensor] | None:
 _CONVOLVE = _operator("_convolution_pointwise")
 _LAY_OUT = _operator("_reorder_convolution_weight")
 LAYOUTS_KEPT = 4
-"""Input shapes a layer keeps its weights laid out for (a batch job meets a few: one
-image, a full batch, the last one's remainder)."""
+"""Batch sizes a layer keeps its weights laid out for (a batch job meets a few: one image,
+a full batch, the last one's remainder)."""
 _LAYING_OUT = threading.Lock()
 
 
@@ -60,11 +61,13 @@ class OneDNNConv2d(nn.Conv2d):
     inputs through oneDNN with its weights laid out once for it (see the module
     docstring). Same parameters, same output as the convolution then ``F.relu``.
 
-    oneDNN picks the layout by the input's shape (one image or a batch take different
-    ones, and weights laid out for the other would be laid out again at every call, far
-    slower), so a layout is made for each input shape the layer meets, the latest
-    ``LAYOUTS_KEPT`` kept, and all made again when the weights change (another tensor, or
-    the same one written to).
+    oneDNN picks the layout by the number of images (one image or a batch take different
+    ones, and weights laid out for the other are laid out again inside every call: float
+    SFace took 50 ms a face given one crop, 12 laid out for one), not by their size (YuNet
+    with weights laid out at 640 x 480 ran as fast as with its own layout at every size
+    from 64 x 64 to 1280 x 1280), so a layout is made for each batch size the layer
+    meets, the latest ``LAYOUTS_KEPT`` kept, and all made again when the weights change
+    (another tensor, or the same one written to).
     """
 
     relu: bool = False
@@ -81,28 +84,29 @@ class OneDNNConv2d(nn.Conv2d):
         return F.relu(y) if self.relu else y
 
     def _runs_on_onednn(self, x: torch.Tensor) -> bool:
-        return (x.device.type == "cpu"
+        recording = torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad)
+        return (x.device.type == "cpu" and not recording
                 and x.dtype == torch.float32 and self.weight.dtype == torch.float32
                 and _onednn_on() and not torch.compiler.is_compiling())
 
     def _laid_out(self, x: torch.Tensor) -> torch.Tensor:
-        """The weights in oneDNN's layout for inputs of ``x``'s shape."""
+        """The weights in oneDNN's layout for batches of ``x``'s size."""
         weights = (self.weight.data_ptr(), self.weight._version)
-        shape = tuple(x.shape)
+        batch = x.shape[0]
         with _LAYING_OUT:
             made_for, layouts = self.__dict__.get("_layouts", (None, {}))
             if made_for != weights:
                 layouts = {}
-            laid_out = layouts.pop(shape, None)
+            laid_out = layouts.pop(batch, None)
             if laid_out is None:
                 padding = cast(tuple[int, int], self.padding)
                 assert _LAY_OUT is not None  # checked by forward
                 laid_out = _LAY_OUT(
                     self.weight.detach(), list(padding), list(self.stride),
-                    list(self.dilation), self.groups, list(shape))
+                    list(self.dilation), self.groups, list(x.shape))
                 while len(layouts) >= LAYOUTS_KEPT:
                     del layouts[next(iter(layouts))]  # the least recently used
-            layouts[shape] = laid_out
+            layouts[batch] = laid_out
             self.__dict__["_layouts"] = (weights, layouts)
         return laid_out
 
