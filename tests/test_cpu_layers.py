@@ -5,6 +5,8 @@ YuNet's 2x2 max pooling."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -110,6 +112,17 @@ def test_a_layout_is_made_once_for_each_batch_size_met_lately(monkeypatch):
             x = torch.randn(batch, 8, 6 + index, 9)
             torch.testing.assert_close(conv(x), expected_of(conv, x, True))
     assert made == [1, 8] + list(range(2, 2 + kept)) + [1]
+
+
+def test_a_layer_that_has_run_can_be_copied():
+    """oneDNN's laid-out tensors cannot be copied; a copy lays out its own."""
+    conv = with_relu(nn.Conv2d(4, 4, 3, padding=1))
+    x = torch.randn(2, 4, 5, 5)
+    with torch.inference_mode():
+        conv(x)
+        copied = copy.deepcopy(conv)
+        torch.testing.assert_close(copied(x), conv(x))
+        assert conv(x[:0]).shape == (0, 4, 5, 5)
 
 
 def test_gradients_flow_through_a_onednn_layer():

@@ -29,6 +29,7 @@ network, a PyTorch without the fused operator, which is internal to it) runs as
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TypeVar, cast
 
@@ -54,6 +55,10 @@ LAYOUTS_KEPT = 4
 """Batch sizes a layer keeps its weights laid out for (a batch job meets a few: one image,
 a full batch, the last one's remainder)."""
 _LAYING_OUT = threading.Lock()
+_LAYOUTS: weakref.WeakKeyDictionary[OneDNNConv2d, tuple[tuple[int, int], dict[int, torch.Tensor]]] \
+    = weakref.WeakKeyDictionary()
+"""Each layer's laid-out weights (for the weights they were made from), kept outside the
+layer: oneDNN's tensors cannot be copied or pickled, and a copied layer lays its own out."""
 
 
 class OneDNNConv2d(nn.Conv2d):
@@ -91,10 +96,12 @@ class OneDNNConv2d(nn.Conv2d):
 
     def _laid_out(self, x: torch.Tensor) -> torch.Tensor:
         """The weights in oneDNN's layout for batches of ``x``'s size."""
-        weights = (self.weight.data_ptr(), self.weight._version)
+        weight = self.weight
+        # an inference tensor counts no writes (and takes none outside inference mode)
+        weights = (weight.data_ptr(), 0 if weight.is_inference() else weight._version)
         batch = x.shape[0]
         with _LAYING_OUT:
-            made_for, layouts = self.__dict__.get("_layouts", (None, {}))
+            made_for, layouts = _LAYOUTS.get(self, (None, {}))
             if made_for != weights:
                 layouts = {}
             laid_out = layouts.pop(batch, None)
@@ -102,12 +109,12 @@ class OneDNNConv2d(nn.Conv2d):
                 padding = cast(tuple[int, int], self.padding)
                 assert _LAY_OUT is not None  # checked by forward
                 laid_out = _LAY_OUT(
-                    self.weight.detach(), list(padding), list(self.stride),
+                    weight.detach(), list(padding), list(self.stride),
                     list(self.dilation), self.groups, list(x.shape))
                 while len(layouts) >= LAYOUTS_KEPT:
                     del layouts[next(iter(layouts))]  # the least recently used
             layouts[batch] = laid_out
-            self.__dict__["_layouts"] = (weights, layouts)
+            _LAYOUTS[self] = (weights, layouts)
         return laid_out
 
 
