@@ -57,14 +57,6 @@ def _fingerprint(photos: list[tuple[str, Path]], model: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def variant(model: str) -> str:
-    """Which 8-bit network ``model``'s embeddings come from (``facerec.models.int8``): a
-    cache made with another is made again."""
-    from facerec.models.int8 import variant as int8_variant
-
-    return int8_variant(model)
-
-
 def lfw_faces(model: str, faces: Path = DEFAULT_FACES, flip: bool = False,
               int8: bool = False) -> LfwFaces:
     """Every LFW photo's main face embedded by ``model`` (from the cache when current);
@@ -74,7 +66,12 @@ def lfw_faces(model: str, faces: Path = DEFAULT_FACES, flip: bool = False,
         raise SystemExit(f"no LFW photos under {faces / 'lfw'}")
     tag = model + ("+flip" if flip else "") + ("-int8" if int8 else "")
     cache = REPO / "data" / f"lfw-{tag}.npz"
-    fingerprint = _fingerprint(photos, tag + (f" {variant(model)}" if int8 else ""))
+    made_by = tag  # and, in 8 bits, which 8-bit network: a changed one embeds again
+    if int8:
+        from facerec.models.int8 import variant
+
+        made_by += f" {variant(model)}"
+    fingerprint = _fingerprint(photos, made_by)
     if cache.is_file():
         with np.load(cache, allow_pickle=False) as stored:
             if str(stored["fingerprint"]) == fingerprint:

@@ -129,7 +129,7 @@ def onednn_conv(conv: nn.Conv2d) -> OneDNNConv2d:
     """``conv`` as a ``OneDNNConv2d`` holding the same parameters (no copy)."""
     if type(conv) is OneDNNConv2d:
         return conv
-    if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+    if not _zero_padded(conv):
         raise ValueError("OneDNNConv2d takes numeric zero padding")
     made = OneDNNConv2d(conv.in_channels, conv.out_channels,
                         cast(tuple[int, int], conv.kernel_size),
@@ -146,10 +146,14 @@ def onednn_convolutions(net: Net) -> Net:
     ``OneDNNConv2d`` holding the same parameters; returns ``net``."""
     for parent in list(net.modules()):
         for name, child in list(parent.named_children()):
-            if (type(child) is nn.Conv2d and child.padding_mode == "zeros"
-                    and not isinstance(child.padding, str)):
+            if type(child) is nn.Conv2d and _zero_padded(child):
                 setattr(parent, name, onednn_conv(child))
     return net
+
+
+def _zero_padded(conv: nn.Conv2d) -> bool:
+    """Whether ``conv`` pads with zeros by a number of pixels (not "same" or "valid")."""
+    return conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
 
 
 def _onednn_on() -> bool:
