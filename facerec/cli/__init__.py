@@ -33,7 +33,7 @@ from facerec.cli.outputs import write_failure
 from facerec.errors import FacerecError
 from facerec.escaping import shown
 from facerec.levers import enable_levers
-from facerec.levers.allocator import keep_freed_blocks
+from facerec.levers.allocator import keep_freed_blocks_after_the_first_detection
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
     """The command ``args`` names, its errors said on stderr; the exit code."""
     enable_levers()
     if args.command != "serve":  # the service gives memory back instead (facerec.levers.allocator)
-        keep_freed_blocks()
+        keep_freed_blocks_after_the_first_detection()
     try:
         return int(args.run(args))
     except FacerecError as exc:

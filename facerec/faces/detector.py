@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from facerec.faces.nms import batched_nms, nms
+from facerec.levers.allocator import detection_done
 from facerec.levers.threads import fit_threads
 from facerec.models.compiled import CompiledNetwork
 from facerec.models.nets.onednn import onednn_convolutions
@@ -182,7 +183,8 @@ class FaceDetector:
         camera stays in view for many frames, and would cost each a second pass and
         have its box taken from one pass or the other from frame to frame. On the
         CPU, PyTorch's threads are first fitted to the cores other processes leave free
-        (``facerec.levers.threads``).
+        (``facerec.levers.threads``); once done, the allocator is told
+        (``facerec.levers.allocator.detection_done``).
         """
         if self.device.type == "cpu":
             fit_threads()
@@ -196,6 +198,7 @@ class FaceDetector:
         self._look_again(images, results, [self._worth_a_coarse_look(image, found, frames)
                                            for image, found in zip(images, results)],
                          self._coarse, self.looks.coarse)
+        detection_done()
         return results
 
     def _look_again(self, images: Sequence[np.ndarray], results: list[list[Detection]],

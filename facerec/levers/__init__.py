@@ -15,10 +15,11 @@ imports torch. The levers, and what each was measured to do (docs/benchmarks.md)
   then, and only when the environment does not set it.
 * **Threads fitted to free cores** (``facerec.levers.threads``): before each detection on the
   CPU, PyTorch gets the cores other processes left free over the last half second.
-* **The allocator** (``facerec.levers.allocator``, glibc only): the commands keep freed blocks for
-  the next photo (``keep_freed_blocks``); the service maps large blocks apart and gives
-  memory back after a burst (``map_large_blocks_apart``). Chosen by each way in, since
-  the two want opposite things.
+* **The allocator** (``facerec.levers.allocator``, glibc only): the commands keep freed
+  blocks for the next photo once their first detection is done (``keep_freed_blocks``);
+  the service maps large blocks apart and gives memory back after a burst
+  (``map_large_blocks_apart``). Chosen by each way in, since the two want opposite
+  things.
 
 May import: nothing but the vocabulary at the package's root.
 """
