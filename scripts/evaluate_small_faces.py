@@ -5,8 +5,10 @@ Group photos are made from real faces: LFW photos (``../shared/faces/lfw``) whos
 detector finds at their own size are scaled so that face is 20, 30 or 40 pixels wide and
 laid out in 8x6 and 16x12 grids over one of the two no-face landscapes of
 ``../shared/faces/photos``, enlarged to 3000x2250 (a wide shot: the detector works on it
-at 1280 pixels, where those faces are 9 to 17 pixels). A placed face counts as found when
-a detection overlaps its box by IoU >= 0.5. False faces: the two landscapes and their
+at 1280 pixels, where those faces are 9 to 17 pixels); and scattered: 3, 6 or 12 faces
+18 to 45 pixels wide at random places on the same canvas (8 photos of each), a wide shot
+with a few small faces apart. A placed face counts as found when a detection overlaps
+its box by IoU >= 0.5. False faces: the two landscapes and their
 4x4 tiles, each turned four ways. Ordinary photos: a sample of LFW photos and the
 uncropped photos, whose time must not move. All settings in this process, alternated
 photo by photo.
@@ -37,6 +39,12 @@ MODES = ("never", "auto", "always")
 CANVAS = (3000, 2250)
 GRIDS = ((8, 6), (16, 12))
 SIZES = (20, 30, 40)
+SCATTERED = (3, 6, 12)
+"""Faces in each scattered photo (``scattered_photo``); ``SCATTERED_PHOTOS`` photos of each."""
+SCATTERED_PHOTOS = 8
+SCATTERED_SIZES = (18.0, 45.0)
+SCATTER_GRID = (10, 8)
+"""Cells a scattered photo's faces are placed in, one face to a cell, so none overlap."""
 
 
 def iou(a, b) -> float:
@@ -94,6 +102,27 @@ def group_photo(faces, background: np.ndarray, grid: tuple[int, int], size: int,
     return canvas, truth
 
 
+def scattered_photo(faces, background: np.ndarray, count: int, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, list[tuple[float, ...]]]:
+    """``count`` of ``faces`` at random places over ``background``, each scaled so its face
+    is ``SCATTERED_SIZES`` pixels wide (drawn for each): a wide shot with a few small faces
+    apart, where the closer look need not look everywhere. The canvas and the faces' boxes."""
+    canvas = cv2.resize(background, CANVAS, interpolation=cv2.INTER_CUBIC)
+    columns, rows = SCATTER_GRID
+    cell_w, cell_h = CANVAS[0] // columns, CANVAS[1] // rows
+    truth = []
+    for cell in rng.choice(columns * rows, count, replace=False):
+        pixels, box = faces[rng.integers(len(faces))]
+        scale = rng.uniform(*SCATTERED_SIZES) / (box[2] - box[0])
+        tile = cv2.resize(pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        x = int(cell % columns * cell_w + rng.integers(0, max(1, cell_w - tile.shape[1])))
+        y = int(cell // columns * cell_h + rng.integers(0, max(1, cell_h - tile.shape[0])))
+        height, width = min(tile.shape[0], CANVAS[1] - y), min(tile.shape[1], CANVAS[0] - x)
+        canvas[y:y + height, x:x + width] = tile[:height, :width]
+        truth.append(tuple(v * scale + o for v, o in zip(box, (x, y, x, y))))
+    return canvas, truth
+
+
 def timed(detector, pixels: np.ndarray) -> tuple[list, float]:
     started = time.perf_counter()
     found = detector.detect([pixels])[0]
@@ -126,6 +155,20 @@ def main() -> int:
                 cells.append(f"{recalled(truth, found) / len(truth):>14.1%} "
                              f"{seconds * 1000:>10.0f}")
             print(f"{grid[0]}x{grid[1]:<3} {size:>7} {len(truth):>6} " + " ".join(cells))
+    for count in SCATTERED:
+        totals = {mode: [0, 0.0] for mode in MODES}
+        placed = 0
+        for index in range(SCATTERED_PHOTOS):
+            photo, truth = scattered_photo(faces, landscapes[index % len(landscapes)], count,
+                                           rng)
+            placed += len(truth)
+            for mode in MODES:
+                found, seconds = timed(detectors[mode], photo)
+                totals[mode][0] += recalled(truth, found)
+                totals[mode][1] += seconds / SCATTERED_PHOTOS
+        print(f"{'scattered':>6} {count:>4} x{SCATTERED_PHOTOS} {placed:>6} " + " ".join(
+            f"{hits / placed:>14.1%} {seconds * 1000:>10.0f}"
+            for hits, seconds in totals.values()))
     views = [turn(view, degrees) for view in landscapes + no_face_views()
              for degrees in (0, 90, 180, 270)]
     false, spent = dict.fromkeys(MODES, 0), dict.fromkeys(MODES, 0.0)
