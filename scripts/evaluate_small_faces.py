@@ -8,10 +8,9 @@ laid out in 8x6 and 16x12 grids over one of the two no-face landscapes of
 at 1280 pixels, where those faces are 9 to 17 pixels); and scattered: 3, 6 or 12 faces
 18 to 45 pixels wide at random places on the same canvas (8 photos of each), a wide shot
 with a few small faces apart. A placed face counts as found when a detection overlaps
-its box by IoU >= 0.5. False faces: the two landscapes and their
-4x4 tiles, each turned four ways. Ordinary photos: a sample of LFW photos and the
-uncropped photos, whose time must not move. All settings in this process, alternated
-photo by photo.
+its box by IoU >= 0.5. False faces: the two landscapes and their 4x4 tiles, each turned
+four ways. Ordinary photos: a sample of LFW photos and the uncropped photos, whose time
+must not move. All settings in this process, alternated photo by photo.
 
     python scripts/evaluate_small_faces.py [--faces 200]
 """
@@ -106,7 +105,7 @@ def scattered_photo(faces, background: np.ndarray, count: int, rng: np.random.Ge
                     ) -> tuple[np.ndarray, list[tuple[float, ...]]]:
     """``count`` of ``faces`` at random places over ``background``, each scaled so its face
     is ``SCATTERED_SIZES`` pixels wide (drawn for each): a wide shot with a few small faces
-    apart, where the closer look need not look everywhere. The canvas and the faces' boxes."""
+    apart, none beside another to point at it. The canvas and the faces' boxes."""
     canvas = cv2.resize(background, CANVAS, interpolation=cv2.INTER_CUBIC)
     columns, rows = SCATTER_GRID
     cell_w, cell_h = CANVAS[0] // columns, CANVAS[1] // rows
