@@ -16,7 +16,12 @@ from PIL import Image, PngImagePlugin
 from facerec.errors import ImageError
 from facerec.faces.reading import Received, analyze_photos
 from facerec.photos.image import load_image
-from facerec.photos.photo import FullPhoto, ReducedPhoto, decode_for_detection
+from facerec.photos.photo import (
+    FullPhoto,
+    ReducedPhoto,
+    decode_for_detection,
+    reduced_for_detection,
+)
 from facerec.types import Detection
 
 SIDE = 1280
@@ -182,6 +187,40 @@ def test_identify_reads_a_phone_photo_reduced_and_annotates_it_in_full(analyzer,
     assert np.allclose(face["box"], as_full.detection.box, atol=0.02 * width)
     [annotated] = out.iterdir()
     assert load_image(annotated).shape[:2] == (height, width)
+
+
+def test_a_large_photo_given_decoded_is_reduced_as_its_jpeg_is(analyzer, samples,
+                                                                monkeypatch):
+    pattern = np.random.default_rng(3).integers(0, 255, (1501, 2603, 3), dtype=np.uint8)
+    reduced = reduced_for_detection(pattern, "big", SIDE)
+    assert isinstance(reduced, ReducedPhoto) and reduced.size == (2603, 1501)
+    assert reduced.pixels.shape == (750, 1301, 3)  # halved, the odd last row and column out
+    np.testing.assert_array_equal(reduced.pixels[:2, :2], cv2.resize(
+        pattern[:4, :4], (2, 2), interpolation=cv2.INTER_AREA))
+    assert reduced.full() is pattern and reduced.turn(90).full().shape == (2603, 1501, 3)
+    assert isinstance(reduced_for_detection(pattern[:, :2400], "small", SIDE), FullPhoto)
+    assert isinstance(reduced_for_detection(pattern, "big", None), FullPhoto)
+
+    photo = enlarged(load_image(samples / "obama.jpg"), 3000)
+    sizes = []
+    real = analyzer.detector.detect
+
+    def detect(images, *args, **kwargs):
+        sizes.extend(image.shape[:2] for image in images)
+        return real(images, *args, **kwargs)
+
+    monkeypatch.setattr(analyzer.detector, "detect", detect)
+    [face] = analyzer.analyze(photo)
+    assert sizes == [(photo.shape[0] // 2, photo.shape[1] // 2)]
+    [as_full] = analyzer.analyze(FullPhoto(photo))  # detected on the same halved pixels
+    [as_file] = analyzer.analyze(jpeg(photo))
+    # mapped back at the photo's size over the copy's, as a reduced JPEG decode is: an odd
+    # side's last pixel left out moves a coordinate by its share of the side at most
+    np.testing.assert_allclose(face.detection.box, as_full.detection.box, rtol=1 / 1000)
+    assert float(face.embedding @ as_file.embedding) > 0.99  # both cropped from half size
+    # detection alone reads the photo as analysis does, and finds the same face
+    assert analyzer.detect(photo) == [face.detection]
+    assert analyzer.detect(jpeg(photo)) == [as_file.detection]
 
 
 def test_a_photo_full_or_reduced_answers_the_same_questions():

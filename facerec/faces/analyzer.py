@@ -148,13 +148,17 @@ class FaceAnalyzer:
         different ids never mix (``ModelId``; flip-averaged ones end in ``+flip``)."""
         return str(ModelId(self.embedder_spec.name, self.embedder.flip))
 
-    def detect(self, image: ImageInput) -> list[Detection]:
-        """Faces in one image, best score first."""
+    def detect(self, image: PhotoInput) -> list[Detection]:
+        """Faces in one image, best score first, in its own pixels."""
         return self.detect_batch([image])[0]
 
-    def detect_batch(self, images: Sequence[ImageInput]) -> list[list[Detection]]:
-        """Faces in each image, detected in one batched forward pass."""
-        return self.detector.detect([load_image(image) for image in images])
+    def detect_batch(self, images: Sequence[PhotoInput]) -> list[list[Detection]]:
+        """Faces in each image, detected in one batched forward pass on the images
+        read as ``analyze_batch`` reads them (a large one reduced), so both find the
+        same faces; given in each image's own pixels."""
+        photos = self._photos(images)
+        found = self.detector.detect([photo.pixels for photo in photos])
+        return [photo.placed(detections) for photo, detections in zip(photos, found)]
 
     def align(self, image: ImageInput, detections: Sequence[Detection]) -> torch.Tensor:
         """(N, 3, S, S) float32 RGB 0..255 crops aligned to the embedder's landmark
@@ -185,10 +189,12 @@ class FaceAnalyzer:
 
         Files and encoded bytes are read as the commands read them
         (``facerec.faces.reading.decode_photos``: on threads, a large JPEG decoded
-        reduced to the detector's working size). A ``ReducedPhoto`` is detected on its
-        reduced copy; its faces are given in the photo's own pixels and embedded from
-        the full photo when the copy shows one smaller than the embedder's crop (see
-        ``facerec.photos.photo``).
+        reduced to the detector's working size); decoded pixels at least twice that size
+        are halved alike (``facerec.photos.photo.reduced_for_detection``), so a photo
+        gives the same faces whether passed as a file or as pixels (a ``FullPhoto`` is
+        taken as it is). A ``ReducedPhoto`` is detected on its reduced copy; its faces
+        are given in the photo's own pixels and embedded from the full photo when the
+        copy shows one smaller than the embedder's crop (see ``facerec.photos.photo``).
 
         Raises:
             ImageError: an image cannot be read (the first, in order).

@@ -134,8 +134,8 @@ def read_photos(photos: list[PhotoSource], side: int | None = None
 
 def decode_photos(images: Sequence[ImageInput | Photo], side: int | None) -> list[Photo]:
     """Each image as a ``Photo`` for detection at ``side`` (``facerec.photos.photo.decoded``:
-    a large JPEG file or upload reduced as it decodes), files and encoded bytes decoded
-    on threads as ``read_photos`` does.
+    a large JPEG file or upload reduced as it decodes, large decoded pixels halved),
+    files and encoded bytes decoded on threads as ``read_photos`` does.
 
     Raises:
         ImageError: the first image, in order, that cannot be read.

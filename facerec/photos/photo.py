@@ -9,7 +9,9 @@ decode and of shrinking it after; ``decode_for_detection`` decodes at the smalle
 those at least the size asked for. Faces are cropped for the embedder from that reduced
 copy when it shows them at least at the crop's size, and from the full photo, decoded
 then, when one is smaller (a face in a crowd), so the embeddings are those of a full
-decode. Every coordinate given out is in the full photo's pixels.
+decode. A photo given already decoded and as large is reduced alike, each 2 x 2 pixels
+averaged (``reduced_for_detection``), so its faces are detected and cropped as its file's
+would be. Every coordinate given out is in the full photo's pixels.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from facerec.errors import ImageError
@@ -65,6 +68,10 @@ class FullPhoto:
         ``pixels``: the photo already turned so, when the caller has it."""
         return replace(self, pixels=turn(self.pixels, degrees) if pixels is None else pixels)
 
+    def placed(self, detections: list[Detection]) -> list[Detection]:
+        """``detections`` found in ``pixels``, in the photo's own pixels: the same."""
+        return detections
+
     def crops(self, detections: list[Detection], crop_size: int) -> Crops:
         """Faces are cropped from the pixels they were found in."""
         return self.pixels, detections, detections
@@ -72,12 +79,13 @@ class FullPhoto:
 
 @dataclass(frozen=True, eq=False)
 class ReducedPhoto:
-    """A photo decoded at a reduced size, and what decodes it in full.
+    """A photo at a reduced size, and what gives it in full.
 
     Attributes:
         pixels: (h, w, 3) RGB uint8, the reduced copy (after EXIF rotation).
         size: (width, height) of the photo itself (after EXIF rotation).
-        data: its encoded bytes.
+        data: its encoded bytes, or the photo itself, (H, W, 3) RGB uint8, where it was
+            given decoded.
         name: how errors name it.
         max_pixels: the size limit its decode was held to.
         turned: degrees counterclockwise the photo is turned by from how it was stored
@@ -86,7 +94,7 @@ class ReducedPhoto:
 
     pixels: np.ndarray
     size: tuple[int, int]
-    data: bytes
+    data: bytes | np.ndarray
     name: str
     max_pixels: int = MAX_PIXELS
     turned: int = 0
@@ -97,8 +105,10 @@ class ReducedPhoto:
         return self.size[0] / self.pixels.shape[1], self.size[1] / self.pixels.shape[0]
 
     def full(self) -> np.ndarray:
-        """The photo decoded at its own size, (H, W, 3) RGB uint8."""
-        pixels = decode_image(self.data, self.name, self.max_pixels)
+        """The photo at its own size, (H, W, 3) RGB uint8 (decoded now, unless it was
+        given decoded)."""
+        pixels = self.data if isinstance(self.data, np.ndarray) else \
+            decode_image(self.data, self.name, self.max_pixels)
         return turn(pixels, self.turned) if self.turned else pixels
 
     def turn(self, degrees: int, pixels: np.ndarray | None = None) -> ReducedPhoto:
@@ -109,11 +119,15 @@ class ReducedPhoto:
                        size=(height, width) if degrees % 180 else (width, height),
                        turned=(self.turned + degrees) % 360)
 
+    def placed(self, detections: list[Detection]) -> list[Detection]:
+        """``detections`` found in the reduced copy, in the photo's own pixels."""
+        return [d.rescaled(*self.scale) for d in detections]
+
     def crops(self, detections: list[Detection], crop_size: int) -> Crops:
         """Where to crop ``detections`` (found in the reduced copy) from: the reduced
         copy when it shows every face at least ``crop_size`` large, else the photo
         decoded in full (the reduced copy still, with a warning, when that fails)."""
-        in_photo = [d.rescaled(*self.scale) for d in detections]
+        in_photo = self.placed(detections)
         if all(min(d.width, d.height) >= crop_size for d in detections):
             return self.pixels, detections, in_photo
         try:
@@ -151,10 +165,27 @@ def decode_for_detection(data: bytes, name: str, side: int | None,
     return ReducedPhoto(pixels, (width, height), data, name, max_pixels)
 
 
+def reduced_for_detection(pixels: np.ndarray, name: str, side: int | None) -> Photo:
+    """A photo given decoded, for the networks: when its longer side is at least twice
+    ``side``, a ``ReducedPhoto`` whose copy is the photo halved (each 2 x 2 pixels
+    averaged, an odd last row or column left out, as the detector halves) while it
+    stays at least ``side`` long, as a JPEG of it decodes reduced; else a
+    ``FullPhoto``. ``side`` None: always as it is."""
+    height, width = pixels.shape[:2]
+    if side is None or max(width, height) < 2 * side:
+        return FullPhoto(pixels, name)
+    copy = pixels
+    while max(copy.shape[:2]) >= 2 * side:
+        rows, columns = copy.shape[0] // 2, copy.shape[1] // 2
+        copy = cv2.resize(copy[:2 * rows, :2 * columns], (columns, rows),
+                          interpolation=cv2.INTER_AREA)
+    return ReducedPhoto(copy, (width, height), pixels, name)
+
+
 def decoded(image: ImageInput | Photo, side: int | None = None) -> Photo:
     """A photo as it is; a file or encoded bytes decoded for detection at ``side``
     (``decode_for_detection``: a large JPEG reduced as it decodes); any other image
-    input as ``load_image`` reads it.
+    input as ``load_image`` reads it, reduced alike (``reduced_for_detection``).
 
     Raises:
         ImageError: ``image`` cannot be read as an image.
@@ -165,4 +196,4 @@ def decoded(image: ImageInput | Photo, side: int | None = None) -> Photo:
         return decode_for_detection(read_image_file(Path(image)), str(image), side)
     if isinstance(image, (bytes, bytearray, memoryview)):
         return decode_for_detection(bytes(image), "<bytes>", side)
-    return FullPhoto(load_image(image), "a photo")
+    return reduced_for_detection(load_image(image), "a photo", side)
