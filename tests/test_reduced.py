@@ -47,6 +47,20 @@ def faces_of(analyzer, data: bytes, upright: bool = False):
     return outcome
 
 
+def detected_sizes(analyzer, monkeypatch) -> list[tuple[int, int]]:
+    """The (height, width) of every image the analyzer's detector is given from now on,
+    filled in as it runs."""
+    sizes: list[tuple[int, int]] = []
+    real = analyzer.detector.detect
+
+    def detect(images, *args, **kwargs):
+        sizes.extend(image.shape[:2] for image in images)
+        return real(images, *args, **kwargs)
+
+    monkeypatch.setattr(analyzer.detector, "detect", detect)
+    return sizes
+
+
 def test_only_jpegs_twice_the_side_decode_reduced():
     pattern = np.random.default_rng(0).integers(0, 255, (1500, 2600, 3), dtype=np.uint8)
     reduced = decode_for_detection(jpeg(pattern), "big.jpg", SIDE)
@@ -129,14 +143,7 @@ def test_the_python_api_reads_files_and_bytes_as_the_commands_do(analyzer, sampl
     path = tmp_path / "phone.jpg"
     path.write_bytes(data)
     expected = faces_of(analyzer, data).faces
-    sizes = []
-    real = analyzer.detector.detect
-
-    def detect(images, *args, **kwargs):
-        sizes.extend(image.shape[:2] for image in images)
-        return real(images, *args, **kwargs)
-
-    monkeypatch.setattr(analyzer.detector, "detect", detect)
+    sizes = detected_sizes(analyzer, monkeypatch)
     for found in (analyzer.analyze(path), analyzer.analyze(str(path)), analyzer.analyze(data),
                   *analyzer.analyze_batch([path, data])):
         [face], [want] = found, expected
@@ -202,14 +209,7 @@ def test_a_large_photo_given_decoded_is_reduced_as_its_jpeg_is(analyzer, samples
     assert isinstance(reduced_for_detection(pattern, "big", None), FullPhoto)
 
     photo = enlarged(load_image(samples / "obama.jpg"), 3000)
-    sizes = []
-    real = analyzer.detector.detect
-
-    def detect(images, *args, **kwargs):
-        sizes.extend(image.shape[:2] for image in images)
-        return real(images, *args, **kwargs)
-
-    monkeypatch.setattr(analyzer.detector, "detect", detect)
+    sizes = detected_sizes(analyzer, monkeypatch)
     [face] = analyzer.analyze(photo)
     assert sizes == [(photo.shape[0] // 2, photo.shape[1] // 2)]
     [as_full] = analyzer.analyze(FullPhoto(photo))  # detected on the same halved pixels

@@ -34,6 +34,7 @@ from facerec.levers.allocator import detection_done
 from facerec.levers.threads import fit_threads
 from facerec.models.compiled import CompiledNetwork
 from facerec.models.nets.onednn import onednn_convolutions
+from facerec.photos.image import halved
 from facerec.types import Detection
 
 
@@ -373,11 +374,9 @@ def _shrunk(image: np.ndarray, size: tuple[int, int]
     height, width = image.shape[:2]
     span_x, span_y = float(width), float(height)  # the input pixels ``image`` covers
     while image.shape[1] >= 2 * size[0] and image.shape[0] >= 2 * size[1]:
-        rows, columns = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
-        span_x *= columns / image.shape[1]
-        span_y *= rows / image.shape[0]
-        image = cv2.resize(image[:rows, :columns], (columns // 2, rows // 2),
-                           interpolation=cv2.INTER_AREA)
+        span_x *= image.shape[1] // 2 * 2 / image.shape[1]
+        span_y *= image.shape[0] // 2 * 2 / image.shape[0]
+        image = halved(image)
     shrunk = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
     return shrunk, (size[0] / span_x, size[1] / span_y)
 

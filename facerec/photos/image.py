@@ -70,6 +70,14 @@ def load_image(source: ImageInput, order: ChannelOrder = "RGB",
     raise ImageError(f"<{type(source).__name__}>", "not an image type facerec reads")
 
 
+def halved(pixels: np.ndarray) -> np.ndarray:
+    """(H // 2, W // 2, C) ``pixels``, each 2 x 2 block averaged (an odd last row or
+    column left out)."""
+    rows, columns = pixels.shape[0] // 2, pixels.shape[1] // 2
+    return cv2.resize(pixels[:2 * rows, :2 * columns], (columns, rows),
+                      interpolation=cv2.INTER_AREA)
+
+
 def decode_image(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
                  max_side: int | None = None, at_least: int | None = None) -> np.ndarray:
     """Decode an encoded image's bytes as ``load_image`` does, naming ``name`` (a path, or

@@ -20,7 +20,6 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from facerec.errors import ImageError
@@ -28,6 +27,7 @@ from facerec.photos.image import (
     MAX_PIXELS,
     ImageInput,
     decode_image,
+    halved,
     image_size,
     load_image,
     read_image_file,
@@ -176,9 +176,7 @@ def reduced_for_detection(pixels: np.ndarray, name: str, side: int | None) -> Ph
         return FullPhoto(pixels, name)
     copy = pixels
     while max(copy.shape[:2]) >= 2 * side:
-        rows, columns = copy.shape[0] // 2, copy.shape[1] // 2
-        copy = cv2.resize(copy[:2 * rows, :2 * columns], (columns, rows),
-                          interpolation=cv2.INTER_AREA)
+        copy = halved(copy)
     return ReducedPhoto(copy, (width, height), pixels, name)
 
 
